@@ -1,0 +1,156 @@
+// Reads produce records in chunks: validation, continuity, payload and chunk size caps.
+
+import { SequenceMismatchError, StreamkitError } from "./errors.ts";
+import type { BackendLimits } from "./backend.ts";
+import type { ProduceRecord } from "./types.ts";
+
+/** Rejects with `signal.reason` as soon as `signal` aborts, whatever `pending` does. */
+export function raceAbort<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function invalidRecord(index: number, why: string): StreamkitError {
+  return new StreamkitError("InvalidArgument", `records[${index}]${why}`);
+}
+
+/** The bytes a record adds to its chunk: payload plus a UTF-8 upper bound of its metadata. */
+function checkRecord(record: unknown, index: number, limits: BackendLimits): number {
+  if (typeof record !== "object" || record === null) {
+    throw invalidRecord(index, ": must be an object { sequence, payload, metadata? }");
+  }
+  const { sequence, payload, metadata } = record as ProduceRecord;
+  if (!Number.isSafeInteger(sequence) || sequence < 1) {
+    throw invalidRecord(index, `.sequence: must be a safe integer >= 1, got ${String(sequence)}`);
+  }
+  if (!(payload instanceof Uint8Array)) {
+    throw invalidRecord(index, ".payload: must be a Uint8Array");
+  }
+  if (payload.byteLength > limits.maxPayloadBytes) {
+    throw new StreamkitError(
+      "PayloadTooLarge",
+      `records[${index}].payload: ${payload.byteLength} bytes exceeds limits.maxPayloadBytes (${limits.maxPayloadBytes})`,
+    );
+  }
+  let bytes = payload.byteLength;
+  if (metadata !== undefined) {
+    if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+      throw invalidRecord(index, ".metadata: must be an object of strings");
+    }
+    for (const [key, value] of Object.entries(metadata)) {
+      if (typeof value !== "string") {
+        throw invalidRecord(index, `.metadata[${JSON.stringify(key)}]: must be a string`);
+      }
+      bytes += (key.length + value.length) * 3;
+    }
+  }
+  return bytes;
+}
+
+/**
+ * Pulls records from a sync or async source and cuts them into chunks of at most
+ * `maxChunkRecords` records and `maxChunkBytes` bytes (a single record always makes a chunk).
+ * Every record is checked before its chunk is handed out, so a bad record fails its chunk whole.
+ */
+export class ChunkReader {
+  #source: Iterator<ProduceRecord> | AsyncIterator<ProduceRecord>;
+  #isAsync: boolean;
+  #limits: BackendLimits;
+  #space: string;
+  #segment: string;
+  #carried: ProduceRecord | undefined;
+  #index = 0;
+  #previousSequence: number | undefined;
+  #done = false;
+
+  constructor(
+    records: Iterable<ProduceRecord> | AsyncIterable<ProduceRecord>,
+    limits: BackendLimits,
+    space: string,
+    segment: string,
+  ) {
+    if (records !== null && typeof records === "object" && Symbol.asyncIterator in records) {
+      this.#source = records[Symbol.asyncIterator]();
+      this.#isAsync = true;
+    } else if (records !== null && typeof records === "object" && Symbol.iterator in records) {
+      this.#source = (records as Iterable<ProduceRecord>)[Symbol.iterator]();
+      this.#isAsync = false;
+    } else {
+      throw new StreamkitError("InvalidArgument", "records: must be an iterable or async iterable");
+    }
+    this.#limits = limits;
+    this.#space = space;
+    this.#segment = segment;
+  }
+
+  async #pull(signal: AbortSignal): Promise<ProduceRecord | undefined> {
+    if (this.#done) return undefined;
+    let result: IteratorResult<ProduceRecord>;
+    if (this.#isAsync) {
+      result = await raceAbort((this.#source as AsyncIterator<ProduceRecord>).next(), signal);
+    } else {
+      signal.throwIfAborted();
+      result = (this.#source as Iterator<ProduceRecord>).next();
+    }
+    if (result.done) {
+      this.#done = true;
+      return undefined;
+    }
+    return result.value;
+  }
+
+  /** The next chunk, or an empty array when the source is exhausted. */
+  async next(signal: AbortSignal): Promise<ProduceRecord[]> {
+    const chunk: ProduceRecord[] = [];
+    let chunkBytes = 0;
+    while (chunk.length < this.#limits.maxChunkRecords) {
+      const record = this.#carried ?? await this.#pull(signal);
+      this.#carried = undefined;
+      if (record === undefined) break;
+      const index = this.#index;
+      const bytes = checkRecord(record, index, this.#limits);
+      if (chunk.length > 0 && chunkBytes + bytes > this.#limits.maxChunkBytes) {
+        this.#carried = record;
+        break;
+      }
+      if (this.#previousSequence !== undefined && record.sequence !== this.#previousSequence + 1) {
+        throw new SequenceMismatchError(
+          this.#space,
+          this.#segment,
+          this.#previousSequence + 1,
+          record.sequence,
+        );
+      }
+      this.#index++;
+      this.#previousSequence = record.sequence;
+      chunk.push(record);
+      chunkBytes += bytes;
+    }
+    return chunk;
+  }
+
+  /** Lets the source release its resources; never waits on a source stuck in `next()`. */
+  close(): void {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      const returned = this.#source.return?.();
+      if (returned instanceof Promise) returned.catch(() => {});
+    } catch {
+      // A source that fails while closing has nothing left for us to release.
+    }
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * What a driver implements: the storage primitives under the shared store engine.
+ *
+ * Core turns a {@linkcode StoreBackend} into a full {@linkcode Store} (validation, chunking,
+ * sequence checks, the per-segment lock, the space watermark, notifications, abort and close),
+ * so every driver gets the same semantics and a new backend is one folder.
+ *
+ * @module
+ */
+
+import type { Entry, SegmentStatus, StoreLimits, Trx } from "./types.ts";
+
+/**
+ * A segment's head: its status and the number of its last committed chunk.
+ *
+ * @example
+ * ```ts
+ * import type { SegmentHead } from "@streamkit/core";
+ * const head: SegmentHead = {
+ *   status: {
+ *     space: "orders", segment: "order-1",
+ *     firstSequence: 1, firstTimestamp: 1700000000000, lastSequence: 25, lastTimestamp: 1700000000100,
+ *   },
+ *   trxNumber: 3,
+ * };
+ * ```
+ */
+export interface SegmentHead {
+  /** First and last sequence and timestamp. */
+  status: SegmentStatus;
+  /** The `trx.number` of the last committed chunk. */
+  trxNumber: number;
+  /** Driver-private version of the head (an ETag, say) for a conditional commit. */
+  version?: unknown;
+}
+
+/**
+ * One validated chunk, ready to be written atomically to both indexes.
+ *
+ * @example
+ * ```ts
+ * import type { ChunkCommit } from "@streamkit/core";
+ * function describe(chunk: ChunkCommit): string {
+ *   return `${chunk.entries.length} entries as trx ${chunk.trx.number}`;
+ * }
+ * ```
+ */
+export interface ChunkCommit {
+  /** The space written to. */
+  space: string;
+  /** The segment written to. */
+  segment: string;
+  /** The head the chunk was validated against; `undefined` for a new segment. */
+  head: SegmentHead | undefined;
+  /** The chunk's transaction. */
+  trx: Trx;
+  /** The chunk's timestamp, shared by its entries. */
+  timestamp: number;
+  /** The entries, in ascending sequence, continuing the head. */
+  entries: Entry[];
+  /** The segment's status once the chunk is committed. */
+  status: SegmentStatus;
+}
+
+/**
+ * The sizes a backend accepts: the store's limits plus the byte cap of one chunk.
+ *
+ * @example
+ * ```ts
+ * import type { BackendLimits } from "@streamkit/core";
+ * const limits: BackendLimits = {
+ *   maxPayloadBytes: 16 * 1024 * 1024,
+ *   maxChunkRecords: 10_000,
+ *   maxChunkBytes: 64 * 1024 * 1024,
+ * };
+ * ```
+ */
+export interface BackendLimits extends StoreLimits {
+  /** The most payload and metadata bytes one chunk holds. */
+  maxChunkBytes: number;
+}
+
+/**
+ * A range of a segment's index: sequences from `minSequence` to `maxSequence`, inclusive.
+ *
+ * @example
+ * ```ts
+ * import type { SegmentRange } from "@streamkit/core";
+ * const range: SegmentRange = { minSequence: 1, maxSequence: Number.MAX_SAFE_INTEGER, limit: 0 };
+ * ```
+ */
+export interface SegmentRange {
+  /** Lowest sequence, inclusive (at least 1). */
+  minSequence: number;
+  /** Highest sequence, inclusive. */
+  maxSequence: number;
+  /** A hint: the caller stops after this many entries; 0 means no limit. */
+  limit: number;
+}
+
+/**
+ * A range of a space's index in space-offset bytes: keys strictly above `gt` and strictly
+ * below `lt`, both within the space's prefix.
+ *
+ * @example
+ * ```ts
+ * import { prefixEnd, spaceIndexPrefix, type SpaceRange } from "@streamkit/core";
+ * const gt = spaceIndexPrefix("orders");
+ * const range: SpaceRange = { gt, lt: prefixEnd(gt), limit: 0 };
+ * ```
+ */
+export interface SpaceRange {
+  /** Exclusive lower bound (a space offset, or a prefix of one). */
+  gt: Uint8Array;
+  /** Exclusive upper bound. */
+  lt: Uint8Array;
+  /** A hint: the caller stops after this many entries; 0 means no limit. */
+  limit: number;
+}
+
+/**
+ * The storage primitives a driver provides for one opened store. Core calls `commit` for a
+ * segment only while holding that segment's lock, after `readHead`, and never after `close`.
+ *
+ * @example
+ * ```ts
+ * import type { StoreBackend } from "@streamkit/core";
+ * async function countSpaces(backend: StoreBackend): Promise<number> {
+ *   let count = 0;
+ *   for await (const _space of backend.listSpaces()) count++;
+ *   return count;
+ * }
+ * ```
+ */
+export interface StoreBackend {
+  /** The sizes this backend accepts. */
+  readonly limits: BackendLimits;
+  /** The segment's head, or `undefined` when it has no entries. */
+  readHead(space: string, segment: string, signal?: AbortSignal): Promise<SegmentHead | undefined>;
+  /**
+   * Writes the chunk to both indexes, the inventory and the head, atomically: after a crash
+   * all of it or none of it is visible. A backend shared across processes must fail with
+   * `SequenceMismatch` or a transient `Conflict` when the head changed since `chunk.head`.
+   */
+  commit(chunk: ChunkCommit): Promise<void>;
+  /** The segment's entries in ascending sequence within `range`. */
+  scanSegment(
+    space: string,
+    segment: string,
+    range: SegmentRange,
+    signal?: AbortSignal,
+  ): AsyncIterable<Entry>;
+  /** The space's entries in ascending space-offset order within `range`. */
+  scanSpace(space: string, range: SpaceRange, signal?: AbortSignal): AsyncIterable<Entry>;
+  /** Every space, in ascending UTF-8 byte order. */
+  listSpaces(signal?: AbortSignal): AsyncIterable<string>;
+  /** Every segment of `space`, in ascending UTF-8 byte order. */
+  listSegments(space: string, signal?: AbortSignal): AsyncIterable<string>;
+  /** Releases the backend; called once, when the last store handle on it closes. */
+  close(): Promise<void>;
+}

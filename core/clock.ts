@@ -1,0 +1,48 @@
+/**
+ * Millisecond clocks for stamping entries.
+ *
+ * @module
+ */
+
+/**
+ * A source of Unix millisecond timestamps.
+ *
+ * @example
+ * ```ts
+ * import type { Clock } from "@streamkit/core";
+ * const frozen: Clock = { now: () => 1_700_000_000_000 };
+ * ```
+ */
+export interface Clock {
+  /** The current time in Unix milliseconds. */
+  now(): number;
+}
+
+/**
+ * A clock that never goes backwards: it returns the wall clock, or the last value it returned
+ * when the wall clock has stepped back (NTP corrections, VM migrations).
+ *
+ * @example
+ * ```ts
+ * import { MonotonicClock } from "@streamkit/core";
+ * const clock = new MonotonicClock();
+ * const first = clock.now();
+ * console.log(clock.now() >= first); // true
+ * ```
+ */
+export class MonotonicClock implements Clock {
+  #last = -Infinity;
+  #wallClock: () => number;
+
+  /** Wraps `wallClock` (default `Date.now`). */
+  constructor(wallClock: () => number = Date.now) {
+    this.#wallClock = wallClock;
+  }
+
+  /** The wall clock's time, or the last returned time if that is later. */
+  now(): number {
+    const wall = this.#wallClock();
+    if (wall > this.#last) this.#last = wall;
+    return this.#last;
+  }
+}

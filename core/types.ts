@@ -1,0 +1,283 @@
+/**
+ * The public contracts of streamkit: records, entries, statuses, the store and its factory.
+ *
+ * @module
+ */
+
+/**
+ * A store's identity: a UUID, accepted in any case and stored lower-case.
+ *
+ * @example
+ * ```ts
+ * import type { StoreId } from "@streamkit/core";
+ * const storeId: StoreId = "0f8fad5b-d9cb-469f-a165-70867728950e";
+ * ```
+ */
+export type StoreId = string;
+
+/**
+ * One record handed to {@linkcode Store.produce}: the sequence it must land at, its bytes
+ * and optional string metadata.
+ *
+ * @example
+ * ```ts
+ * import type { ProduceRecord } from "@streamkit/core";
+ * const record: ProduceRecord = {
+ *   sequence: 1,
+ *   payload: new TextEncoder().encode('{"placed":true}'),
+ *   metadata: { "content-type": "application/json" },
+ * };
+ * ```
+ */
+export interface ProduceRecord {
+  /** The sequence this record must take: the segment's last sequence + 1, then + 1 each. */
+  sequence: number;
+  /** The record's bytes; empty is allowed. */
+  payload: Uint8Array;
+  /** Optional string pairs stored with the entry. */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * The transaction that committed an entry: one per committed chunk.
+ *
+ * @example
+ * ```ts
+ * import type { Trx } from "@streamkit/core";
+ * const trx: Trx = {
+ *   id: "550e8400-e29b-41d4-a716-446655440000",
+ *   node: "00000000-0000-0000-0000-000000000000",
+ *   number: 1,
+ * };
+ * ```
+ */
+export interface Trx {
+  /** A fresh UUID v4 per committed chunk. */
+  id: string;
+  /** The writer's node UUID (all-zero when the factory was given none). */
+  node: string;
+  /** The chunk's number within its segment: 1, 2, 3, ... */
+  number: number;
+}
+
+/**
+ * A stored event, as consumers read it.
+ *
+ * @example
+ * ```ts
+ * import type { Entry } from "@streamkit/core";
+ * function describe(entry: Entry): string {
+ *   return `${entry.space}/${entry.segment}#${entry.sequence} at ${entry.timestamp}`;
+ * }
+ * ```
+ */
+export interface Entry {
+  /** The space the entry belongs to. */
+  space: string;
+  /** The segment the entry belongs to. */
+  segment: string;
+  /** The entry's position in its segment, from 1. */
+  sequence: number;
+  /** Unix milliseconds stamped at commit; never decreases within a segment. */
+  timestamp: number;
+  /** The transaction that committed the entry's chunk. */
+  trx: Trx;
+  /** The entry's bytes. */
+  payload: Uint8Array;
+  /** The entry's metadata; `{}` when none. */
+  metadata: Record<string, string>;
+}
+
+/**
+ * The first and last sequence and timestamp of a segment.
+ *
+ * @example
+ * ```ts
+ * import type { SegmentStatus } from "@streamkit/core";
+ * function nextSequence(status: SegmentStatus | undefined): number {
+ *   return (status?.lastSequence ?? 0) + 1;
+ * }
+ * ```
+ */
+export interface SegmentStatus {
+  /** The space of the segment. */
+  space: string;
+  /** The segment's name. */
+  segment: string;
+  /** The sequence of the segment's first entry ever. */
+  firstSequence: number;
+  /** The timestamp of the segment's first entry ever. */
+  firstTimestamp: number;
+  /** The sequence of the segment's last entry. */
+  lastSequence: number;
+  /** The timestamp of the segment's last entry. */
+  lastTimestamp: number;
+}
+
+/**
+ * Where {@linkcode Store.produce} writes.
+ *
+ * @example
+ * ```ts
+ * import type { ProduceArgs } from "@streamkit/core";
+ * const args: ProduceArgs = { space: "orders", segment: "order-42" };
+ * ```
+ */
+export interface ProduceArgs {
+  /** The space to write to. */
+  space: string;
+  /** The segment to write to. */
+  segment: string;
+  /** Aborts the produce: committed chunks stay, the in-flight chunk commits wholly or not at all. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What {@linkcode Store.consumeSegment} reads.
+ *
+ * @example
+ * ```ts
+ * import type { ConsumeSegmentArgs } from "@streamkit/core";
+ * const args: ConsumeSegmentArgs = { space: "orders", segment: "order-42", minSequence: 10, limit: 100 };
+ * ```
+ */
+export interface ConsumeSegmentArgs {
+  /** The space of the segment. */
+  space: string;
+  /** The segment to read. */
+  segment: string;
+  /** Lowest sequence, inclusive; 0 or absent: unbounded. */
+  minSequence?: number;
+  /** Highest sequence, inclusive; 0 or absent: unbounded. */
+  maxSequence?: number;
+  /** Only entries with a timestamp strictly above this; 0 or absent: unbounded. */
+  minTimestamp?: number;
+  /** Only entries with a timestamp at or below this; 0, absent or in the future: now. */
+  maxTimestamp?: number;
+  /** At most this many entries; 0 or absent: no limit. */
+  limit?: number;
+  /** Aborts the read: iteration ends with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What {@linkcode Store.consumeSpace} reads.
+ *
+ * @example
+ * ```ts
+ * import type { ConsumeSpaceArgs } from "@streamkit/core";
+ * const args: ConsumeSpaceArgs = { space: "orders", limit: 500 };
+ * ```
+ */
+export interface ConsumeSpaceArgs {
+  /** The space to read as one timeline. */
+  space: string;
+  /** Resume strictly after this space offset (see `spaceOffset`). */
+  offset?: Uint8Array;
+  /** Only entries with a timestamp strictly above this; 0 or absent: unbounded. */
+  minTimestamp?: number;
+  /** Only entries with a timestamp at or below this; 0, absent or in the future: now. */
+  maxTimestamp?: number;
+  /** At most this many entries; 0 or absent: no limit. */
+  limit?: number;
+  /** Aborts the read: iteration ends with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Options of the single-result reads and the inventory listings.
+ *
+ * @example
+ * ```ts
+ * import type { ReadOptions } from "@streamkit/core";
+ * const options: ReadOptions = { signal: AbortSignal.timeout(5_000) };
+ * ```
+ */
+export interface ReadOptions {
+  /** Aborts the read. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The sizes a store accepts.
+ *
+ * @example
+ * ```ts
+ * import type { StoreLimits } from "@streamkit/core";
+ * function fits(limits: StoreLimits, payload: Uint8Array): boolean {
+ *   return payload.byteLength <= limits.maxPayloadBytes;
+ * }
+ * ```
+ */
+export interface StoreLimits {
+  /** The largest payload one record may carry, in bytes. */
+  maxPayloadBytes: number;
+  /** The most records one committed chunk holds. */
+  maxChunkRecords: number;
+}
+
+/**
+ * One store: spaces of segments of entries, read and written through one handle.
+ *
+ * @example
+ * ```ts
+ * import type { Store } from "@streamkit/core";
+ * async function appendOne(store: Store, payload: Uint8Array): Promise<number> {
+ *   const head = await store.getSegmentStatus("orders", "order-42");
+ *   const sequence = (head?.lastSequence ?? 0) + 1;
+ *   for await (const _status of store.produce({ space: "orders", segment: "order-42" }, [{ sequence, payload }])) {
+ *     // one status per committed chunk
+ *   }
+ *   return sequence;
+ * }
+ * ```
+ */
+export interface Store extends AsyncDisposable {
+  /** The sizes this store accepts. */
+  readonly limits: StoreLimits;
+  /** Every space, once each, in ascending UTF-8 byte order. */
+  getSpaces(options?: ReadOptions): AsyncIterable<string>;
+  /** Every segment of a space, once each, in ascending UTF-8 byte order. */
+  getSegments(space: string, options?: ReadOptions): AsyncIterable<string>;
+  /** A segment's entries in ascending sequence, within the given bounds. */
+  consumeSegment(args: ConsumeSegmentArgs): AsyncIterable<Entry>;
+  /** A space's entries as one timeline ordered by (timestamp, segment, sequence). */
+  consumeSpace(args: ConsumeSpaceArgs): AsyncIterable<Entry>;
+  /** The segment's last entry, or `undefined` when the segment has none. */
+  peek(space: string, segment: string, options?: ReadOptions): Promise<Entry | undefined>;
+  /** The segment's first and last sequence and timestamp, or `undefined` when it has none. */
+  getSegmentStatus(
+    space: string,
+    segment: string,
+    options?: ReadOptions,
+  ): Promise<SegmentStatus | undefined>;
+  /**
+   * Appends records to a segment, lazily: iterating the result reads the records in chunks,
+   * commits each chunk atomically and yields the segment's status after it.
+   */
+  produce(
+    args: ProduceArgs,
+    records: Iterable<ProduceRecord> | AsyncIterable<ProduceRecord>,
+  ): AsyncIterable<SegmentStatus>;
+  /** Closes the handle; idempotent. Every later call fails with kind `Closed`. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens stores of one backend.
+ *
+ * @example
+ * ```ts
+ * import type { StoreFactory } from "@streamkit/core";
+ * async function withStore(factory: StoreFactory, storeId: string): Promise<void> {
+ *   await using store = await factory.newStore(storeId);
+ *   for await (const space of store.getSpaces()) console.log(space);
+ * }
+ * ```
+ */
+export interface StoreFactory extends AsyncDisposable {
+  /** Opens (creating if needed) the store with this UUID. */
+  newStore(storeId: StoreId): Promise<Store>;
+  /** Closes every store this factory opened; idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,92 @@
+/**
+ * The per-space watermark that makes tailing a space gap-free (DESIGN section 4).
+ *
+ * @module
+ */
+
+interface SpaceState {
+  /** Timestamps of chunks being committed now, with how many chunks hold each. */
+  inFlight: Map<number, number>;
+  /** The highest timestamp a reader may have passed: later chunks must be stamped above it. */
+  readFloor: number;
+}
+
+/**
+ * Keeps readers of a space's timeline from passing a position where a chunk could still land.
+ *
+ * A reader that resumes strictly after the last entry it saw skips nothing only if no entry is
+ * ever committed at or below that position afterwards. So readers bound their reads with
+ * {@linkcode SpaceWatermark.readBound} (below every in-flight chunk, and at most `now`), and
+ * producers stamp through {@linkcode SpaceWatermark.tryStamp}, which refuses a timestamp at or
+ * below what a reader may already have passed: the producer then waits for the clock's next
+ * millisecond. Timestamps thus never run ahead of the clock, and a chunk is visible to
+ * `consumeSpace` as soon as its produce resolves.
+ *
+ * All calls are synchronous, so in one JavaScript realm a stamp and a read bound never
+ * interleave.
+ *
+ * @example
+ * ```ts
+ * import { SpaceWatermark } from "@streamkit/core";
+ * const watermark = new SpaceWatermark();
+ * const timestamp = watermark.tryStamp("orders", 1_000)!;
+ * console.log(watermark.readBound("orders", 1_005)); // 999: the chunk at 1000 is in flight
+ * watermark.release("orders", timestamp);
+ * console.log(watermark.readBound("orders", 1_005)); // 1005
+ * console.log(watermark.tryStamp("orders", 1_005)); // undefined: wait for 1006
+ * ```
+ */
+export class SpaceWatermark {
+  #spaces = new Map<string, SpaceState>();
+
+  #state(space: string): SpaceState {
+    let state = this.#spaces.get(space);
+    if (!state) {
+      state = { inFlight: new Map(), readFloor: -Infinity };
+      this.#spaces.set(space, state);
+    }
+    return state;
+  }
+
+  /**
+   * Marks a chunk about to commit into `space` at `timestamp` (the clock, or the segment's last
+   * timestamp if later) as in flight and returns `timestamp`; or returns `undefined`, marking
+   * nothing, when a reader may already have passed `timestamp`: retry once the clock moved on.
+   */
+  tryStamp(space: string, timestamp: number): number | undefined {
+    const state = this.#state(space);
+    if (timestamp <= state.readFloor) return undefined;
+    state.inFlight.set(timestamp, (state.inFlight.get(timestamp) ?? 0) + 1);
+    return timestamp;
+  }
+
+  /** Marks a chunk stamped with `timestamp` as committed or failed. */
+  release(space: string, timestamp: number): void {
+    const state = this.#spaces.get(space);
+    const count = state?.inFlight.get(timestamp);
+    if (!state || count === undefined) return;
+    if (count > 1) state.inFlight.set(timestamp, count - 1);
+    else state.inFlight.delete(timestamp);
+  }
+
+  /**
+   * The highest timestamp a reader of `space` may read up to at time `now`: below every chunk
+   * in flight and at most `now`. Later stamps land above it.
+   */
+  readBound(space: string, now: number): number {
+    const state = this.#state(space);
+    let bound = now;
+    for (const timestamp of state.inFlight.keys()) bound = Math.min(bound, timestamp - 1);
+    this.observe(space, bound);
+    return bound;
+  }
+
+  /**
+   * Records that a reader saw an entry of `space` at `timestamp` by another way (a segment
+   * read, a peek): its space offset may be resumed from, so later stamps land above it.
+   */
+  observe(space: string, timestamp: number): void {
+    const state = this.#state(space);
+    if (timestamp > state.readFloor) state.readFloor = timestamp;
+  }
+}
