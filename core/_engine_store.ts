@@ -143,15 +143,23 @@ export class EngineStore implements Store {
     const filtered = minTimestamp > 0 || maxTimestamp > 0;
     const range = { minSequence, maxSequence, limit: filtered ? 0 : limit };
     let count = 0;
+    const { watermark } = this.#shared;
+    let observed = -Infinity;
     for await (
       const entry of this.#shared.backend.scanSegment(space, segment, range, args.signal)
     ) {
       this.#assertReadable(args.signal);
-      if (minTimestamp > 0 && entry.timestamp <= minTimestamp) continue;
+      const timestamp = entry.timestamp;
+      if (minTimestamp > 0 && timestamp <= minTimestamp) continue;
       // Timestamps never decrease within a segment: past the bound nothing more can match.
-      if (maxTimestamp > 0 && entry.timestamp > maxTimestamp) return;
-      // Its space offset may be resumed from: later chunks must be stamped above it.
-      this.#shared.watermark.observe(space, entry.timestamp);
+      if (maxTimestamp > 0 && timestamp > maxTimestamp) return;
+      // Its space offset may be resumed from: later chunks must be stamped above it. The
+      // watermark only rises, so a timestamp already observed (a chunk's entries share one)
+      // need not be observed again.
+      if (timestamp !== observed) {
+        watermark.observe(space, timestamp);
+        observed = timestamp;
+      }
       yield entry;
       if (++count === limit) return;
     }

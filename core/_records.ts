@@ -4,6 +4,9 @@ import { SequenceMismatchError, StreamkitError } from "./errors.ts";
 import type { BackendLimits } from "./backend.ts";
 import type { ProduceRecord } from "./types.ts";
 
+/** What `#pull` returns once the source is done. */
+const EXHAUSTED: unique symbol = Symbol("exhausted");
+
 /** Rejects with `signal.reason` as soon as `signal` aborts, whatever `pending` does. */
 export function raceAbort<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -96,8 +99,9 @@ export class ChunkReader {
     this.#segment = segment;
   }
 
-  async #pull(signal: AbortSignal): Promise<ProduceRecord | undefined> {
-    if (this.#done) return undefined;
+  /** The next item of the source (`undefined` is an item too), or `EXHAUSTED`. */
+  async #pull(signal: AbortSignal): Promise<unknown> {
+    if (this.#done) return EXHAUSTED;
     let result: IteratorResult<ProduceRecord>;
     if (this.#isAsync) {
       result = await raceAbort((this.#source as AsyncIterator<ProduceRecord>).next(), signal);
@@ -107,7 +111,7 @@ export class ChunkReader {
     }
     if (result.done) {
       this.#done = true;
-      return undefined;
+      return EXHAUSTED;
     }
     return result.value;
   }
@@ -117,11 +121,12 @@ export class ChunkReader {
     const chunk: ProduceRecord[] = [];
     let chunkBytes = 0;
     while (chunk.length < this.#limits.maxChunkRecords) {
-      const record = this.#carried ?? await this.#pull(signal);
+      const item = this.#carried ?? await this.#pull(signal);
       this.#carried = undefined;
-      if (record === undefined) break;
+      if (item === EXHAUSTED) break;
       const index = this.#index;
-      const bytes = checkRecord(record, index, this.#limits);
+      const bytes = checkRecord(item, index, this.#limits);
+      const record = item as ProduceRecord;
       if (chunk.length > 0 && chunkBytes + bytes > this.#limits.maxChunkBytes) {
         this.#carried = record;
         break;

@@ -46,6 +46,7 @@ Deno.test("ChunkReader rejects bad records by index, kind and limit", async () =
     /records\[0\]\.metadata\["a"\]/,
   );
   await fail([null], "InvalidArgument", /records\[0\]: must be an object/);
+  await fail([record(1), undefined], "InvalidArgument", /records\[1\]: must be an object/);
 });
 
 Deno.test("ChunkReader stops waiting on a stuck async source when the signal aborts", async () => {

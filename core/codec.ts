@@ -148,6 +148,28 @@ function stringBytes(text: unknown, owner: number, field: string, key?: string):
   return length;
 }
 
+/** Never equal to a caller's value: what a cache slot holds before its first use. */
+const NOTHING_YET: unique symbol = Symbol("nothing yet");
+
+/** The last name a field was measured from, and its UTF-8 length. */
+interface MeasuredName {
+  text: string | typeof NOTHING_YET;
+  length: number;
+}
+
+// Consecutive entries mostly share their space and segment: measure each name once.
+const lastSpaceMeasured: MeasuredName = { text: NOTHING_YET, length: 0 };
+const lastSegmentMeasured: MeasuredName = { text: NOTHING_YET, length: 0 };
+
+/** {@linkcode stringBytes} of a name, remembering the last one measured for `field`. */
+function nameBytes(text: unknown, owner: number, field: string, last: MeasuredName): number {
+  if (text === last.text) return last.length;
+  const length = stringBytes(text, owner, field);
+  last.text = text as string;
+  last.length = length;
+  return length;
+}
+
 /** Checks an entry and returns its encoded size. */
 function entryBytes(entry: Entry, owner: number): number {
   if (typeof entry !== "object" || entry === null) {
@@ -171,8 +193,8 @@ function entryBytes(entry: Entry, owner: number): number {
     throw invalid(fieldPath(owner, "payload"), `must be at most ${MAX_U32} bytes`);
   }
   let size = ENTRY_FIXED_BYTES + payload.length;
-  size += stringBytes(entry.space, owner, "space");
-  size += stringBytes(entry.segment, owner, "segment");
+  size += nameBytes(entry.space, owner, "space", lastSpaceMeasured);
+  size += nameBytes(entry.segment, owner, "segment", lastSegmentMeasured);
   const metadata = entry.metadata;
   if (metadata !== undefined) {
     if (typeof metadata !== "object" || metadata === null) {
@@ -210,13 +232,29 @@ function hexValue(unit: number): number {
   return unit < 128 ? HEX_VALUES[unit] : -1;
 }
 
+/** The last UUID text a field was written from, and its 16 bytes. */
+interface ParsedUuid {
+  text: string | typeof NOTHING_YET;
+  bytes: Uint8Array;
+}
+
+// Every entry of a chunk carries the same trx id and node: parse each text once, then copy.
+const lastTrxIdParsed: ParsedUuid = { text: NOTHING_YET, bytes: new Uint8Array(16) };
+const lastTrxNodeParsed: ParsedUuid = { text: NOTHING_YET, bytes: new Uint8Array(16) };
+
 function writeUuid(
   bytes: Uint8Array,
   at: number,
   text: unknown,
   owner: number,
   field: string,
+  last: ParsedUuid,
 ): number {
+  if (text === last.text) {
+    const parsed = last.bytes;
+    for (let i = 0; i < 16; i++) bytes[at + i] = parsed[i];
+    return at + 16;
+  }
   if (typeof text !== "string" || text.length !== 36) {
     throw invalidUuid(owner, field, text);
   }
@@ -232,6 +270,8 @@ function writeUuid(
     bytes[at + i] = (high << 4) | low;
     unit += 2;
   }
+  last.bytes.set(bytes.subarray(at, at + 16));
+  last.text = text;
   return at + 16;
 }
 
@@ -264,8 +304,8 @@ function writeEntry(
 ): number {
   at = writeU64(view, at, entry.sequence);
   at = writeI64(view, at, entry.timestamp);
-  at = writeUuid(bytes, at, entry.trx.id, owner, "trx.id");
-  at = writeUuid(bytes, at, entry.trx.node, owner, "trx.node");
+  at = writeUuid(bytes, at, entry.trx.id, owner, "trx.id", lastTrxIdParsed);
+  at = writeUuid(bytes, at, entry.trx.node, owner, "trx.node", lastTrxNodeParsed);
   at = writeU64(view, at, entry.trx.number);
   const payload = entry.payload;
   view.setUint32(at, payload.length, true);
@@ -322,6 +362,51 @@ function encodeEntryInto(entry: Entry, allocate: (size: number) => Uint8Array): 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   writeEntry(bytes, view, 0, entry, LONE_ENTRY);
   return bytes;
+}
+
+/** Encodings up to this size reuse the encoder's buffer; larger ones get a buffer of their own. */
+const MAX_REUSED_ENCODING_BYTES = 1024 * 1024;
+
+/**
+ * Encodes entries like {@linkcode encodeEntry}, with the same checks and bytes, into one buffer
+ * it reuses: nothing is allocated per entry, so writing a long run of entries (a chunk into a
+ * write batch that copies them) costs no garbage. The result is only valid until the next call
+ * of `encode` on the same encoder: copy it (`slice()`) to keep it.
+ *
+ * @example
+ * ```ts
+ * import { encodeEntry, EntryEncoder, type Entry } from "@streamkit/core";
+ * declare const entries: Entry[];
+ * declare function write(bytes: Uint8Array): void; // copies the bytes
+ * const encoder = new EntryEncoder();
+ * for (const entry of entries) write(encoder.encode(entry));
+ * const first = encoder.encode(entries[0]).slice(); // kept: a copy
+ * console.log(first.length === encodeEntry(entries[0]).length); // true
+ * ```
+ */
+export class EntryEncoder {
+  #bytes = new Uint8Array(0);
+  #view = new DataView(this.#bytes.buffer);
+  #result = this.#bytes;
+
+  /**
+   * The encoding of `entry`, in this encoder's buffer until the next call. Invalid entries fail
+   * with `kind: "InvalidArgument"` naming the field, as {@linkcode encodeEntry} does.
+   */
+  encode(entry: Entry): Uint8Array {
+    const size = entryBytes(entry, LONE_ENTRY);
+    if (size > MAX_REUSED_ENCODING_BYTES) return encodeEntryInto(entry, allocateBytes);
+    if (this.#bytes.length < size) {
+      this.#bytes = new Uint8Array(Math.max(size, 2 * this.#bytes.length, 4096));
+      this.#view = new DataView(this.#bytes.buffer);
+    }
+    writeEntry(this.#bytes, this.#view, 0, entry, LONE_ENTRY);
+    // Runs of entries of one size (common) get the same view back: no allocation at all.
+    if (this.#result.length !== size || this.#result.buffer !== this.#bytes.buffer) {
+      this.#result = this.#bytes.subarray(0, size);
+    }
+    return this.#result;
+  }
 }
 
 /**
@@ -393,8 +478,8 @@ function encodeTransactionInto(
 
   const bytes = allocate(size);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = writeUuid(bytes, 0, trx.id, TRANSACTION_HEADER, "trx.id");
-  at = writeUuid(bytes, at, trx.node, TRANSACTION_HEADER, "trx.node");
+  let at = writeUuid(bytes, 0, trx.id, TRANSACTION_HEADER, "trx.id", lastTrxIdParsed);
+  at = writeUuid(bytes, at, trx.node, TRANSACTION_HEADER, "trx.node", lastTrxNodeParsed);
   at = writeU64(view, at, trx.number);
   at = writeString(bytes, view, at, txn.space);
   at = writeString(bytes, view, at, txn.segment);
@@ -563,6 +648,154 @@ function readEntry(reader: ByteReader): Entry {
   return { space, segment, sequence, timestamp, trx: { id, node, number }, payload, metadata };
 }
 
+// --- fast entry decoding ---------------------------------------------------------------------
+//
+// Consumers decode long runs of entries whose trx id, trx node, space and segment repeat (every
+// entry of a chunk shares them). The fast path below reads the layout with plain byte
+// arithmetic (no DataView or reader object per entry) and keeps the last string decoded for
+// each of those four fields with its bytes: equal bytes give the same string back, built once.
+// Strings are immutable, so sharing them between entries is invisible. Whatever the fast path
+// does not accept (any bound or range violation, bad UTF-8, a duplicate or `__proto__` metadata
+// key) it hands to the checked reader above, which produces the exact error.
+
+/** The last string decoded for a field, and its bytes. */
+interface DecodedText {
+  bytes: Uint8Array;
+  length: number;
+  text: string;
+}
+
+function decodedText(): DecodedText {
+  return { bytes: new Uint8Array(64), length: -1, text: "" };
+}
+
+const lastTrxId = decodedText();
+const lastTrxNode = decodedText();
+const lastSpace = decodedText();
+const lastSegment = decodedText();
+
+function u32At(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000;
+}
+
+function sameBytes(b: Uint8Array, at: number, length: number, last: DecodedText): boolean {
+  if (length !== last.length) return false;
+  const cached = last.bytes;
+  for (let i = 0; i < length; i++) {
+    if (b[at + i] !== cached[i]) return false;
+  }
+  return true;
+}
+
+/** Longer strings are not remembered (names are at most 200 bytes): the cache stays small. */
+const MAX_REMEMBERED_BYTES = 256;
+
+function remember(b: Uint8Array, at: number, length: number, text: string, last: DecodedText) {
+  if (length > MAX_REMEMBERED_BYTES) return;
+  if (last.bytes.length < length) last.bytes = new Uint8Array(length);
+  last.bytes.set(b.subarray(at, at + length));
+  last.length = length;
+  last.text = text;
+}
+
+function uuidAt(b: Uint8Array, at: number, last: DecodedText): string {
+  if (sameBytes(b, at, 16, last)) return last.text;
+  const text = HEX_PAIRS[b[at]] + HEX_PAIRS[b[at + 1]] + HEX_PAIRS[b[at + 2]] +
+    HEX_PAIRS[b[at + 3]] + "-" + HEX_PAIRS[b[at + 4]] + HEX_PAIRS[b[at + 5]] + "-" +
+    HEX_PAIRS[b[at + 6]] + HEX_PAIRS[b[at + 7]] + "-" + HEX_PAIRS[b[at + 8]] +
+    HEX_PAIRS[b[at + 9]] + "-" + HEX_PAIRS[b[at + 10]] + HEX_PAIRS[b[at + 11]] +
+    HEX_PAIRS[b[at + 12]] + HEX_PAIRS[b[at + 13]] + HEX_PAIRS[b[at + 14]] + HEX_PAIRS[b[at + 15]];
+  remember(b, at, 16, text, last);
+  return text;
+}
+
+/** UTF-8 at `b[at, at + length)`, or `undefined` when it is not valid UTF-8. */
+function textAt(b: Uint8Array, at: number, length: number): string | undefined {
+  if (length <= SHORT_STRING_UNITS) {
+    let text = "";
+    for (let i = at; i < at + length; i++) {
+      const byte = b[i];
+      if (byte >= 0x80) return utf8OrUndefined(b, at, length);
+      text += String.fromCharCode(byte);
+    }
+    return text;
+  }
+  return utf8OrUndefined(b, at, length);
+}
+
+function utf8OrUndefined(b: Uint8Array, at: number, length: number): string | undefined {
+  try {
+    return utf8Decoder.decode(b.subarray(at, at + length));
+  } catch {
+    return undefined;
+  }
+}
+
+function cachedTextAt(
+  b: Uint8Array,
+  at: number,
+  length: number,
+  last: DecodedText,
+): string | undefined {
+  if (sameBytes(b, at, length, last)) return last.text;
+  const text = textAt(b, at, length);
+  if (text !== undefined) remember(b, at, length, text, last);
+  return text;
+}
+
+/** The entry in `b`, or `undefined` when anything is off (the checked path then reports it). */
+function decodeEntryFast(b: Uint8Array): Entry | undefined {
+  const end = b.length;
+  if (end < ENTRY_FIXED_BYTES) return undefined;
+  const sequenceHigh = u32At(b, 4);
+  const numberHigh = u32At(b, 52);
+  if (sequenceHigh > 0x1fffff || numberHigh > 0x1fffff) return undefined;
+  const sequence = sequenceHigh * TWO_POW_32 + u32At(b, 0);
+  const timestamp = (b[12] | (b[13] << 8) | (b[14] << 16) | (b[15] << 24)) * TWO_POW_32 +
+    u32At(b, 8);
+  if (!Number.isSafeInteger(timestamp)) return undefined;
+  const number = numberHigh * TWO_POW_32 + u32At(b, 48);
+  const payloadLength = u32At(b, 56);
+  let at = 60;
+  // What must follow the payload: metadata count, space and segment lengths.
+  if (payloadLength > end - at - 12) return undefined;
+  const payload = new Uint8Array(b.buffer, b.byteOffset + at, payloadLength);
+  at += payloadLength;
+  const count = u32At(b, at);
+  at += 4;
+  const metadata: Record<string, string> = {};
+  for (let i = 0; i < count; i++) {
+    if (end - at < 4) return undefined;
+    const keyLength = u32At(b, at);
+    at += 4;
+    if (keyLength > end - at - 4) return undefined;
+    const key = textAt(b, at, keyLength);
+    at += keyLength;
+    const valueLength = u32At(b, at);
+    at += 4;
+    if (valueLength > end - at) return undefined;
+    const value = textAt(b, at, valueLength);
+    at += valueLength;
+    if (key === undefined || value === undefined || key === "__proto__") return undefined;
+    if (Object.hasOwn(metadata, key)) return undefined;
+    metadata[key] = value;
+  }
+  if (end - at < 8) return undefined;
+  const spaceLength = u32At(b, at);
+  at += 4;
+  if (spaceLength > end - at - 4) return undefined;
+  const space = cachedTextAt(b, at, spaceLength, lastSpace);
+  at += spaceLength;
+  const segmentLength = u32At(b, at);
+  at += 4;
+  if (segmentLength !== end - at) return undefined;
+  const segment = cachedTextAt(b, at, segmentLength, lastSegment);
+  if (space === undefined || segment === undefined) return undefined;
+  const id = uuidAt(b, 16, lastTrxId);
+  const node = uuidAt(b, 32, lastTrxNode);
+  return { space, segment, sequence, timestamp, trx: { id, node, number }, payload, metadata };
+}
+
 /**
  * Decodes an entry encoded by {@linkcode encodeEntry}. Anything that is not exactly one valid
  * encoding fails with `kind: "CorruptData"`. The payload is a plain `Uint8Array` view into
@@ -577,6 +810,10 @@ function readEntry(reader: ByteReader): Entry {
  * ```
  */
 export function decodeEntry(bytes: Uint8Array): Entry {
+  if (bytes instanceof Uint8Array) {
+    const entry = decodeEntryFast(bytes);
+    if (entry !== undefined) return entry;
+  }
   const reader = readerOf("decodeEntry", bytes);
   const entry = readEntry(reader);
   reader.expectEnd();

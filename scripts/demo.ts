@@ -1,18 +1,24 @@
 /**
- * The demo: produces a few hundred events to a few segments, consumes one segment and the whole
- * space, and prints a peek, a status and a resume offset.
+ * The demo, on the embedded default (LevelDB in `./.streamkit-data`): produces a few thousand
+ * events to several segments with progress output, consumes a segment and the space, prints a
+ * peek, a status and a resume offset. Run it again and it continues every segment where the
+ * last run stopped, and resumes the space from the offset it saved.
  *
  * Run it with `npm run demo` (or `deno task demo`).
  *
  * @module
  */
 
-import { type Entry, type ProduceRecord, spaceOffset, toHex } from "../core/mod.ts";
-import { MemoryStoreFactory } from "../drivers/memory/mod.ts";
+import { type Entry, fromHex, type ProduceRecord, spaceOffset, toHex } from "../core/mod.ts";
+import { LevelStoreFactory } from "../drivers/level/mod.ts";
 
+const DATA_DIRECTORY = "./.streamkit-data";
+const OFFSET_FILE = `${DATA_DIRECTORY}/demo-space-offset.hex`;
+const STORE_ID = "5d3a1f0e-8c2b-4e4f-9a6d-2f1e0c9b8a70";
 const SPACE = "orders";
-const SEGMENTS = ["order-1", "order-2", "order-3", "order-4"];
-const EVENTS_PER_SEGMENT = 100;
+const SEGMENTS = Array.from({ length: 6 }, (_, i) => `order-${i + 1}`);
+const EVENTS_PER_SEGMENT = 500;
+const EVENTS_PER_PRODUCE = 100;
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
@@ -28,26 +34,53 @@ function* orderEvents(segment: string, from: number, count: number): Generator<P
 }
 
 function show(entry: Entry): string {
-  return `${entry.segment}#${entry.sequence} @${entry.timestamp} trx ${entry.trx.number}: ${
-    text.decode(entry.payload)
-  }`;
+  return `${entry.segment}#${entry.sequence} @${
+    new Date(entry.timestamp).toISOString()
+  } trx ${entry.trx.number}: ${text.decode(entry.payload)}`;
 }
 
-await using factory = new MemoryStoreFactory();
-await using store = await factory.newStore(crypto.randomUUID());
+async function readSavedOffset(): Promise<Uint8Array | undefined> {
+  try {
+    return fromHex((await Deno.readTextFile(OFFSET_FILE)).trim());
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
 
-console.log(`producing ${EVENTS_PER_SEGMENT} events to each of ${SEGMENTS.length} segments...`);
+await using factory = new LevelStoreFactory({ path: DATA_DIRECTORY });
+await using store = await factory.newStore(STORE_ID);
+console.log(`store ${STORE_ID} in ${DATA_DIRECTORY}/${STORE_ID}`);
+
+const total = SEGMENTS.length * EVENTS_PER_SEGMENT;
+let produced = 0;
+const started = performance.now();
+console.log(`producing ${total} events to ${SEGMENTS.length} segments of "${SPACE}"...`);
 await Promise.all(SEGMENTS.map(async (segment) => {
   const head = await store.getSegmentStatus(SPACE, segment);
-  const from = (head?.lastSequence ?? 0) + 1;
-  const records = orderEvents(segment, from, EVENTS_PER_SEGMENT);
-  for await (const status of store.produce({ space: SPACE, segment }, records)) {
-    console.log(`  ${segment}: committed up to sequence ${status.lastSequence}`);
+  let next = (head?.lastSequence ?? 0) + 1;
+  if (segment === SEGMENTS[0]) {
+    console.log(
+      head ? `  ${segment} continues after sequence ${head.lastSequence}` : "  new store",
+    );
+  }
+  for (let done = 0; done < EVENTS_PER_SEGMENT; done += EVENTS_PER_PRODUCE) {
+    const records = orderEvents(segment, next, EVENTS_PER_PRODUCE);
+    for await (const status of store.produce({ space: SPACE, segment }, records)) {
+      next = status.lastSequence + 1;
+    }
+    produced += EVENTS_PER_PRODUCE;
+    if (produced % (total / 5) === 0) {
+      console.log(`  ${produced}/${total} events committed`);
+    }
   }
 }));
+const seconds = (performance.now() - started) / 1000;
+console.log(`  done in ${seconds.toFixed(2)} s (${Math.round(total / seconds)} events/s)`);
 
-console.log(`\nconsumeSegment ${SEGMENTS[0]}, sequences 1-3:`);
-for await (const entry of store.consumeSegment({ space: SPACE, segment: SEGMENTS[0], limit: 3 })) {
+const firstSegment = SEGMENTS[0];
+console.log(`\nconsumeSegment ${firstSegment}, the first 3 entries:`);
+for await (const entry of store.consumeSegment({ space: SPACE, segment: firstSegment, limit: 3 })) {
   console.log(`  ${show(entry)}`);
 }
 
@@ -59,12 +92,17 @@ for await (const entry of store.consumeSpace({ space: SPACE })) {
 }
 console.log(`\nconsumeSpace ${SPACE}: ${seen} entries in (timestamp, segment, sequence) order`);
 
+const savedOffset = await readSavedOffset();
+if (savedOffset) {
+  let since = 0;
+  for await (const _ of store.consumeSpace({ space: SPACE, offset: savedOffset })) since++;
+  console.log(`resuming from the offset saved by the last run: ${since} new entries`);
+}
+
 console.log(`\npeek ${SEGMENTS[1]}: ${show((await store.peek(SPACE, SEGMENTS[1]))!)}`);
 console.log(`status ${SEGMENTS[2]}:`, await store.getSegmentStatus(SPACE, SEGMENTS[2]));
 if (last) {
   const offset = toHex(spaceOffset(last));
-  console.log(`\nresume offset after the last entry (hex): ${offset}`);
-  let newer = 0;
-  for await (const _ of store.consumeSpace({ space: SPACE, offset: spaceOffset(last) })) newer++;
-  console.log(`entries after that offset: ${newer}`);
+  await Deno.writeTextFile(OFFSET_FILE, offset);
+  console.log(`\nresume offset after the last entry (saved to ${OFFSET_FILE}):\n  ${offset}`);
 }

@@ -109,7 +109,7 @@ export class LevelStoreFactory extends BackendStoreFactory {
       if (code === "LEVEL_LOCKED") {
         throw new StreamkitError(
           "StoreLocked",
-          `store ${storeId} is locked by another process: ${location} (LevelDB allows one process per directory)`,
+          `store ${storeId} is locked: ${location} is open in another process or another factory (LevelDB allows one opener per directory)`,
           { cause: error },
         );
       }

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+
+const demo = new URL("../scripts/demo.ts", import.meta.url).pathname;
+
+async function runDemo(cwd: string): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", demo],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, `the demo failed:\n${output}\n${new TextDecoder().decode(stderr)}`);
+  return output;
+}
+
+Deno.test("demo: runs on a new LevelDB store, and a second run continues where the first stopped", async () => {
+  const cwd = await Deno.makeTempDir({ prefix: "streamkit-demo-" });
+  try {
+    const first = await runDemo(cwd);
+    assert.match(first, /new store/);
+    assert.match(first, /3000\/3000 events committed/);
+    assert.match(first, /consumeSpace orders: 3000 entries/);
+    assert.match(first, /peek order-2: order-2#500 /);
+    assert.match(first, /resume offset after the last entry/);
+
+    const second = await runDemo(cwd);
+    assert.match(second, /order-1 continues after sequence 500/);
+    assert.match(second, /consumeSpace orders: 6000 entries/);
+    assert.match(second, /resuming from the offset saved by the last run: 3000 new entries/);
+    assert.match(second, /peek order-2: order-2#1000 /);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
