@@ -1,0 +1,214 @@
+/**
+ * Builds the npm packages: every workspace member compiled with `tsc` (declarations, source
+ * maps with their sources inlined, `.ts` import extensions rewritten to `.js`) into
+ * `dist/npm/<package>/`, with a generated `package.json`, the member's README and the license,
+ * and packed into `dist/npm/<package>.tgz`.
+ *
+ * Run it with `deno task build:npm`.
+ *
+ * @module
+ */
+
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+interface MemberConfig {
+  name: string;
+  version: string;
+  exports: Record<string, string>;
+  imports?: Record<string, string>;
+  publish?: { exclude?: string[] };
+}
+
+interface Member {
+  /** The member's folder, relative to the repository root (`core`, `drivers/level`). */
+  folder: string;
+  config: MemberConfig;
+  /** The package folder under `dist/npm/`. */
+  outDir: string;
+}
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const distRoot = join(root, "dist", "npm");
+const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+const textDecoder = new TextDecoder();
+
+function log(message: string): void {
+  console.log(`build:npm: ${message}`);
+}
+
+async function run(command: string, args: string[], cwd = root): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command(command, {
+    args,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const output = textDecoder.decode(stdout) + textDecoder.decode(stderr);
+  if (code !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${code}):\n${output}`);
+  return output;
+}
+
+async function readMembers(): Promise<Member[]> {
+  const workspace = JSON.parse(await Deno.readTextFile(join(root, "deno.json")))
+    .workspace as string[];
+  return await Promise.all(workspace.map(async (entry) => {
+    const folder = entry.replace(/^\.\//, "");
+    const config = JSON.parse(
+      await Deno.readTextFile(join(root, folder, "deno.json")),
+    ) as MemberConfig;
+    return { folder, config, outDir: join(distRoot, config.name.split("/")[1]) };
+  }));
+}
+
+/** The member's library sources: every `.ts` file but tests and test helpers. */
+async function sourcesOf(folder: string): Promise<string[]> {
+  const sources: string[] = [];
+  const walk = async (directory: string) => {
+    for await (const item of Deno.readDir(directory)) {
+      const path = join(directory, item.name);
+      if (item.isDirectory) await walk(path);
+      else if (item.name.endsWith(".ts") && !/_test\.ts$|^_test_/.test(item.name)) {
+        sources.push(path);
+      }
+    }
+  };
+  await walk(join(root, folder));
+  return sources.sort();
+}
+
+/** `npm:name@range` of the member's import map as npm dependencies. */
+function npmDependencies(config: MemberConfig): Record<string, string> {
+  const dependencies: Record<string, string> = {};
+  for (const specifier of Object.values(config.imports ?? {})) {
+    const match = /^npm:(@?[^@]+)@(.+)$/.exec(specifier);
+    if (!match) throw new Error(`${config.name}: import ${specifier} is not an npm: specifier`);
+    dependencies[match[1]] = match[2];
+  }
+  return dependencies;
+}
+
+/** Sibling packages a member imports (by package name), with the range of their version. */
+async function siblingDependencies(
+  member: Member,
+  sources: string[],
+  members: Member[],
+): Promise<Record<string, string>> {
+  // Import and export statements only: JSDoc examples mention packages too.
+  const statement = /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+"(@[^"/]+\/[^"/]+)/g;
+  const imported = new Set<string>();
+  for (const source of sources) {
+    for (const match of (await Deno.readTextFile(source)).matchAll(statement)) {
+      imported.add(match[1]);
+    }
+  }
+  const dependencies: Record<string, string> = {};
+  for (const sibling of members) {
+    if (sibling !== member && imported.has(sibling.config.name)) {
+      dependencies[sibling.config.name] = `^${sibling.config.version}`;
+    }
+  }
+  return dependencies;
+}
+
+function entryOf(path: string): { types: string; default: string } {
+  const base = path.replace(/^\.\//, "./").replace(/\.ts$/, "");
+  return { types: `${base}.d.ts`, default: `${base}.js` };
+}
+
+async function compile(member: Member, sources: string[], members: Member[]): Promise<void> {
+  const paths: Record<string, string[]> = {};
+  for (const sibling of members) {
+    if (sibling === member) continue;
+    for (const [subpath, target] of Object.entries(sibling.config.exports)) {
+      const specifier = subpath === "."
+        ? sibling.config.name
+        : `${sibling.config.name}/${subpath.slice(2)}`;
+      paths[specifier] = [join(sibling.outDir, target.replace(/\.ts$/, ".d.ts"))];
+    }
+  }
+  const tsconfig = {
+    compilerOptions: {
+      target: "ES2022",
+      lib: ["ES2024", "ESNext.Disposable"],
+      module: "NodeNext",
+      moduleResolution: "NodeNext",
+      types: ["node"],
+      typeRoots: [join(root, "node_modules", "@types")],
+      strict: true,
+      declaration: true,
+      declarationMap: true,
+      sourceMap: true,
+      inlineSources: true,
+      rewriteRelativeImportExtensions: true,
+      skipLibCheck: true,
+      rootDir: join(root, member.folder),
+      outDir: member.outDir,
+      paths,
+    },
+    files: sources,
+  };
+  const tsconfigPath = join(distRoot, `tsconfig.${member.config.name.split("/")[1]}.json`);
+  await Deno.writeTextFile(tsconfigPath, JSON.stringify(tsconfig, null, 2));
+  await run("node", [tsc, "--project", tsconfigPath]);
+}
+
+async function writePackageJson(
+  member: Member,
+  sources: string[],
+  members: Member[],
+): Promise<void> {
+  const exports: Record<string, { types: string; default: string }> = {};
+  for (const [subpath, target] of Object.entries(member.config.exports)) {
+    exports[subpath] = entryOf(target);
+  }
+  const memberReadme = await Deno.readTextFile(join(root, member.folder, "README.md"));
+  const description = memberReadme.split("\n").find((line) => line.trim() && !line.startsWith("#"))
+    ?.trim();
+  const packageJson = {
+    name: member.config.name,
+    version: member.config.version,
+    description,
+    license: "MIT",
+    type: "module",
+    exports,
+    main: exports["."].default,
+    types: exports["."].types,
+    files: ["**/*.js", "**/*.d.ts", "**/*.map", "README.md", "LICENSE"],
+    engines: { node: ">=20" },
+    sideEffects: false,
+    dependencies: {
+      ...await siblingDependencies(member, sources, members),
+      ...npmDependencies(member.config),
+    },
+  };
+  await Deno.writeTextFile(
+    join(member.outDir, "package.json"),
+    JSON.stringify(packageJson, null, 2) + "\n",
+  );
+  await Deno.copyFile(join(root, member.folder, "README.md"), join(member.outDir, "README.md"));
+  await Deno.copyFile(join(root, "LICENSE"), join(member.outDir, "LICENSE"));
+}
+
+if (import.meta.main) {
+  await Deno.remove(distRoot, { recursive: true }).catch(() => {});
+  await Deno.mkdir(distRoot, { recursive: true });
+  const members = await readMembers();
+  // Core first: the drivers compile against its built declarations.
+  members.sort((a, b) => (a.folder === "core" ? -1 : b.folder === "core" ? 1 : 0));
+  for (const member of members) {
+    const sources = await sourcesOf(member.folder);
+    log(`${member.config.name}@${member.config.version}: compiling ${sources.length} files`);
+    await compile(member, sources, members);
+    await writePackageJson(member, sources, members);
+    const packed = await run(
+      "npm",
+      ["pack", "--silent", "--pack-destination", distRoot],
+      member.outDir,
+    );
+    log(
+      `${member.config.name}: ${relative(root, member.outDir)} packed as dist/npm/${packed.trim()}`,
+    );
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Tests the built npm packages the way a Node user gets them: lints every package
+ * (`publint`, `@arethetypeswrong/cli`), installs the packed tarballs into a fresh project in
+ * `dist/node-test/`, and runs `node --test` there: the conformance suite for every driver and
+ * the README's Node example. Run `deno task build:npm` first.
+ *
+ * Run it with `deno task test:node`.
+ *
+ * @module
+ */
+
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const distRoot = join(root, "dist", "npm");
+const project = join(root, "dist", "node-test");
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+const README_EXAMPLE = /<!-- node-example -->\s*```js\n([\s\S]*?)```/;
+
+async function run(command: string, args: string[], cwd = root): Promise<void> {
+  console.log(`test:node: ${basename(command)} ${args.join(" ")}`);
+  const { code } = await new Deno.Command(command, {
+    args,
+    cwd,
+    stdout: "inherit",
+    stderr: "inherit",
+  })
+    .output();
+  if (code !== 0) {
+    throw new Error(`${basename(command)} ${args.join(" ")} failed with exit code ${code}`);
+  }
+}
+
+const tarballs = [...Deno.readDirSync(distRoot)].filter((item) => item.name.endsWith(".tgz"))
+  .map((item) => item.name).sort();
+if (tarballs.length === 0) {
+  throw new Error("no packages in dist/npm: run `deno task build:npm` first");
+}
+
+/** A tarball holds what a user needs: compiled code, declarations, maps, README, license. */
+async function checkTarballContents(tarball: string): Promise<void> {
+  const { stdout } = await new Deno.Command("tar", {
+    args: ["tzf", join(distRoot, tarball)],
+    stdout: "piped",
+  })
+    .output();
+  const files = new TextDecoder().decode(stdout).trim().split("\n");
+  const allowed = /^package\/(.+\.(js|d\.ts|js\.map|d\.ts\.map)|package\.json|README\.md|LICENSE)$/;
+  const unexpected = files.filter((file) => !allowed.test(file) || /_test[._]/.test(file));
+  if (unexpected.length > 0) {
+    throw new Error(`${tarball} holds unexpected files: ${unexpected.join(", ")}`);
+  }
+  console.log(`test:node: ${tarball}: ${files.length} files, all expected`);
+}
+
+for (const tarball of tarballs) {
+  const folder = join(distRoot, tarball.replace(/^streamkit-(.+)-\d+\.\d+\.\d+\.tgz$/, "$1"));
+  await checkTarballContents(tarball);
+  await run(bin("publint"), ["run", folder, "--strict"]);
+  // ESM-only packages: Node 20 cannot require() them, which the esm-only profile accepts.
+  await run(bin("attw"), ["--pack", folder, "--profile", "esm-only"]);
+}
+
+await Deno.remove(project, { recursive: true }).catch(() => {});
+await Deno.mkdir(project, { recursive: true });
+const dependencies: Record<string, string> = {};
+for (const tarball of tarballs) {
+  const manifest = JSON.parse(
+    await Deno.readTextFile(
+      join(distRoot, tarball.replace(/^streamkit-(.+)-\d+\.\d+\.\d+\.tgz$/, "$1"), "package.json"),
+    ),
+  );
+  dependencies[manifest.name] = `file:${join(distRoot, tarball)}`;
+}
+await Deno.writeTextFile(
+  join(project, "package.json"),
+  JSON.stringify(
+    {
+      name: "streamkit-node-test",
+      private: true,
+      type: "module",
+      dependencies,
+      allowScripts: { "classic-level": true, "zstd-napi": true },
+    },
+    null,
+    2,
+  ),
+);
+for (const item of Deno.readDirSync(join(root, "tests", "node"))) {
+  await Deno.copyFile(join(root, "tests", "node", item.name), join(project, item.name));
+}
+const example = README_EXAMPLE.exec(await Deno.readTextFile(join(root, "README.md")))?.[1];
+if (!example) throw new Error("README.md has no ```js block after <!-- node-example -->");
+await Deno.writeTextFile(join(project, "readme_example.mjs"), example);
+
+await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], project);
+await run("node", ["--test", "--test-reporter=spec"], project);
