@@ -176,7 +176,8 @@ export interface SpacePosition {
   sequence: number;
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a name may start with U+FEFF, and must come back with it.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function invalidOffset(space: string, why: string): StreamkitError {
   return new StreamkitError(

@@ -40,6 +40,8 @@ const ODD_NAMES: ReadonlyArray<[string, string]> = [
   ["quotes", 'O\'Brien "quoted" `tick`'],
   ["asterisk", "*"],
   ["U+FFFF and U+FEFF", "\uFFFF\uFEFF"],
+  ["leading byte order mark", "\uFEFFbom"],
+  ["byte order mark alone", "\uFEFF"],
   ["single space", " "],
 ];
 
@@ -72,8 +74,10 @@ export function registerNames(ctx: Ctx): void {
             [`${name}#1`, `${name}#2`, `${name}#3`],
           );
           for (const entry of space) assert.equal(entry.space, name);
-          const resumed = await readSpace(store, name, { offset: spaceOffset(space[0]) });
-          assert.deepEqual(keysOf(resumed), keysOf(space.slice(1)), "resume from an offset");
+          for (let i = 0; i < space.length; i++) {
+            const resumed = await readSpace(store, name, { offset: spaceOffset(space[i]) });
+            assert.deepEqual(keysOf(resumed), keysOf(space.slice(i + 1)), `resume after #${i}`);
+          }
 
           const peeked = await store.peek(name, name);
           assert.equal(peeked?.sequence, 3);

@@ -58,7 +58,8 @@ const NO_VALUE = new Uint8Array(0);
 const SEPARATOR = new Uint8Array([0x00]);
 const TWO_POW_32 = 4294967296;
 const utf8 = new TextEncoder();
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a name may start with U+FEFF, and must come back with it.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const SPACE_INVENTORY = encodeFirst("INV", "SPACES");
 
 /** Writes `value` as 8 big-endian bytes (a u64 key part) at `key[at]`. */
