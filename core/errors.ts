@@ -15,6 +15,7 @@
  * - `StoreLocked`: another process holds the store; transient.
  * - `CorruptData`: stored or supplied bytes do not decode.
  * - `Unavailable`: the backend cannot be reached right now; transient.
+ * - `AccessDenied`: the backend refused the credentials; the message says what to check.
  *
  * @example
  * ```ts
@@ -30,7 +31,8 @@ export type ErrorKind =
   | "Closed"
   | "StoreLocked"
   | "CorruptData"
-  | "Unavailable";
+  | "Unavailable"
+  | "AccessDenied";
 
 const TRANSIENT_KINDS: ReadonlySet<ErrorKind> = new Set(["Conflict", "StoreLocked", "Unavailable"]);
 

@@ -11,6 +11,7 @@
 
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startAzurite } from "./azurite.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const distRoot = join(root, "dist", "npm");
@@ -18,11 +19,17 @@ const project = join(root, "dist", "node-test");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const README_EXAMPLE = /<!-- node-example -->\s*```js\n([\s\S]*?)```/;
 
-async function run(command: string, args: string[], cwd = root): Promise<void> {
+async function run(
+  command: string,
+  args: string[],
+  cwd = root,
+  env: Record<string, string> = {},
+): Promise<void> {
   console.log(`test:node: ${basename(command)} ${args.join(" ")}`);
   const { code } = await new Deno.Command(command, {
     args,
     cwd,
+    env,
     stdout: "inherit",
     stderr: "inherit",
   })
@@ -95,4 +102,12 @@ if (!example) throw new Error("README.md has no ```js block after <!-- node-exam
 await Deno.writeTextFile(join(project, "readme_example.mjs"), example);
 
 await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], project);
-await run("node", ["--test", "--test-reporter=spec"], project);
+// The Azure driver's suite runs against a real Azurite, started here and stopped after.
+const azurite = await startAzurite();
+try {
+  await run("node", ["--test", "--test-reporter=spec"], project, {
+    STREAMKIT_AZURE_CONNECTION_STRING: azurite.connectionString,
+  });
+} finally {
+  await azurite.stop();
+}

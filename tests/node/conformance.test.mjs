@@ -6,6 +6,9 @@ import { after, test } from "node:test";
 import { conformance } from "@streamkit/core/conformance";
 import { MemoryStoreFactory } from "@streamkit/memory";
 import { LevelStoreFactory } from "@streamkit/level";
+import { AzureStoreFactory } from "@streamkit/azure";
+import { randomUUID } from "node:crypto";
+import process from "node:process";
 
 const root = mkdtempSync(join(tmpdir(), "streamkit-node-level-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -30,4 +33,30 @@ conformance({
     return Promise.resolve(factory);
   },
   supports: { persistence: true },
+});
+
+// scripts/test_node.ts starts Azurite and passes its connection string: never skipped.
+const azureConnectionString = process.env.STREAMKIT_AZURE_CONNECTION_STRING;
+if (!azureConnectionString) {
+  throw new Error("STREAMKIT_AZURE_CONNECTION_STRING is not set: run through deno task test:node");
+}
+const tablePrefixes = new WeakMap();
+conformance({
+  name: "node azure",
+  test,
+  factory: (options = {}) => {
+    const tablePrefix = options.sameStorageAs
+      ? tablePrefixes.get(options.sameStorageAs)
+      : `n${randomUUID().slice(0, 8)}`;
+    const factory = new AzureStoreFactory({
+      connectionString: azureConnectionString,
+      allowInsecureHttp: true,
+      tablePrefix,
+      bus: options.bus,
+      nodeId: options.nodeId,
+    });
+    tablePrefixes.set(factory, tablePrefix);
+    return Promise.resolve(factory);
+  },
+  supports: { persistence: true, multiInstance: true },
 });

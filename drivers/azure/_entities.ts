@@ -1,0 +1,238 @@
+// How entries, heads and pending markers are laid out as Azure table entities.
+
+import { createHash } from "node:crypto";
+import {
+  compressEntry,
+  compressTransaction,
+  decompressEntry,
+  decompressTransaction,
+  encodeFirst,
+  encodeKey,
+  type Entry,
+  i64,
+  type SegmentHead,
+  StreamkitError,
+  toHex,
+  type Transaction,
+  u64,
+} from "@streamkit/core";
+
+/** Azure refuses a binary property over 64 KiB: longer values are split across v0, v1, ... */
+export const PROPERTY_BYTES = 64 * 1024;
+/** Row key of a segment's head row; not hex, so it never collides with (and sorts after) entry rows. */
+export const HEAD_ROW = "head";
+/** Partition of the pending markers; not hex, so it never collides with a data partition. */
+export const MARKER_PARTITION = "txn";
+/** Entries are decompressed into at most this many bytes: a payload cap of 1 MiB plus names. */
+const MAX_ENTRY_BYTES = 2 * 1024 * 1024;
+
+const utf8 = new TextEncoder();
+const SEPARATOR = new Uint8Array([0x00]);
+
+/** An entity as the SDK takes and returns it. */
+export type Row = { partitionKey: string; rowKey: string; etag?: string } & Record<string, unknown>;
+
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
+}
+
+/** Azure keys hold at most 1 KiB of UTF-16: 512 characters. */
+const MAX_KEY_CHARACTERS = 512;
+
+/**
+ * Partition of a segment's entries and head: `hex(DAT,SEGMENTS,space,segment)`; when two long
+ * names make that longer than a key may be, `s` + the SHA-256 of the lexkey (partitions are only
+ * ever looked up by equality, and `s` is no hex digit, so the two forms never meet).
+ */
+export function segmentPartition(space: string, segment: string): string {
+  const key = encodeKey("DAT", "SEGMENTS", space, segment);
+  const hex = toHex(key);
+  return hex.length <= MAX_KEY_CHARACTERS
+    ? hex
+    : `s${createHash("sha256").update(key).digest("hex")}`;
+}
+
+/** Row key of an entry in its segment partition: `hex(u64 sequence)`. */
+export function sequenceRow(sequence: number): string {
+  return toHex(u64(sequence).bytes);
+}
+
+/** Partition of a space's timeline: `hex(DAT,SPACES,space)`. */
+export function spacePartition(space: string): string {
+  return toHex(encodeKey("DAT", "SPACES", space));
+}
+
+/** Row key of an entry in its space partition: `hex(i64 timestamp, segment, u64 sequence)`. */
+export function spaceRow(timestamp: number, segment: string, sequence: number): string {
+  return toHex(
+    concatBytes(
+      i64(timestamp).bytes,
+      SEPARATOR,
+      utf8.encode(segment),
+      SEPARATOR,
+      u64(sequence).bytes,
+    ),
+  );
+}
+
+/** Partition of the space inventory; rows keyed by `hex(space)`. */
+export const SPACE_INVENTORY_PARTITION: string = toHex(encodeKey("INV", "SPACES"));
+
+/** Partition of a space's segment inventory; rows keyed by `hex(segment)`. */
+export function segmentInventoryPartition(space: string): string {
+  return toHex(encodeKey("INV", "SEGMENTS", space));
+}
+
+/** Row key of a name in an inventory partition. */
+export function nameRow(name: string): string {
+  return toHex(utf8.encode(name));
+}
+
+/** The first row key of `space`'s pending markers: `hex(space, 0x00)`; they end before `hex(space, 0x01)`. */
+export function markerRowPrefix(space: string): string {
+  return toHex(encodeFirst(space));
+}
+
+/** Splits `bytes` into properties `v0`, `v1`, ... of at most {@linkcode PROPERTY_BYTES}. */
+function valueProperties(bytes: Uint8Array): Record<string, Uint8Array> {
+  const properties: Record<string, Uint8Array> = {};
+  for (let at = 0, i = 0; at < bytes.length || i === 0; at += PROPERTY_BYTES, i++) {
+    // A copy: the SDK base64-encodes a view's whole buffer, and encodings share pooled buffers.
+    properties[`v${i}`] = bytes.slice(at, at + PROPERTY_BYTES);
+  }
+  return properties;
+}
+
+/** Joins the `v0`, `v1`, ... properties of a row back into bytes. */
+function valueOf(row: Row, what: string): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let i = 0;; i++) {
+    const part = row[`v${i}`];
+    if (part === undefined) break;
+    if (!(part instanceof Uint8Array)) {
+      throw new StreamkitError("CorruptData", `${what}: property v${i} is not binary`);
+    }
+    parts.push(part);
+  }
+  if (parts.length === 0) throw new StreamkitError("CorruptData", `${what}: no value properties`);
+  return parts.length === 1 ? parts[0] : concatBytes(...parts);
+}
+
+/** The entity of an entry, for its segment or its space partition. */
+export function entryRow(partitionKey: string, rowKey: string, compressed: Uint8Array): Row {
+  return { partitionKey, rowKey, ...valueProperties(compressed) };
+}
+
+/** The compressed bytes of an entry, as stored in both of its rows. */
+export function compressForRow(entry: Entry): Uint8Array {
+  return compressEntry(entry);
+}
+
+/** Decodes an entry row. */
+export function entryOf(row: Row): Entry {
+  const entry = decompressEntry(valueOf(row, `row ${row.rowKey}`), {
+    maxDecompressedBytes: MAX_ENTRY_BYTES,
+  });
+  // The SDK hands back Node Buffers: give callers a plain Uint8Array.
+  entry.payload = new Uint8Array(
+    entry.payload.buffer,
+    entry.payload.byteOffset,
+    entry.payload.byteLength,
+  );
+  return entry;
+}
+
+/** The chunk whose fanout (space rows, inventory) a head still owes. */
+export interface PendingFanout {
+  trxId: string;
+  trxNumber: number;
+  firstSequence: number;
+  lastSequence: number;
+  timestamp: number;
+}
+
+/** A head as read from its row, with its pending fanout and ETag. */
+export interface StoredHead extends SegmentHead {
+  pending: PendingFanout | undefined;
+  etag: string;
+}
+
+/** The head row of a segment, optionally marking a chunk's fanout as pending. */
+export function headRow(
+  partitionKey: string,
+  head: SegmentHead,
+  pending: PendingFanout | undefined,
+): Row {
+  const { status } = head;
+  return {
+    partitionKey,
+    rowKey: HEAD_ROW,
+    firstSequence: String(status.firstSequence),
+    firstTimestamp: String(status.firstTimestamp),
+    lastSequence: String(status.lastSequence),
+    lastTimestamp: String(status.lastTimestamp),
+    trxNumber: String(head.trxNumber),
+    pending: pending ? JSON.stringify(pending) : "",
+  };
+}
+
+function integerOf(row: Row, name: string, where: string): number {
+  const value = Number(row[name]);
+  if (typeof row[name] !== "string" || !Number.isSafeInteger(value)) {
+    throw new StreamkitError("CorruptData", `${where}: ${name} is not an integer`);
+  }
+  return value;
+}
+
+/** Reads a head row back. */
+export function headOf(space: string, segment: string, row: Row): StoredHead {
+  const where = `head of segment ${JSON.stringify(segment)} in space ${JSON.stringify(space)}`;
+  let pending: PendingFanout | undefined;
+  if (typeof row.pending === "string" && row.pending !== "") {
+    try {
+      pending = JSON.parse(row.pending);
+    } catch (error) {
+      throw new StreamkitError("CorruptData", `${where}: pending is not JSON`, { cause: error });
+    }
+  }
+  return {
+    status: {
+      space,
+      segment,
+      firstSequence: integerOf(row, "firstSequence", where),
+      firstTimestamp: integerOf(row, "firstTimestamp", where),
+      lastSequence: integerOf(row, "lastSequence", where),
+      lastTimestamp: integerOf(row, "lastTimestamp", where),
+    },
+    trxNumber: integerOf(row, "trxNumber", where),
+    pending,
+    etag: String(row.etag),
+    version: row.etag,
+  };
+}
+
+/** The pending marker of a chunk about to commit: the write-ahead record without its entries. */
+export function markerRow(txn: Transaction, createdAt: number): Row {
+  const rowKey = markerRowPrefix(txn.space) + toHex(i64(txn.timestamp).bytes) +
+    txn.trx.id.replaceAll("-", "");
+  return {
+    partitionKey: MARKER_PARTITION,
+    rowKey,
+    createdAt: String(createdAt),
+    ...valueProperties(compressTransaction({ ...txn, entries: [] })),
+  };
+}
+
+/** Reads a pending marker back. */
+export function markerOf(row: Row): { txn: Transaction; createdAt: number } {
+  const txn = decompressTransaction(valueOf(row, `marker ${row.rowKey}`), {
+    maxDecompressedBytes: 64 * 1024,
+  });
+  return { txn, createdAt: integerOf(row, "createdAt", `marker ${row.rowKey}`) };
+}

@@ -1,0 +1,129 @@
+// Test support for the Azure crash and fault tests: direct looks at a store's table (pending
+// markers, heads still owing a fanout), bypassing the driver, and an audit that both indexes of
+// a space hold the same entries.
+
+import assert from "node:assert/strict";
+import { odata, TableClient } from "@azure/data-tables";
+import { compareKeys, type Entry, spaceOffset, type Store } from "../core/mod.ts";
+import { azureTableName } from "../drivers/azure/mod.ts";
+import type { PendingFanout } from "../drivers/azure/_entities.ts";
+
+/** The partition of the pending markers (drivers/azure/_entities.ts). */
+export const MARKER_PARTITION = "txn";
+
+/** A client on the table of `storeId`, straight to Azurite (no driver, no proxy). */
+export function directTable(
+  connectionString: string,
+  tablePrefix: string,
+  storeId: string,
+): TableClient {
+  return TableClient.fromConnectionString(
+    connectionString,
+    azureTableName(tablePrefix, storeId),
+    { allowInsecureConnection: true },
+  );
+}
+
+type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+async function rows(client: TableClient, filter: string): Promise<Row[]> {
+  const all: Row[] = [];
+  for await (
+    const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })
+  ) {
+    all.push(row as Row);
+  }
+  return all;
+}
+
+/** The row keys of every pending marker in the table. */
+export async function markerKeys(client: TableClient): Promise<string[]> {
+  const found = await rows(client, odata`PartitionKey eq ${MARKER_PARTITION}`);
+  return found.map((row) => row.rowKey);
+}
+
+/** Segment heads that still mark a chunk's fanout as pending: their partition and the mark. */
+export async function pendingHeads(
+  client: TableClient,
+): Promise<{ partitionKey: string; pending: PendingFanout }[]> {
+  const heads = await rows(client, odata`RowKey eq ${"head"}`);
+  return heads.filter((row) => typeof row.pending === "string" && row.pending !== "").map((
+    row,
+  ) => ({
+    partitionKey: row.partitionKey,
+    pending: JSON.parse(row.pending as string),
+  }));
+}
+
+/** Every item of an async iterable. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+/** `assert.ok` with a message built only on failure. */
+export function expect(ok: boolean, message: () => string): asserts ok {
+  if (!ok) assert.fail(message());
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameEntry(a: Entry, b: Entry): boolean {
+  return a.space === b.space && a.segment === b.segment && a.sequence === b.sequence &&
+    a.timestamp === b.timestamp && a.trx.id === b.trx.id && a.trx.node === b.trx.node &&
+    a.trx.number === b.trx.number && sameBytes(a.payload, b.payload) &&
+    JSON.stringify(a.metadata) === JSON.stringify(b.metadata);
+}
+
+/**
+ * Reads `space` through both indexes and asserts they hold exactly the same entries: the space
+ * index in space-offset order, and per segment the segment index from sequence 1. Returns each
+ * segment's entries (segment index order).
+ */
+export async function auditBothIndexes(
+  store: Store,
+  space: string,
+  segments: readonly string[],
+): Promise<Map<string, Entry[]>> {
+  const bySegment = new Map<string, Entry[]>();
+  for (const segment of segments) {
+    bySegment.set(segment, await collect(store.consumeSegment({ space, segment })));
+  }
+  const timeline = await collect(store.consumeSpace({ space }));
+  const cursor = new Map<string, number>(segments.map((segment) => [segment, 0]));
+  let previous: Uint8Array | undefined;
+  for (const entry of timeline) {
+    const offset = spaceOffset(entry);
+    expect(
+      previous === undefined || compareKeys(previous, offset) < 0,
+      () => `${space}/${entry.segment}#${entry.sequence}: space index out of order`,
+    );
+    previous = offset;
+    const at = cursor.get(entry.segment);
+    expect(at !== undefined, () => `space index holds unknown segment ${entry.segment}`);
+    const twin = bySegment.get(entry.segment)![at];
+    expect(
+      twin !== undefined && sameEntry(entry, twin),
+      () =>
+        `${space}/${entry.segment}#${entry.sequence}: space index entry differs from the ` +
+        `segment index's next (#${twin?.sequence})`,
+    );
+    cursor.set(entry.segment, at + 1);
+  }
+  for (const segment of segments) {
+    const entries = bySegment.get(segment)!;
+    const at = cursor.get(segment)!;
+    expect(
+      at === entries.length,
+      () =>
+        `${space}/${segment}: the segment index has ${entries.length} entries, the space ` +
+        `index ${at} (first missing: #${entries[at]?.sequence})`,
+    );
+  }
+  return bySegment;
+}

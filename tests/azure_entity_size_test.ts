@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { StreamkitError } from "../core/mod.ts";
+import { AzureStoreFactory } from "../drivers/azure/mod.ts";
+import { startAzurite } from "../scripts/azurite.ts";
+
+function randomBytes(length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let at = 0; at < length; at += 65_536) {
+    crypto.getRandomValues(bytes.subarray(at, at + 65_536));
+  }
+  return bytes;
+}
+
+Deno.test("azure: an entry too large for a row with its metadata is PayloadTooLarge, nothing written", async () => {
+  const azurite = await startAzurite();
+  const factory = new AzureStoreFactory({
+    connectionString: azurite.connectionString,
+    allowInsecureHttp: true,
+    tablePrefix: "size",
+  });
+  try {
+    const store = await factory.newStore(crypto.randomUUID());
+    const payload = randomBytes(store.limits.maxPayloadBytes);
+    // About 6 bits of entropy per character: compresses to some 300 KB.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const noise = Array.from(
+      randomBytes(400_000),
+      (byte) => alphabet[byte & 63],
+    ).join("");
+    const records = [
+      { sequence: 1, payload: new Uint8Array(10) },
+      { sequence: 2, payload, metadata: { noise } },
+    ];
+    await assert.rejects(
+      async () => {
+        for await (const _ of store.produce({ space: "s", segment: "g" }, records));
+      },
+      (error: unknown) => {
+        assert.ok(error instanceof StreamkitError);
+        assert.equal(error.kind, "PayloadTooLarge");
+        assert.match(error.message, /sequence 2/);
+        return true;
+      },
+    );
+    assert.equal(await store.getSegmentStatus("s", "g"), undefined, "nothing of the chunk");
+    const spaces = [];
+    for await (const space of store.getSpaces()) spaces.push(space);
+    assert.deepEqual(spaces, []);
+    for await (const status of store.produce({ space: "s", segment: "g" }, [records[0]])) {
+      assert.equal(status.lastSequence, 1, "the segment stays usable");
+    }
+  } finally {
+    await factory.close();
+    await azurite.stop();
+  }
+});

@@ -1,0 +1,798 @@
+// Single winner across instances (DESIGN 4 "Single winner", 7.3 commit protocol): several
+// independent AzureStoreFactory objects on one table prefix (as separate API hosts would have:
+// same tables, no shared memory) race for the same sequences of one segment. Exactly one wins
+// each round, the others get SequenceMismatch (or a transient Conflict); a stale instance fails
+// at most once; no acknowledged entry is ever replaced; both indexes agree; no pending marker or
+// pending head is left; a lost transaction never blocks startup. The last test races two
+// separate Deno processes: this file run with `deno run ... race-child` is the child.
+//
+// Each test starts its own Azurite (scripts/azurite.ts) and stops it; if it cannot start, the
+// test fails.
+
+import assert from "node:assert/strict";
+import { TableClient } from "@azure/data-tables";
+import {
+  type Entry,
+  type ProduceRecord,
+  type SegmentStatus,
+  SequenceMismatchError,
+  type Store,
+  StreamkitError,
+} from "../core/mod.ts";
+import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
+import type { CommitStep } from "../drivers/azure/_azure_backend.ts";
+import { HEAD_ROW, MARKER_PARTITION } from "../drivers/azure/_entities.ts";
+import { azureTableName } from "../drivers/azure/table_name.ts";
+import { type Azurite, startAzurite } from "../scripts/azurite.ts";
+
+const SPACE = "race";
+const SEGMENT = "contested";
+const MAX_CHUNK = 90;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** A deterministic pseudo-random generator (mulberry32), so a failing run can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The payload of a record: says who wrote it, in which round, at which sequence. */
+function payloadText(tag: string, round: number, sequence: number): string {
+  return `${tag}|round ${round}|seq ${sequence}`;
+}
+
+function records(tag: string, round: number, first: number, count: number): ProduceRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    sequence: first + i,
+    payload: encoder.encode(payloadText(tag, round, first + i)),
+    metadata: { writer: tag },
+  }));
+}
+
+async function produceAll(
+  store: Store,
+  segment: string,
+  batch: ProduceRecord[],
+): Promise<SegmentStatus[]> {
+  const statuses: SegmentStatus[] = [];
+  for await (const status of store.produce({ space: SPACE, segment }, batch)) {
+    statuses.push(status);
+  }
+  return statuses;
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+function describe(error: unknown): string {
+  return error instanceof StreamkitError
+    ? `${error.kind}: ${error.message}`
+    : error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
+}
+
+/** A loser's error: SequenceMismatch, or a transient Conflict. */
+function assertLoserError(error: unknown, context: string): void {
+  assert.ok(
+    error instanceof StreamkitError &&
+      (error.kind === "SequenceMismatch" || (error.kind === "Conflict" && error.transient)),
+    `${context}: a loser must get SequenceMismatch or a transient Conflict, got ${describe(error)}`,
+  );
+}
+
+/** Resolves with `promise`, or rejects after `ms` (a hang is a failure, not a stuck run). */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Releases everyone once `parties` have arrived, after running `whenFull`. */
+class Barrier {
+  #parties: number;
+  #arrived = 0;
+  #whenFull: () => Promise<void>;
+  #release!: (done: Promise<void>) => void;
+  #released: Promise<void>;
+
+  constructor(parties: number, whenFull: () => Promise<void> = () => Promise.resolve()) {
+    this.#parties = parties;
+    this.#whenFull = whenFull;
+    this.#released = new Promise((resolve) => (this.#release = resolve));
+  }
+
+  arrive(): Promise<void> {
+    if (++this.#arrived === this.#parties) this.#release(this.#whenFull());
+    return within(10_000, "the barrier", this.#released);
+  }
+
+  get arrived(): number {
+    return this.#arrived;
+  }
+}
+
+interface Setup {
+  azurite: Azurite;
+  tablePrefix: string;
+  storeId: string;
+  table: TableClient;
+  options(extra?: Partial<AzureStoreFactoryOptions>): AzureStoreFactoryOptions;
+}
+
+/** Starts Azurite, runs `fn` with a shared table prefix and store id, stops Azurite. */
+async function withAzurite(fn: (setup: Setup) => Promise<void>): Promise<void> {
+  const azurite = await startAzurite();
+  try {
+    const tablePrefix = `i${crypto.randomUUID().slice(0, 8)}`;
+    const storeId = crypto.randomUUID();
+    const table = TableClient.fromConnectionString(
+      azurite.connectionString,
+      azureTableName(tablePrefix, storeId),
+      { allowInsecureConnection: true },
+    );
+    await fn({
+      azurite,
+      tablePrefix,
+      storeId,
+      table,
+      options: (extra = {}) => ({
+        connectionString: azurite.connectionString,
+        allowInsecureHttp: true,
+        tablePrefix,
+        sweepIntervalMs: 0,
+        ...extra,
+      }),
+    });
+  } finally {
+    await azurite.stop();
+  }
+}
+
+/** Rows of one partition, read with the SDK directly (not through the driver). */
+async function partitionRows(
+  table: TableClient,
+  partitionKey: string,
+): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  const filter = `PartitionKey eq '${partitionKey}'`;
+  for await (const row of table.listEntities({ queryOptions: { filter } })) rows.push(row);
+  return rows;
+}
+
+/** Every head row of the table whose `pending` fanout is not cleared. */
+async function pendingHeads(table: TableClient): Promise<string[]> {
+  const pending: string[] = [];
+  const filter = `RowKey eq '${HEAD_ROW}'`;
+  for await (const row of table.listEntities<{ pending?: string }>({ queryOptions: { filter } })) {
+    if (row.pending) pending.push(`${row.partitionKey}: ${row.pending}`);
+  }
+  return pending;
+}
+
+/** What the store must hold: for every sequence, the payload text of the acknowledged writer. */
+interface Acknowledged {
+  /** sequence → payload text; index 0 unused. */
+  payloads: string[];
+  /** One per acknowledged chunk: its range, trx number, the writer's node id and the status. */
+  chunks: { first: number; last: number; trxNumber: number; node: string }[];
+}
+
+/**
+ * Checks everything a fresh reader sees against what was acknowledged: every entry is exactly
+ * the acknowledged one (payload tags match the winners, nothing replaced, nothing extra), both
+ * indexes agree, chunks share one trx, and no pending marker or head is left.
+ */
+async function verifyStore(setup: Setup, segment: string, acked: Acknowledged): Promise<void> {
+  const total = acked.payloads.length - 1;
+  const started = performance.now();
+  await using factory = new AzureStoreFactory(setup.options());
+  const store = await within(5_000, "a fresh newStore", factory.newStore(setup.storeId));
+  const openMs = performance.now() - started;
+  assert.ok(openMs < 5_000, `newStore took ${openMs} ms`);
+
+  const bySegment = await collect(store.consumeSegment({ space: SPACE, segment }));
+  assert.deepEqual(bySegment.map((e) => e.sequence), range(1, total));
+  for (const entry of bySegment) {
+    assert.equal(
+      decoder.decode(entry.payload),
+      acked.payloads[entry.sequence],
+      `sequence ${entry.sequence} is not what was acknowledged`,
+    );
+    assert.equal(entry.metadata.writer, acked.payloads[entry.sequence].split("|")[0]);
+  }
+  for (const chunk of acked.chunks) {
+    const entries = bySegment.slice(chunk.first - 1, chunk.last);
+    assert.equal(entries.length, chunk.last - chunk.first + 1);
+    assert.equal(new Set(entries.map((e) => e.trx.id)).size, 1, "a chunk shares one trx");
+    assert.equal(new Set(entries.map((e) => e.timestamp)).size, 1, "and one timestamp");
+    assert.equal(entries[0].trx.number, chunk.trxNumber);
+    assert.equal(entries[0].trx.node, chunk.node);
+  }
+  // trx numbers follow the chunks one by one.
+  assert.deepEqual(
+    acked.chunks.map((c) => c.trxNumber),
+    range(1, acked.chunks.length),
+  );
+
+  // The space index holds the same entries (one segment: same order, same bytes).
+  const bySpace = (await collect(store.consumeSpace({ space: SPACE })))
+    .filter((e) => e.segment === segment);
+  assert.equal(bySpace.length, bySegment.length, "both indexes hold the same number of entries");
+  for (let i = 0; i < bySpace.length; i++) assertSameEntry(bySpace[i], bySegment[i]);
+
+  const status = await store.getSegmentStatus(SPACE, segment);
+  assert.equal(status?.lastSequence, total);
+  assert.equal(status?.firstSequence, 1);
+  assert.equal((await store.peek(SPACE, segment))?.sequence, total);
+  assert.ok((await collect(store.getSegments(SPACE))).includes(segment));
+
+  assert.deepEqual(await partitionRows(setup.table, MARKER_PARTITION), [], "markers are left");
+  assert.deepEqual(await pendingHeads(setup.table), [], "a head still marks a pending fanout");
+}
+
+function assertSameEntry(a: Entry, b: Entry): void {
+  assert.equal(a.sequence, b.sequence);
+  assert.equal(a.timestamp, b.timestamp);
+  assert.deepEqual(a.trx, b.trx);
+  assert.deepEqual(a.metadata, b.metadata);
+  assert.deepEqual(a.payload, b.payload);
+}
+
+function range(first: number, last: number): number[] {
+  return Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-process instances
+
+interface Instance {
+  tag: string;
+  nodeId: string;
+  factory: AzureStoreFactory;
+  store: Store;
+}
+
+async function openInstances(
+  setup: Setup,
+  count: number,
+  hook?: (tag: string, step: CommitStep) => void | Promise<void>,
+): Promise<Instance[]> {
+  const instances: Instance[] = [];
+  for (let i = 0; i < count; i++) {
+    const tag = `host${i}`;
+    const nodeId = crypto.randomUUID();
+    const factory = new AzureStoreFactory(setup.options({
+      nodeId,
+      afterCommitStep: hook && ((step) => hook(tag, step)),
+    }));
+    instances.push({ tag, nodeId, factory, store: await factory.newStore(setup.storeId) });
+  }
+  return instances;
+}
+
+async function closeAll(instances: Instance[]): Promise<void> {
+  await Promise.all(instances.map((instance) => instance.factory.close()));
+}
+
+interface RoundResult {
+  winners: number;
+  conflicts: number;
+  mismatches: number;
+}
+
+/**
+ * One round: every instance tries to append `count_i` (1..90) records right after `last`,
+ * at the same time. Checks exactly one winner and the losers' errors; records the winner.
+ */
+async function raceRound(
+  instances: Instance[],
+  round: number,
+  acked: Acknowledged,
+  next: () => number,
+): Promise<RoundResult> {
+  const first = acked.payloads.length;
+  const counts = instances.map(() => 1 + Math.floor(next() * MAX_CHUNK));
+  const outcomes = await within(
+    30_000,
+    `round ${round}`,
+    Promise.allSettled(
+      instances.map((instance, i) =>
+        produceAll(instance.store, SEGMENT, records(instance.tag, round, first, counts[i]))
+      ),
+    ),
+  );
+  const winners = outcomes.flatMap((outcome, i) => outcome.status === "fulfilled" ? [i] : []);
+  assert.equal(
+    winners.length,
+    1,
+    `round ${round}: exactly one winner expected, got ${winners.length}: ` +
+      outcomes.map((o, i) =>
+        `${instances[i].tag} ${o.status === "fulfilled" ? "won" : describe(o.reason)}`
+      ).join("; "),
+  );
+  const winner = winners[0];
+  const statuses = (outcomes[winner] as PromiseFulfilledResult<SegmentStatus[]>).value;
+  const last = first + counts[winner] - 1;
+  assert.equal(statuses.length, 1, "≤ 90 small records make one chunk");
+  assert.equal(statuses[0].lastSequence, last);
+  assert.equal(statuses[0].firstSequence, 1);
+  const result: RoundResult = { winners: 1, conflicts: 0, mismatches: 0 };
+  outcomes.forEach((outcome, i) => {
+    if (i === winner) return;
+    assert.equal(outcome.status, "rejected");
+    const error = (outcome as PromiseRejectedResult).reason;
+    assertLoserError(error, `round ${round}, ${instances[i].tag}`);
+    if (error instanceof SequenceMismatchError) {
+      result.mismatches++;
+      assert.equal(error.actual, first, "the loser's first record");
+      assert.equal(error.expected, last + 1, "the head the winner left");
+    } else {
+      result.conflicts++;
+    }
+  });
+  for (let sequence = first; sequence <= last; sequence++) {
+    acked.payloads[sequence] = payloadText(instances[winner].tag, round, sequence);
+  }
+  acked.chunks.push({
+    first,
+    last,
+    trxNumber: acked.chunks.length + 1,
+    node: instances[winner].nodeId,
+  });
+  return result;
+}
+
+Deno.test("azure instances: 4 instances racing at the commit point, 20 rounds, one winner each", async () => {
+  await withAzurite(async (setup) => {
+    // Every instance waits after writing its pending marker until all four have: they all read
+    // the same head and all submit their commit transaction, so each round is decided by the
+    // If-Match on the head and the inserts of the data rows, not by timing.
+    let barrier: Barrier | undefined;
+    const instances = await openInstances(setup, 4, async (_tag, step) => {
+      if (step === "marker" && barrier) await barrier.arrive();
+    });
+    try {
+      const acked: Acknowledged = { payloads: [""], chunks: [] };
+      const next = random(20240601);
+      let mismatches = 0;
+      for (let round = 1; round <= 20; round++) {
+        barrier = new Barrier(instances.length, async () => {
+          // Nobody has committed yet: all four pending markers are there.
+          const markers = await partitionRows(setup.table, MARKER_PARTITION);
+          assert.equal(markers.length, instances.length);
+        });
+        const result = await raceRound(instances, round, acked, next);
+        assert.equal(barrier.arrived, instances.length, "every instance reached the commit point");
+        mismatches += result.mismatches;
+      }
+      barrier = undefined;
+      // Every loser learnt the winner's head.
+      assert.equal(mismatches, 20 * (instances.length - 1));
+      await verifyStore(setup, SEGMENT, acked);
+    } finally {
+      await closeAll(instances);
+    }
+  });
+});
+
+Deno.test("azure instances: 3 instances racing freely, 20 rounds, plus a stale writer", async () => {
+  await withAzurite(async (setup) => {
+    const instances = await openInstances(setup, 3);
+    try {
+      const acked: Acknowledged = { payloads: [""], chunks: [] };
+      const next = random(7);
+      for (let round = 1; round <= 20; round++) await raceRound(instances, round, acked, next);
+
+      // Each instance now keeps its own idea of the head (as a client cache would) and writes
+      // after it; the others have written meanwhile, so it is stale. It fails at most once,
+      // learns the head from the error, and then continues correctly.
+      const known = instances.map(() => 0);
+      let staleFailures = 0;
+      for (let step = 0; step < 12; step++) {
+        const i = step % instances.length;
+        const instance = instances[i];
+        const count = 1 + Math.floor(next() * 5);
+        const round = 100 + step;
+        let attempts = 0;
+        while (true) {
+          attempts++;
+          const first = known[i] + 1;
+          try {
+            const statuses = await produceAll(
+              instance.store,
+              SEGMENT,
+              records(instance.tag, round, first, count),
+            );
+            const last = first + count - 1;
+            assert.equal(statuses.at(-1)?.lastSequence, last);
+            assert.equal(first, acked.payloads.length, "a write lands right after the head");
+            for (let s = first; s <= last; s++) {
+              acked.payloads[s] = payloadText(instance.tag, round, s);
+            }
+            acked.chunks.push({
+              first,
+              last,
+              trxNumber: acked.chunks.length + 1,
+              node: instance.nodeId,
+            });
+            known[i] = last;
+            break;
+          } catch (error) {
+            assert.ok(attempts === 1, `a stale instance failed twice: ${describe(error)}`);
+            assertLoserError(error, `stale write of ${instance.tag}`);
+            staleFailures++;
+            // The error says where the segment is: continue from there.
+            assert.ok(error instanceof SequenceMismatchError);
+            assert.equal(error.actual, first);
+            known[i] = error.expected - 1;
+          }
+        }
+      }
+      // Every instance was stale each time: the other two had written since.
+      assert.equal(staleFailures, 12);
+      await verifyStore(setup, SEGMENT, acked);
+    } finally {
+      await closeAll(instances);
+    }
+  });
+});
+
+Deno.test("azure instances: many segments raced at once by 4 instances", async () => {
+  await withAzurite(async (setup) => {
+    const instances = await openInstances(setup, 4);
+    try {
+      const segments = Array.from({ length: 6 }, (_, i) => `seg-${i}`);
+      const acked = new Map(segments.map((s) => [s, { payloads: [""], chunks: [] }]));
+      const next = random(99);
+      for (let round = 1; round <= 5; round++) {
+        await Promise.all(segments.map(async (segment) => {
+          const ack: Acknowledged = acked.get(segment)!;
+          const first = ack.payloads.length;
+          const counts = instances.map(() => 1 + Math.floor(next() * 30));
+          const outcomes = await Promise.allSettled(
+            instances.map((instance, i) =>
+              produceAll(instance.store, segment, records(instance.tag, round, first, counts[i]))
+            ),
+          );
+          const winners = outcomes.flatMap((o, i) => o.status === "fulfilled" ? [i] : []);
+          assert.equal(winners.length, 1, `${segment} round ${round}: ${winners.length} winners`);
+          outcomes.forEach((o, i) => {
+            if (o.status === "rejected") assertLoserError(o.reason, `${segment} ${i}`);
+          });
+          const w = winners[0];
+          const last = first + counts[w] - 1;
+          for (let s = first; s <= last; s++) {
+            ack.payloads[s] = payloadText(instances[w].tag, round, s);
+          }
+          ack.chunks.push({
+            first,
+            last,
+            trxNumber: ack.chunks.length + 1,
+            node: instances[w].nodeId,
+          });
+        }));
+      }
+      for (const segment of segments) await verifyStore(setup, segment, acked.get(segment)!);
+      // The space index interleaves the segments: every entry once, in space-offset order.
+      await using factory = new AzureStoreFactory(setup.options());
+      const store = await factory.newStore(setup.storeId);
+      const bySpace = await collect(store.consumeSpace({ space: SPACE }));
+      const expected = segments.reduce((n, s) => n + acked.get(s)!.payloads.length - 1, 0);
+      assert.equal(bySpace.length, expected);
+      assert.deepEqual(await collect(store.getSegments(SPACE)), segments);
+    } finally {
+      await closeAll(instances);
+    }
+  });
+});
+
+Deno.test("azure instances: a lost or crashed transaction never blocks startup", async () => {
+  await withAzurite(async (setup) => {
+    const markers = async () => (await partitionRows(setup.table, MARKER_PARTITION)).length;
+    /** A fresh instance (as a restarted host): opens promptly and can read and write. */
+    const restart = async (extra: Partial<AzureStoreFactoryOptions> = {}) => {
+      const factory = new AzureStoreFactory(setup.options(extra));
+      const started = performance.now();
+      const store = await within(5_000, "newStore", factory.newStore(setup.storeId));
+      const ms = performance.now() - started;
+      assert.ok(ms < 5_000, `newStore took ${ms} ms`);
+      return { factory, store };
+    };
+    /** An instance that "crashes" right after writing its pending marker. */
+    const crash = new Error("simulated crash after the marker");
+    const crashing = async () => {
+      const factory = new AzureStoreFactory(setup.options({
+        afterCommitStep: (step) => {
+          if (step === "marker") throw crash;
+        },
+      }));
+      return { factory, store: await factory.newStore(setup.storeId) };
+    };
+    const texts = async (store: Store) =>
+      (await collect(store.consumeSpace({ space: SPACE }))).map((e) =>
+        decoder.decode(e.payload).split("|")[0]
+      );
+
+    // 1. A loser crashes after its marker; the winner takes the same sequences. The marker's
+    //    commit can never happen: startup recovery deletes it at once, whatever its age.
+    const loser = await crashing();
+    await assert.rejects(
+      produceAll(loser.store, SEGMENT, records("loser", 1, 1, 5)),
+      (e) => e === crash,
+    );
+    assert.equal(await markers(), 1);
+    {
+      await using winnerFactory = new AzureStoreFactory(setup.options());
+      const winner = await winnerFactory.newStore(setup.storeId);
+      assert.equal(
+        (await produceAll(winner, SEGMENT, records("winner", 1, 1, 3)))[0].lastSequence,
+        3,
+      );
+    }
+    {
+      const fresh = await restart();
+      assert.equal(await markers(), 0, "a lost transaction's marker survived startup");
+      assert.deepEqual(await texts(fresh.store), ["winner", "winner", "winner"]);
+      await fresh.factory.close();
+    }
+
+    // 2. A writer crashes after its marker for sequences nobody took (yet): it may still be at
+    //    work, so recovery keeps its marker until abandonedMarkerMs; startup is not held up,
+    //    and other writers go on (which makes the marker a loser's).
+    await assert.rejects(
+      produceAll(loser.store, SEGMENT, records("loser", 2, 4, 2)),
+      (e) => e === crash,
+    );
+    assert.equal(await markers(), 1);
+    {
+      const fresh = await restart();
+      assert.equal(await markers(), 1, "a young marker is kept");
+      assert.equal((await fresh.store.getSegmentStatus(SPACE, SEGMENT))?.lastSequence, 3);
+      await produceAll(fresh.store, SEGMENT, records("fresh", 2, 4, 2));
+      await fresh.factory.close();
+    }
+    {
+      const fresh = await restart();
+      assert.equal(await markers(), 0, "the marker became a loser's: deleted at startup");
+      assert.deepEqual(await texts(fresh.store), ["winner", "winner", "winner", "fresh", "fresh"]);
+      await fresh.factory.close();
+    }
+
+    // 3. The same crash, then a restart once the marker counts as abandoned: deleted.
+    await assert.rejects(
+      produceAll(loser.store, SEGMENT, records("loser", 3, 6, 1)),
+      (e) => e === crash,
+    );
+    {
+      const fresh = await restart({ abandonedMarkerMs: 0 });
+      assert.equal(await markers(), 0);
+      await produceAll(fresh.store, SEGMENT, records("fresh", 3, 6, 1));
+      assert.deepEqual(await texts(fresh.store), [
+        "winner",
+        "winner",
+        "winner",
+        "fresh",
+        "fresh",
+        "fresh",
+      ]);
+      await fresh.factory.close();
+    }
+    await loser.factory.close();
+    assert.deepEqual(await pendingHeads(setup.table), []);
+    assert.equal((await partitionRows(setup.table, MARKER_PARTITION)).length, 0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Separate processes
+
+/** What a child prints for each round. */
+interface ChildAck {
+  round: number;
+  tag: string;
+  ok: boolean;
+  lastSequence?: number;
+  kind?: string;
+  transient?: boolean;
+  expected?: number;
+  actual?: number;
+  message?: string;
+}
+
+/** Reads lines from a byte stream. */
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<string> {
+  let buffered = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    buffered += text;
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      yield buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+    }
+  }
+  if (buffered) yield buffered;
+}
+
+/**
+ * The child: opens the store with its own factory, then for each stdin line
+ * `{"round","first","count","barrier"}` produces `count` records from `first` and prints a
+ * ChildAck. With `barrier`, it prints `{"marker":round}` once its pending marker is written and
+ * waits for `{"go":round}` before committing.
+ */
+async function raceChild(args: string[]): Promise<void> {
+  const [connectionString, tablePrefix, storeId, tag, nodeId] = args;
+  const input = lines(Deno.stdin.readable)[Symbol.asyncIterator]();
+  const nextMessage = async () => {
+    const { value, done } = await input.next();
+    return done ? undefined : JSON.parse(value);
+  };
+  const print = (value: unknown) => console.log(JSON.stringify(value));
+  let barrierRound: number | undefined;
+  await using factory = new AzureStoreFactory({
+    connectionString,
+    allowInsecureHttp: true,
+    tablePrefix,
+    nodeId,
+    sweepIntervalMs: 0,
+    afterCommitStep: async (step) => {
+      if (step !== "marker" || barrierRound === undefined) return;
+      print({ marker: barrierRound });
+      const go = await nextMessage();
+      if (go?.go !== barrierRound) throw new Error(`expected go ${barrierRound}, got ${go}`);
+    },
+  });
+  const store = await factory.newStore(storeId);
+  print({ ready: tag });
+  while (true) {
+    const message = await nextMessage();
+    if (message === undefined) break;
+    const { round, first, count, barrier } = message;
+    barrierRound = barrier ? round : undefined;
+    try {
+      const statuses = await produceAll(store, SEGMENT, records(tag, round, first, count));
+      print({ round, tag, ok: true, lastSequence: statuses.at(-1)?.lastSequence });
+    } catch (error) {
+      const e = error as Partial<SequenceMismatchError>;
+      print({
+        round,
+        tag,
+        ok: false,
+        kind: e.kind,
+        transient: e.transient,
+        expected: e.expected,
+        actual: e.actual,
+        message: e.message,
+      });
+    }
+  }
+}
+
+Deno.test("azure instances: two separate processes racing, one winner per round", async () => {
+  await withAzurite(async (setup) => {
+    const tags = ["procA", "procB"];
+    const nodeIds = tags.map(() => crypto.randomUUID());
+    const children = tags.map((tag, i) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          new URL(import.meta.url).pathname,
+          "race-child",
+          setup.azurite.connectionString,
+          setup.tablePrefix,
+          setup.storeId,
+          tag,
+          nodeIds[i],
+        ],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn()
+    );
+    const stderr = children.map((child) => new Response(child.stderr).text());
+    const readers = children.map((child) => lines(child.stdout)[Symbol.asyncIterator]());
+    const writers = children.map((child) => child.stdin.getWriter());
+    const nextLine = async (i: number) => {
+      const { value, done } = await within(60_000, `${tags[i]}'s answer`, readers[i].next());
+      if (done) {
+        throw new Error(`${tags[i]} exited early:\n${await stderr[i]}`);
+      }
+      return JSON.parse(value);
+    };
+    try {
+      for (let i = 0; i < children.length; i++) {
+        assert.deepEqual(await nextLine(i), { ready: tags[i] });
+      }
+      const acked: Acknowledged = { payloads: [""], chunks: [] };
+      const next = random(4242);
+      let mismatches = 0;
+      const send = (i: number, message: unknown) =>
+        writers[i].write(encoder.encode(`${JSON.stringify(message)}\n`));
+      for (let round = 1; round <= 30; round++) {
+        const first = acked.payloads.length;
+        const counts = tags.map(() => 1 + Math.floor(next() * MAX_CHUNK));
+        // Odd rounds race freely; even rounds hold both children after their pending markers
+        // until both are there, so both commit transactions race at the commit point.
+        const barrier = round % 2 === 0;
+        // Both commands leave together; each child answers once.
+        await Promise.all(tags.map((_, i) => send(i, { round, first, count: counts[i], barrier })));
+        if (barrier) {
+          for (let i = 0; i < tags.length; i++) {
+            assert.deepEqual(await nextLine(i), { marker: round });
+          }
+          await Promise.all(tags.map((_, i) => send(i, { go: round })));
+        }
+        const acks: ChildAck[] = await Promise.all(tags.map((_, i) => nextLine(i)));
+        const winners = acks.filter((ack) => ack.ok);
+        assert.equal(
+          winners.length,
+          1,
+          `round ${round}: exactly one winner, got ${JSON.stringify(acks)}`,
+        );
+        const w = acks.indexOf(winners[0]);
+        const last = first + counts[w] - 1;
+        assert.equal(winners[0].lastSequence, last);
+        const loser = acks[1 - w];
+        assert.ok(
+          loser.kind === "SequenceMismatch" || (loser.kind === "Conflict" && loser.transient),
+          `round ${round}: the loser got ${JSON.stringify(loser)}`,
+        );
+        if (loser.kind === "SequenceMismatch") {
+          mismatches++;
+          assert.equal(loser.actual, first);
+          assert.equal(loser.expected, last + 1);
+        }
+        for (let s = first; s <= last; s++) acked.payloads[s] = payloadText(tags[w], round, s);
+        acked.chunks.push({ first, last, trxNumber: acked.chunks.length + 1, node: nodeIds[w] });
+      }
+      // Every loser learnt the winner's head (a Conflict would be allowed, but cannot happen
+      // when both start at the same sequence).
+      assert.equal(mismatches, 30);
+      for (const writer of writers) await writer.close();
+      for (const [i, child] of children.entries()) {
+        const status = await within(30_000, `${tags[i]} to exit`, child.status);
+        assert.equal(status.code, 0, `${tags[i]} failed:\n${await stderr[i]}`);
+      }
+      await verifyStore(setup, SEGMENT, acked);
+    } finally {
+      for (const [i, child] of children.entries()) {
+        await writers[i].close().catch(() => {});
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Already exited.
+        }
+        await child.status;
+        await stderr[i].catch(() => {});
+        await readers[i].return?.();
+      }
+    }
+  });
+});
+
+if (import.meta.main && Deno.args[0] === "race-child") {
+  await raceChild(Deno.args.slice(1));
+  Deno.exit(0);
+}

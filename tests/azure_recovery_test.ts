@@ -1,0 +1,404 @@
+// Crash recovery of the Azure driver's commit protocol (DESIGN 4 "a chunk is atomic", 7.3), by
+// fault injection: a factory whose `afterCommitStep` hook throws after one step of the protocol
+// (a simulated crash there: nothing after that step runs), then recovery by each of the three
+// ways the driver has, checked against the table itself (with @azure/data-tables, bypassing the
+// driver) and through a store:
+//   newStore       a fresh factory's newStore runs recover();
+//   sweep          a long-lived factory, opened before the crash, whose background sweep
+//                  (every 200 ms) finds the marker;
+//   next-produce   a factory opened before the crash produces the segment's next chunk: its head
+//                  read finishes the pending fanout first.
+// For every step, for a segment's first chunk (head inserted, inventory written) and a later one
+// (head updated under If-Match): afterwards the chunk is wholly in both indexes and the
+// inventory iff the commit point passed ("commit" and later) and wholly absent otherwise; no
+// marker is left (except the crashed writer's own before its commit, kept while younger than
+// abandonedMarkerMs); no head marks a pending fanout; the next produce continues at the right
+// sequence with the next trx number. (After "marker-deleted", the one crash point between the
+// two, the head's mark outlives the marker: the fanout is already whole, and the next head read
+// clears the mark.) Also: markers that can never apply (garbage, a loser's) do not block startup
+// and are cleaned up at once, and a crash during recovery does not either.
+//
+// Azurite is started by this file and stopped at its end; if it does not start, the test fails.
+
+import assert from "node:assert/strict";
+import type { TableClient } from "@azure/data-tables";
+import { encodeFirst, i64, type ProduceRecord, type Store, toHex } from "../core/mod.ts";
+import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
+import type { CommitStep } from "../drivers/azure/_azure_backend.ts";
+import { type Azurite, startAzurite } from "../scripts/azurite.ts";
+import {
+  auditBothIndexes,
+  collect,
+  directTable,
+  MARKER_PARTITION,
+  markerKeys,
+  pendingHeads,
+} from "./_azure_inspect.ts";
+
+const STEPS: readonly CommitStep[] = [
+  "marker",
+  "commit",
+  "space-rows",
+  "inventory",
+  "marker-deleted",
+  "head-cleared",
+];
+/** Steps after which the chunk is committed (the commit point is the "commit" step). */
+const COMMITTED: ReadonlySet<CommitStep> = new Set(STEPS.slice(1));
+/** Steps after which the head still marks the chunk's fanout as pending. */
+const HEAD_PENDING: ReadonlySet<CommitStep> = new Set<CommitStep>([
+  "commit",
+  "space-rows",
+  "inventory",
+  "marker-deleted",
+]);
+/** Steps after which the writer's pending marker is still there. */
+const MARKER_LEFT: ReadonlySet<CommitStep> = new Set<CommitStep>([
+  "marker",
+  "commit",
+  "space-rows",
+  "inventory",
+]);
+
+/**
+ * Steps after which a head marks a pending fanout that no marker points to: the fanout is
+ * complete (both indexes are whole), the mark only makes the next head read repeat it.
+ */
+const ORPHAN_MARK: ReadonlySet<CommitStep> = new Set<CommitStep>(["marker-deleted"]);
+
+const SPACE = "orders";
+/** The segment the crashed chunk goes to, and another one of the same space. */
+const SEGMENT = "s1";
+const OTHER = "s0";
+const OTHER_COUNT = 10;
+/** Entries of SEGMENT before the crashed chunk, in the "later" variant. */
+const BASE = 50;
+/** The crashed chunk's size: one chunk (≤ 90 records). */
+const CHUNK = 60;
+const PREFIX = "recov";
+const utf8 = new TextEncoder();
+
+class SimulatedCrash extends Error {
+  constructor(readonly step: CommitStep) {
+    super(`simulated crash after step ${step}`);
+    this.name = "SimulatedCrash";
+  }
+}
+
+function payload(segment: string, sequence: number): Uint8Array {
+  return utf8.encode(`${segment}#${sequence}`);
+}
+
+function records(segment: string, from: number, count: number): ProduceRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    sequence: from + i,
+    payload: payload(segment, from + i),
+  }));
+}
+
+async function produce(store: Store, segment: string, from: number, count: number) {
+  return await collect(store.produce({ space: SPACE, segment }, records(segment, from, count)));
+}
+
+async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface Expectation {
+  /** The last sequence of SEGMENT (0: no entries). */
+  last: number;
+  /** The trx number of SEGMENT's last chunk. */
+  trxNumber: number;
+}
+
+/**
+ * Checks a store against what must be there: SEGMENT holds exactly 1..last with the expected
+ * payloads and chunk grouping, both indexes agree, status, peek and the inventory agree, and
+ * the table holds no pending head (and no marker unless `markersLeft`).
+ */
+async function verify(
+  store: Store,
+  table: TableClient,
+  expected: Expectation,
+  markersLeft = 0,
+): Promise<void> {
+  const segments = await auditBothIndexes(store, SPACE, [OTHER, SEGMENT]);
+  const entries = segments.get(SEGMENT)!;
+  assert.deepEqual(
+    entries.map((entry) => entry.sequence),
+    Array.from({ length: expected.last }, (_, i) => i + 1),
+    "SEGMENT's sequences",
+  );
+  for (const entry of entries) {
+    assert.deepEqual(entry.payload, payload(SEGMENT, entry.sequence), `#${entry.sequence}`);
+  }
+  // Chunks are whole: entries group by trx into runs with consecutive numbers.
+  const numbers = [...new Set(entries.map((entry) => entry.trx.number))];
+  assert.deepEqual(numbers, Array.from({ length: expected.trxNumber }, (_, i) => i + 1));
+  assert.equal(segments.get(OTHER)!.length, OTHER_COUNT);
+
+  const status = await store.getSegmentStatus(SPACE, SEGMENT);
+  const peeked = await store.peek(SPACE, SEGMENT);
+  if (expected.last === 0) {
+    assert.equal(status, undefined);
+    assert.equal(peeked, undefined);
+  } else {
+    assert.equal(status?.lastSequence, expected.last);
+    assert.equal(status?.lastTimestamp, entries.at(-1)!.timestamp);
+    assert.equal(status?.firstTimestamp, entries[0].timestamp);
+    assert.deepEqual(peeked, entries.at(-1));
+  }
+  assert.deepEqual(await collect(store.getSpaces()), [SPACE]);
+  assert.deepEqual(
+    await collect(store.getSegments(SPACE)),
+    expected.last > 0 ? [OTHER, SEGMENT] : [OTHER],
+  );
+  assert.deepEqual(await pendingHeads(table), [], "heads still marking a pending fanout");
+  assert.equal((await markerKeys(table)).length, markersLeft, "pending markers left");
+}
+
+/** The next produce continues at the right sequence, with the next trx number. */
+async function continues(store: Store, table: TableClient, expected: Expectation): Promise<void> {
+  const statuses = await produce(store, SEGMENT, expected.last + 1, 5);
+  assert.equal(statuses.at(-1)?.lastSequence, expected.last + 5);
+  const last = await store.peek(SPACE, SEGMENT);
+  assert.equal(last?.trx.number, expected.trxNumber + 1);
+  await verify(store, table, { last: expected.last + 5, trxNumber: expected.trxNumber + 1 });
+}
+
+type Variant = "first" | "later";
+type Recovery = "newStore" | "sweep" | "next-produce";
+
+// ---------------------------------------------------------------------------------------------
+
+const azurite: Azurite = await startAzurite();
+globalThis.addEventListener("unload", () => void azurite.stop());
+
+function factory(options: Partial<AzureStoreFactoryOptions> = {}): AzureStoreFactory {
+  return new AzureStoreFactory({
+    connectionString: azurite.connectionString,
+    allowInsecureHttp: true,
+    tablePrefix: PREFIX,
+    sweepIntervalMs: 0,
+    ...options,
+  });
+}
+
+/** A factory whose hook throws once, after `step`; it records the steps it saw. */
+function crashingFactory(step: CommitStep, seen: CommitStep[]): AzureStoreFactory {
+  let armed = true;
+  return factory({
+    afterCommitStep: (current) => {
+      seen.push(current);
+      if (armed && current === step) {
+        armed = false;
+        throw new SimulatedCrash(step);
+      }
+    },
+  });
+}
+
+/** Sets up a store, crashes a commit after `step`, and checks the table the crash left. */
+async function crash(
+  storeId: string,
+  step: CommitStep,
+  variant: Variant,
+): Promise<{ table: TableClient; before: Expectation; after: Expectation }> {
+  const table = directTable(azurite.connectionString, PREFIX, storeId);
+  const setup = factory();
+  try {
+    const store = await setup.newStore(storeId);
+    await produce(store, OTHER, 1, OTHER_COUNT);
+    if (variant === "later") await produce(store, SEGMENT, 1, BASE);
+  } finally {
+    await setup.close();
+  }
+  const before: Expectation = variant === "later"
+    ? { last: BASE, trxNumber: 1 }
+    : { last: 0, trxNumber: 0 };
+  const seen: CommitStep[] = [];
+  const crashed = crashingFactory(step, seen);
+  try {
+    const store = await crashed.newStore(storeId);
+    await assert.rejects(produce(store, SEGMENT, before.last + 1, CHUNK), SimulatedCrash);
+  } finally {
+    await crashed.close();
+  }
+  assert.deepEqual(seen, STEPS.slice(0, STEPS.indexOf(step) + 1), "steps run before the crash");
+  assert.equal((await markerKeys(table)).length, MARKER_LEFT.has(step) ? 1 : 0, "markers");
+  assert.equal((await pendingHeads(table)).length, HEAD_PENDING.has(step) ? 1 : 0, "pending");
+  const after = COMMITTED.has(step)
+    ? { last: before.last + CHUNK, trxNumber: before.trxNumber + 1 }
+    : before;
+  return { table, before, after };
+}
+
+async function scenario(step: CommitStep, variant: Variant, recovery: Recovery): Promise<void> {
+  const storeId = crypto.randomUUID();
+  // The survivors are opened before the crash, so their own newStore recovery runs too early.
+  const survivor = recovery === "newStore"
+    ? undefined
+    : factory(recovery === "sweep" ? { sweepIntervalMs: 200, abandonedMarkerMs: 0 } : {});
+  try {
+    // Create the table first, so the survivor can open the store before the crash.
+    const survivorStore = survivor && await survivor.newStore(storeId);
+    const { table, after } = await crash(storeId, step, variant);
+
+    if (recovery === "newStore") {
+      // With the default abandonedMarkerMs (60 s) an uncommitted marker is kept: its writer
+      // may still be at work. Everything committed is completed at once.
+      const patient = factory();
+      try {
+        const store = await patient.newStore(storeId);
+        assert.equal((await pendingHeads(table)).length, ORPHAN_MARK.has(step) ? 1 : 0);
+        assert.equal((await markerKeys(table)).length, COMMITTED.has(step) ? 0 : 1);
+        if (COMMITTED.has(step)) await verify(store, table, after);
+      } finally {
+        await patient.close();
+      }
+      const recovering = factory({ abandonedMarkerMs: 0 });
+      try {
+        const store = await recovering.newStore(storeId);
+        await verify(store, table, after);
+        await continues(store, table, after);
+      } finally {
+        await recovering.close();
+      }
+      return;
+    }
+
+    if (recovery === "sweep") {
+      // Watch the table only: reading through the store would finish the fanout itself.
+      await waitFor(
+        "the sweep",
+        async () =>
+          (await markerKeys(table)).length === 0 &&
+          (await pendingHeads(table)).length === (ORPHAN_MARK.has(step) ? 1 : 0),
+      );
+      await verify(survivorStore!, table, after);
+      await continues(survivorStore!, table, after);
+      return;
+    }
+
+    // next-produce: the survivor's next chunk of SEGMENT; its head read finishes the fanout.
+    const statuses = await produce(survivorStore!, SEGMENT, after.last + 1, 5);
+    assert.equal(statuses.at(-1)?.lastSequence, after.last + 5);
+    const next = { last: after.last + 5, trxNumber: after.trxNumber + 1 };
+    assert.equal((await survivorStore!.peek(SPACE, SEGMENT))?.trx.number, next.trxNumber);
+    if (COMMITTED.has(step)) {
+      await verify(survivorStore!, table, next);
+    } else {
+      // The crashed writer's marker is younger than abandonedMarkerMs: it stays, and readers
+      // of the space stop below its timestamp (the writer might still commit there).
+      assert.equal((await markerKeys(table)).length, 1);
+      const timeline = await collect(survivorStore!.consumeSpace({ space: SPACE }));
+      assert.ok(
+        !timeline.some((entry) => entry.segment === SEGMENT && entry.sequence > after.last),
+        "a reader went past a pending marker",
+      );
+      const recovering = factory({ abandonedMarkerMs: 0 });
+      try {
+        await verify(await recovering.newStore(storeId), table, next);
+      } finally {
+        await recovering.close();
+      }
+    }
+  } finally {
+    await survivor?.close();
+  }
+}
+
+for (const recovery of ["newStore", "sweep", "next-produce"] as const) {
+  Deno.test(`azure recovery: a crash after each commit step, recovered by ${recovery}`, async (t) => {
+    for (const step of STEPS) {
+      for (const variant of ["first", "later"] as const) {
+        await t.step(`${step}, ${variant} chunk`, () => scenario(step, variant, recovery));
+      }
+    }
+  });
+}
+
+Deno.test("azure recovery: markers that can never apply do not block startup and are cleaned", async () => {
+  const storeId = crypto.randomUUID();
+  const table = directTable(azurite.connectionString, PREFIX, storeId);
+  // A reader opened before the bad markers appear (its own recovery has run already).
+  const reader = factory();
+  try {
+    const readerStore = await reader.newStore(storeId);
+    await produce(readerStore, OTHER, 1, OTHER_COUNT);
+    await produce(readerStore, SEGMENT, 1, BASE);
+
+    // A loser's marker: its writer wrote it and crashed; then another writer took its sequences.
+    const crashed = crashingFactory("marker", []);
+    try {
+      const store = await crashed.newStore(storeId);
+      await assert.rejects(produce(store, SEGMENT, BASE + 1, CHUNK), SimulatedCrash);
+    } finally {
+      await crashed.close();
+    }
+    await produce(readerStore, SEGMENT, BASE + 1, 7);
+    // A garbage marker in the space's marker range, dated before every entry, and a row in the
+    // marker partition that is no marker at all: neither can ever apply.
+    const garbage = `${toHex(encodeFirst(SPACE))}${toHex(i64(1).bytes)}${"ab".repeat(16)}`;
+    await table.upsertEntity({
+      partitionKey: MARKER_PARTITION,
+      rowKey: garbage,
+      createdAt: String(Date.now()),
+      v0: new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]),
+    });
+    await table.upsertEntity({ partitionKey: MARKER_PARTITION, rowKey: "zz", note: "no marker" });
+    assert.equal((await markerKeys(table)).length, 3);
+    // While the garbage marker is there, readers of the space stop below its timestamp: 1 ms.
+    assert.deepEqual(await collect(readerStore.consumeSpace({ space: SPACE })), []);
+
+    // A fresh factory with the default abandonedMarkerMs (60 s): all three are young, but none
+    // can ever apply, so newStore resolves and deletes them.
+    const recovering = factory();
+    try {
+      const store = await recovering.newStore(storeId);
+      assert.deepEqual(await markerKeys(table), []);
+      const expected = { last: BASE + 7, trxNumber: 2 };
+      await verify(store, table, expected);
+      await continues(store, table, expected);
+    } finally {
+      await recovering.close();
+    }
+    assert.equal(
+      (await collect(readerStore.consumeSpace({ space: SPACE }))).length,
+      OTHER_COUNT + BASE + 7 + 5,
+    );
+  } finally {
+    await reader.close();
+  }
+});
+
+Deno.test("azure recovery: a crash during recovery does not block startup; the next one finishes", async () => {
+  const storeId = crypto.randomUUID();
+  const { table, after } = await crash(storeId, "commit", "later");
+  // The first recovering instance "crashes" itself half-way through the fanout it completes.
+  const seen: CommitStep[] = [];
+  const crashing = crashingFactory("space-rows", seen);
+  try {
+    const store = await crashing.newStore(storeId);
+    assert.deepEqual(seen, ["space-rows"], "recovery ran the fanout and crashed in it");
+    assert.equal((await markerKeys(table)).length, 1, "the marker stays for the next recovery");
+    assert.equal((await pendingHeads(table)).length, 1);
+    // Its store works: the segment's next head read completes the fanout (the hook is spent).
+    assert.equal((await store.getSegmentStatus(SPACE, SEGMENT))?.lastSequence, after.last);
+    await verify(store, table, after);
+  } finally {
+    await crashing.close();
+  }
+  const recovering = factory();
+  try {
+    const store = await recovering.newStore(storeId);
+    await verify(store, table, after);
+    await continues(store, table, after);
+  } finally {
+    await recovering.close();
+  }
+});
