@@ -8,6 +8,7 @@
  * @module
  */
 
+import { StreamkitError } from "./errors.ts";
 import type { Entry, SegmentStatus, StoreLimits, Trx } from "./types.ts";
 
 /**
@@ -78,6 +79,36 @@ export interface ChunkCommit {
 export interface BackendLimits extends StoreLimits {
   /** The most payload and metadata bytes one chunk holds. */
   maxChunkBytes: number;
+}
+
+/**
+ * A driver's limits: `defaults` with a user's `overrides`, each a positive safe integer (else
+ * `InvalidArgument` naming `limits.<name>`).
+ *
+ * @example
+ * ```ts
+ * import { resolveLimits } from "@streamkit/core";
+ * const limits = resolveLimits(
+ *   { maxPayloadBytes: 1024, maxChunkRecords: 100, maxChunkBytes: 65_536 },
+ *   { maxChunkRecords: 10 },
+ * );
+ * console.log(limits.maxChunkRecords); // 10
+ * ```
+ */
+export function resolveLimits(
+  defaults: BackendLimits,
+  overrides: Partial<BackendLimits> = {},
+): BackendLimits {
+  const limits = { ...defaults, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new StreamkitError(
+        "InvalidArgument",
+        `limits.${name}: must be a positive safe integer, got ${String(value)}`,
+      );
+    }
+  }
+  return limits;
 }
 
 /**

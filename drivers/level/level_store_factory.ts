@@ -11,6 +11,7 @@ import {
   type BackendLimits,
   BackendStoreFactory,
   type BackendStoreFactoryOptions,
+  resolveLimits,
   type StoreBackend,
   type StoreId,
   StreamkitError,
@@ -41,19 +42,6 @@ const DEFAULT_LIMITS: BackendLimits = {
   maxChunkRecords: 10_000,
   maxChunkBytes: 32 * 1024 * 1024,
 };
-
-function checkLimits(overrides: Partial<BackendLimits> = {}): BackendLimits {
-  const limits = { ...DEFAULT_LIMITS, ...overrides };
-  for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new StreamkitError(
-        "InvalidArgument",
-        `limits.${name}: must be a positive safe integer, got ${String(value)}`,
-      );
-    }
-  }
-  return limits;
-}
 
 function codeOf(error: unknown): string | undefined {
   const { code, cause } = (error ?? {}) as { code?: unknown; cause?: { code?: unknown } };
@@ -91,7 +79,7 @@ export class LevelStoreFactory extends BackendStoreFactory {
       throw new StreamkitError("InvalidArgument", "path: must be a non-empty directory path");
     }
     this.#path = options.path;
-    this.#limits = checkLimits(options.limits);
+    this.#limits = resolveLimits(DEFAULT_LIMITS, options.limits);
   }
 
   /** Opens (creating) the LevelDB directory `<path>/<storeId>`. */

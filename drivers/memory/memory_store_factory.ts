@@ -8,9 +8,9 @@ import {
   type BackendLimits,
   BackendStoreFactory,
   type BackendStoreFactoryOptions,
+  resolveLimits,
   type StoreBackend,
   type StoreId,
-  StreamkitError,
 } from "@streamkit/core";
 import { MemoryBackend, MemoryStoreData } from "./_memory_backend.ts";
 
@@ -33,19 +33,6 @@ const DEFAULT_LIMITS: BackendLimits = {
   maxChunkRecords: 10_000,
   maxChunkBytes: 64 * 1024 * 1024,
 };
-
-function checkLimits(overrides: Partial<BackendLimits> = {}): BackendLimits {
-  const limits = { ...DEFAULT_LIMITS, ...overrides };
-  for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new StreamkitError(
-        "InvalidArgument",
-        `limits.${name}: must be a positive safe integer, got ${String(value)}`,
-      );
-    }
-  }
-  return limits;
-}
 
 /**
  * Stores kept in memory: the reference driver for tests and demos. Same semantics as every
@@ -76,7 +63,7 @@ export class MemoryStoreFactory extends BackendStoreFactory {
   /** Creates an empty factory; throws `InvalidArgument` for bad options. */
   constructor(options: MemoryStoreFactoryOptions = {}) {
     super(options);
-    this.#limits = checkLimits(options.limits);
+    this.#limits = resolveLimits(DEFAULT_LIMITS, options.limits);
   }
 
   /** Opens the in-memory store `storeId`, creating it empty the first time. */
