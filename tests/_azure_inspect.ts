@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { odata, TableClient } from "@azure/data-tables";
 import { compareKeys, type Entry, spaceOffset, type Store } from "../core/mod.ts";
 import { azureTableName } from "../drivers/azure/mod.ts";
-import type { PendingFanout } from "../drivers/azure/_entities.ts";
+import {
+  entryOf,
+  type PendingFanout,
+  sequenceRow,
+  spacePartition,
+  spaceRow,
+} from "../drivers/azure/_entities.ts";
 
 /** The partition of the pending markers (drivers/azure/_entities.ts). */
 export const MARKER_PARTITION = "txn";
@@ -53,6 +59,49 @@ export async function pendingHeads(
     partitionKey: row.partitionKey,
     pending: JSON.parse(row.pending as string),
   }));
+}
+
+/**
+ * Segment heads whose pending fanout is unfinished: its marker is still there, or one of the
+ * chunk's entries is missing from the space index. A writer leaves the mark of a chunk whose
+ * fanout it completed itself (the next commit replaces the head; other readers and recovery
+ * repeat the idempotent fanout and clear it), so a mark alone is no leftover: after a clean run
+ * or a recovery, the guarantee is that no mark owes anything.
+ */
+export async function unfinishedPendingHeads(
+  client: TableClient,
+): Promise<{ partitionKey: string; pending: PendingFanout }[]> {
+  const markers = await markerKeys(client);
+  const unfinished = [];
+  for (const head of await pendingHeads(client)) {
+    const { pending, partitionKey } = head;
+    if (markers.some((key) => key.endsWith(pending.trxId.replaceAll("-", "")))) {
+      unfinished.push(head);
+      continue;
+    }
+    const entries = await rows(
+      client,
+      odata`PartitionKey eq ${partitionKey} and RowKey ge ${
+        sequenceRow(pending.firstSequence)
+      } and RowKey le ${sequenceRow(pending.lastSequence)}`,
+    );
+    let whole = entries.length === pending.lastSequence - pending.firstSequence + 1;
+    for (const row of entries) {
+      if (!whole) break;
+      const entry = entryOf(row);
+      try {
+        await client.getEntity(
+          spacePartition(entry.space),
+          spaceRow(entry.timestamp, entry.segment, entry.sequence),
+        );
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+        whole = false;
+      }
+    }
+    if (!whole) unfinished.push(head);
+  }
+  return unfinished;
 }
 
 /** Every item of an async iterable. */

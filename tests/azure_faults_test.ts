@@ -46,8 +46,8 @@ import {
   directTable,
   expect,
   markerKeys,
-  pendingHeads,
   sameBytes,
+  unfinishedPendingHeads,
 } from "./_azure_inspect.ts";
 import { killPayload } from "./_level_kill_child.ts";
 
@@ -262,7 +262,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
       try {
         const table = directTable(azurite.connectionString, PREFIX, storeId);
         assert.deepEqual(await markerKeys(table), [], "markers left");
-        assert.deepEqual(await pendingHeads(table), [], "heads left pending");
+        assert.deepEqual(await unfinishedPendingHeads(table), [], "heads left owing a fanout");
         const store = await direct.newStore(storeId);
         for (const space of SPACES) {
           const bySegment = await auditBothIndexes(store, space, SEGMENTS);
@@ -357,7 +357,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
           checkSegment(space, segment, bySegment.get(segment)!, plan, last);
           const table = directTable(azurite.connectionString, PREFIX, storeId);
           assert.deepEqual(await markerKeys(table), [], "markers left");
-          assert.deepEqual(await pendingHeads(table), [], "heads left pending");
+          assert.deepEqual(await unfinishedPendingHeads(table), [], "heads left owing a fanout");
         } finally {
           await direct.close();
         }

@@ -21,9 +21,10 @@ import {
 } from "../core/mod.ts";
 import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
 import type { CommitStep } from "../drivers/azure/_azure_backend.ts";
-import { HEAD_ROW, MARKER_PARTITION } from "../drivers/azure/_entities.ts";
+import { MARKER_PARTITION } from "../drivers/azure/_entities.ts";
 import { azureTableName } from "../drivers/azure/table_name.ts";
 import { type Azurite, startAzurite } from "../scripts/azurite.ts";
+import { unfinishedPendingHeads } from "./_azure_inspect.ts";
 
 const SPACE = "race";
 const SEGMENT = "contested";
@@ -181,14 +182,15 @@ async function partitionRows(
   return rows;
 }
 
-/** Every head row of the table whose `pending` fanout is not cleared. */
+/**
+ * Every head row of the table whose `pending` fanout is unfinished (marker left, or entries
+ * missing from the space index). A writer leaves the mark of a fanout it completed itself (the
+ * next commit replaces the head), so a mark alone is not a leftover.
+ */
 async function pendingHeads(table: TableClient): Promise<string[]> {
-  const pending: string[] = [];
-  const filter = `RowKey eq '${HEAD_ROW}'`;
-  for await (const row of table.listEntities<{ pending?: string }>({ queryOptions: { filter } })) {
-    if (row.pending) pending.push(`${row.partitionKey}: ${row.pending}`);
-  }
-  return pending;
+  return (await unfinishedPendingHeads(table)).map((head) =>
+    `${head.partitionKey}: ${JSON.stringify(head.pending)}`
+  );
 }
 
 /** What the store must hold: for every sequence, the payload text of the acknowledged writer. */

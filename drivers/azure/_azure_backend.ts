@@ -1,6 +1,6 @@
 // The Azure driver's storage: one table per store, hex keys, the commit protocol of DESIGN 7.3.
 
-import { odata, type TableClient, type TransactionAction } from "@azure/data-tables";
+import { odata, type TableClient } from "@azure/data-tables";
 import {
   type BackendLimits,
   type ChunkCommit,
@@ -37,6 +37,7 @@ import {
   spaceRow,
   type StoredHead,
 } from "./_entities.ts";
+import { type BatchAction, BatchSender } from "./_batch.ts";
 import {
   type CredentialKind,
   type RetryPolicy,
@@ -52,6 +53,7 @@ export type CommitStep =
   | "space-rows"
   | "inventory"
   | "marker-deleted"
+  // The commit is done; the name is historical: the writer no longer clears its own head's mark.
   | "head-cleared";
 
 /** What the backend needs besides its table. */
@@ -77,6 +79,8 @@ const SETTLE_MARKERS_AFTER_MS = 2_000;
 /** Operations of one entity group transaction: Azure allows 100. */
 const MAX_TRANSACTION_OPERATIONS = 100;
 const HEX_DIGIT_LIMIT = "g";
+/** Segments whose last completed fanout a backend remembers (oldest forgotten first). */
+const MAX_REMEMBERED_FANOUTS = 10_000;
 
 function rowEnd(prefix: string): string {
   // Hex row keys of a prefix ending in "00" (0x00) end before the same prefix ending in "01".
@@ -93,12 +97,21 @@ function pendingMarkerKey(space: string, pending: PendingFanout): string {
 export class AzureBackend implements StoreBackend {
   readonly limits: BackendLimits;
   #client: TableClient;
+  #batches: BatchSender;
   #settings: AzureBackendSettings;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #sweeping: Promise<void> | undefined;
+  /**
+   * Segment partition → trx id of the last chunk whose fanout this backend completed (space
+   * rows, inventory, marker deleted). Its head keeps the pending mark (clearing it would cost two
+   * requests per chunk; the next commit overwrites it): `readHead` need not repeat that fanout.
+   * Other processes, and this one once it forgot, repeat it idempotently.
+   */
+  #completedFanouts = new Map<string, string>();
 
   constructor(client: TableClient, settings: AzureBackendSettings) {
     this.#client = client;
+    this.#batches = new BatchSender(client);
     this.#settings = settings;
     this.limits = settings.limits;
   }
@@ -163,6 +176,10 @@ export class AzureBackend implements StoreBackend {
   async readHead(space: string, segment: string): Promise<SegmentHead | undefined> {
     const head = await this.#readStoredHead(space, segment);
     if (!head?.pending) return head;
+    // This backend completed that fanout itself; the mark was merely left in place.
+    if (this.#completedFanouts.get(segmentPartition(space, segment)) === head.pending.trxId) {
+      return head;
+    }
     // A writer committed a chunk but did not finish its fanout: finish it before going on, and
     // delete its marker too (readers of the space stop below a marker's timestamp).
     await this.#completeFanout(space, segment, head.pending, undefined);
@@ -208,18 +225,18 @@ export class AzureBackend implements StoreBackend {
     );
     await this.#step("marker");
 
-    const actions: TransactionAction[] = entries.map((entry, i) => [
-      "create",
-      entryRow(partition, sequenceRow(entry.sequence), values[i]),
-    ]);
+    const actions: BatchAction[] = entries.map((entry, i) => ({
+      kind: "create",
+      row: entryRow(partition, sequenceRow(entry.sequence), values[i]),
+    }));
     const head = headRow(partition, { status: chunk.status, trxNumber: trx.number }, pending);
     actions.push(
       chunk.head
-        ? ["update", head, "Replace", { etag: String(chunk.head.version) }]
-        : ["create", head],
+        ? { kind: "update", row: head, etag: String(chunk.head.version) }
+        : { kind: "create", row: head },
     );
     try {
-      await this.#call("commit a chunk", () => this.#client.submitTransaction(actions));
+      await this.#call("commit a chunk", () => this.#batches.submit(actions));
     } catch (error) {
       // An answer may have been lost after the commit happened: the first row says whose it is.
       if (!(await this.#committed(partition, first, trx.id))) {
@@ -239,8 +256,15 @@ export class AzureBackend implements StoreBackend {
     // that no head read finds and that stalls readers until a sweep.
     await this.#deleteMarker(marker.rowKey);
     await this.#step("marker-deleted");
-    const committed = await this.#readStoredHead(space, segment);
-    if (committed?.pending?.trxId === trx.id) await this.#clearPending(space, segment, committed);
+    // The head's mark stays: the fanout is whole, and the next commit replaces the head anyway
+    // (its If-Match uses the etag readHead returns). Until then this backend's head reads skip
+    // the fanout; another process's head read, or recovery, repeats it (idempotent) and clears
+    // the mark. Clearing it here would cost a head read and an update per chunk.
+    this.#completedFanouts.delete(partition);
+    this.#completedFanouts.set(partition, trx.id);
+    if (this.#completedFanouts.size > MAX_REMEMBERED_FANOUTS) {
+      this.#completedFanouts.delete(this.#completedFanouts.keys().next().value!);
+    }
     await this.#step("head-cleared");
   }
 
@@ -296,12 +320,12 @@ export class AzureBackend implements StoreBackend {
     }
     for (let at = 0; at < spaceRows.length; at += MAX_TRANSACTION_OPERATIONS) {
       const batch = spaceRows.slice(at, at + MAX_TRANSACTION_OPERATIONS).map(
-        (row): TransactionAction => {
+        (row): BatchAction => {
           const { etag: _etag, ...entity } = row;
-          return ["upsert", entity as Row, "Replace"];
+          return { kind: "upsert", row: entity as Row };
         },
       );
-      await this.#call("write space rows", () => this.#client.submitTransaction(batch));
+      await this.#call("write space rows", () => this.#batches.submit(batch));
     }
     await this.#step("space-rows");
     if (pending.trxNumber === 1) {
