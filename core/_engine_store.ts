@@ -270,7 +270,14 @@ export class EngineStore implements Store {
     const { lock, backend, watermark, clock, nodeId, bus, storeId } = this.#shared;
     return lock.run(`${space}\u0000${segment}`, async () => {
       stop.throwIfAborted();
-      const head = await backend.readHead(space, segment);
+      let head =
+        await (backend.readHeadForWrite?.(space, segment) ?? backend.readHead(space, segment));
+      if (
+        records[0].sequence !== (head?.status.lastSequence ?? 0) + 1 && backend.readHeadForWrite
+      ) {
+        // A remembered head may be stale: refuse only what the stored head refuses.
+        head = await backend.readHead(space, segment);
+      }
       const expected = (head?.status.lastSequence ?? 0) + 1;
       if (records[0].sequence !== expected) {
         throw new SequenceMismatchError(space, segment, expected, records[0].sequence);

@@ -169,6 +169,13 @@ export interface StoreBackend {
   /** The segment's head, or `undefined` when it has no entries. */
   readHead(space: string, segment: string, signal?: AbortSignal): Promise<SegmentHead | undefined>;
   /**
+   * The head to validate a chunk against, possibly as this backend's last commit left it
+   * (saving a read). If another process moved the head since, `commit` must fail with
+   * `SequenceMismatch` or `Conflict`; a chunk that does not continue this head is checked again
+   * against `readHead` before it is refused. Optional: `readHead` serves otherwise.
+   */
+  readHeadForWrite?(space: string, segment: string): Promise<SegmentHead | undefined>;
+  /**
    * Writes the chunk to both indexes, the inventory and the head, atomically: after a crash
    * all of it or none of it is visible. A backend shared across processes must fail with
    * `SequenceMismatch` or a transient `Conflict` when the head changed since `chunk.head`.

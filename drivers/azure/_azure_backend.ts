@@ -102,12 +102,13 @@ export class AzureBackend implements StoreBackend {
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #sweeping: Promise<void> | undefined;
   /**
-   * Segment partition → trx id of the last chunk whose fanout this backend completed (space
-   * rows, inventory, marker deleted). Its head keeps the pending mark (clearing it would cost two
-   * requests per chunk; the next commit overwrites it): `readHead` need not repeat that fanout.
-   * Other processes, and this one once it forgot, repeat it idempotently.
+   * Segment partition → the head as this backend's last commit left it (ETag from the commit's
+   * answer), whose fanout this backend completed. Its pending mark stays (clearing it would cost
+   * two requests per chunk; the next commit overwrites it): `readHead` need not repeat that
+   * fanout, and `readHeadForWrite` need not read the head again. Other processes, and this one
+   * once it forgot, repeat the fanout idempotently; a stale entry fails one commit (If-Match).
    */
-  #completedFanouts = new Map<string, string>();
+  #lastCommits = new Map<string, StoredHead>();
 
   constructor(client: TableClient, settings: AzureBackendSettings) {
     this.#client = client;
@@ -173,11 +174,20 @@ export class AzureBackend implements StoreBackend {
     return row && headOf(space, segment, row);
   }
 
+  readHeadForWrite(space: string, segment: string): Promise<SegmentHead | undefined> {
+    const last = this.#lastCommits.get(segmentPartition(space, segment));
+    return last
+      ? Promise.resolve({ ...last, status: { ...last.status } })
+      : this.readHead(space, segment);
+  }
+
   async readHead(space: string, segment: string): Promise<SegmentHead | undefined> {
     const head = await this.#readStoredHead(space, segment);
     if (!head?.pending) return head;
     // This backend completed that fanout itself; the mark was merely left in place.
-    if (this.#completedFanouts.get(segmentPartition(space, segment)) === head.pending.trxId) {
+    if (
+      this.#lastCommits.get(segmentPartition(space, segment))?.pending?.trxId === head.pending.trxId
+    ) {
       return head;
     }
     // A writer committed a chunk but did not finish its fanout: finish it before going on, and
@@ -235,11 +245,29 @@ export class AzureBackend implements StoreBackend {
         ? { kind: "update", row: head, etag: String(chunk.head.version) }
         : { kind: "create", row: head },
     );
-    try {
-      await this.#call("commit a chunk", () => this.#batches.submit(actions));
-    } catch (error) {
-      // An answer may have been lost after the commit happened: the first row says whose it is.
-      if (!(await this.#committed(partition, first, trx.id))) {
+    this.#lastCommits.delete(partition);
+    let headEtag: string | undefined;
+    for (let attempt = 1;; attempt++) {
+      try {
+        const etags = await this.#call("commit a chunk", () => this.#batches.submit(actions));
+        headEtag = etags.at(-1);
+        break;
+      } catch (error) {
+        // An answer may have been lost after the commit happened: the first row says whose it is.
+        if (await this.#committed(partition, first, trx.id)) break;
+        // Another process may only have cleared the head's pending mark (a new ETag, the same
+        // head): then the chunk still continues it, and goes again under the new ETag.
+        const moved = attempt === 1 && chunk.head
+          ? await this.#readStoredHead(space, segment)
+          : undefined;
+        if (
+          moved && chunk.head && moved.pending === undefined &&
+          moved.status.lastSequence === chunk.head.status.lastSequence &&
+          moved.trxNumber === chunk.head.trxNumber
+        ) {
+          actions[actions.length - 1] = { kind: "update", row: head, etag: moved.etag };
+          continue;
+        }
         await this.#deleteMarker(marker.rowKey).catch(() => {});
         throw await this.#lost(space, segment, first, error);
       }
@@ -260,10 +288,17 @@ export class AzureBackend implements StoreBackend {
     // (its If-Match uses the etag readHead returns). Until then this backend's head reads skip
     // the fanout; another process's head read, or recovery, repeats it (idempotent) and clears
     // the mark. Clearing it here would cost a head read and an update per chunk.
-    this.#completedFanouts.delete(partition);
-    this.#completedFanouts.set(partition, trx.id);
-    if (this.#completedFanouts.size > MAX_REMEMBERED_FANOUTS) {
-      this.#completedFanouts.delete(this.#completedFanouts.keys().next().value!);
+    if (headEtag !== undefined) {
+      this.#lastCommits.set(partition, {
+        status: { ...chunk.status },
+        trxNumber: trx.number,
+        pending,
+        etag: headEtag,
+        version: headEtag,
+      });
+      if (this.#lastCommits.size > MAX_REMEMBERED_FANOUTS) {
+        this.#lastCommits.delete(this.#lastCommits.keys().next().value!);
+      }
     }
     await this.#step("head-cleared");
   }
