@@ -49,7 +49,7 @@ import {
   sameBytes,
   unfinishedPendingHeads,
 } from "./_azure_inspect.ts";
-import { killPayload } from "./_level_kill_child.ts";
+import { killPayload } from "./_kill_protocol.ts";
 
 const SPACES = ["orders", "orders2"] as const;
 const SEGMENTS = ["a", "ab", "b", "c \u{1F680}"] as const;

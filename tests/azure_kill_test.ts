@@ -38,7 +38,15 @@ import {
   sameBytes,
   unfinishedPendingHeads,
 } from "./_azure_inspect.ts";
-import { KILL_SEGMENTS, KILL_SPACES, killPayload } from "./_level_kill_child.ts";
+import {
+  announce,
+  KILL_SEGMENTS,
+  KILL_SPACES,
+  killPayload,
+  type Line,
+  readLines,
+  where,
+} from "./_kill_protocol.ts";
 
 const ROUNDS = Number(Deno.env.get("STREAMKIT_AZURE_KILL_ROUNDS") || 12);
 /** The kill comes this long after the child reported ready (or is aimed from then on). */
@@ -75,30 +83,6 @@ interface Track {
   lastIntent: { from: number; count: number } | undefined;
 }
 
-function where(space: string, segment: string, sequence?: number): string {
-  return `${JSON.stringify(space)}/${JSON.stringify(segment)}${
-    sequence === undefined ? "" : `#${sequence}`
-  }`;
-}
-
-/** Records an announced produce: drops predictions it replaces, adds the chunks it is cut into. */
-function announce(track: Track, from: number, count: number, maxChunk: number): void {
-  for (const start of track.predicted.keys()) if (start >= from) track.predicted.delete(start);
-  for (let start = from; start < from + count; start += maxChunk) {
-    track.predicted.set(start, Math.min(maxChunk, from + count - start));
-  }
-}
-
-interface Intent {
-  type: "intent";
-  space: string;
-  segment: string;
-  from: number;
-  count: number;
-}
-
-type Line = { type: "ready" } | Intent | ({ type: "ack" } & SegmentStatus);
-
 /** Folds one child's output into the tracks, checking its continuity; returns the new acks. */
 function absorb(lines: Line[], tracks: Map<string, Track>, maxChunk: number): number {
   let acked = 0;
@@ -117,7 +101,7 @@ function absorb(lines: Line[], tracks: Map<string, Track>, maxChunk: number): nu
         track.announcedEnd + 1,
         `${where(line.space, line.segment)}: produce does not continue the head`,
       );
-      announce(track, line.from, line.count, maxChunk);
+      announce(track.predicted, line.from, line.count, maxChunk);
       track.announcedEnd = line.from + line.count - 1;
       track.lastIntent = { from: line.from, count: line.count };
     } else {
@@ -239,22 +223,6 @@ interface KillPlan {
   delayMs: number;
   /** After the aimed-at line, the kill waits this long (0..AIM_WINDOW_MS). */
   windowMs: number;
-}
-
-async function readLines(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<string> {
-  let pending = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    pending += text;
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      onLine(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-    }
-  }
-  return pending;
 }
 
 /** Runs one child and SIGKILLs it as `plan` says; returns its lines and whether it fell back. */

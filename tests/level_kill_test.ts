@@ -29,7 +29,15 @@ import {
   type Store,
 } from "../core/mod.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
-import { KILL_SEGMENTS, KILL_SPACES, killPayload } from "./_level_kill_child.ts";
+import {
+  announce,
+  KILL_SEGMENTS,
+  KILL_SPACES,
+  killPayload,
+  type Line,
+  readLines,
+  where,
+} from "./_kill_protocol.ts";
 
 const ROUNDS = Number(Deno.env.get("STREAMKIT_KILL_ROUNDS") || 24);
 const FULL_AUDIT_EVERY = 12;
@@ -96,20 +104,6 @@ function freshAudited(): Audited {
 
 function trackKey(space: string, segment: string): string {
   return `${space}\u0000${segment}`;
-}
-
-function where(space: string, segment: string, sequence?: number): string {
-  return `${JSON.stringify(space)}/${JSON.stringify(segment)}${
-    sequence === undefined ? "" : `#${sequence}`
-  }`;
-}
-
-/** Records an announced produce: drops predictions it replaces, adds the chunks it is cut into. */
-function announce(track: Track, from: number, count: number, maxChunk: number): void {
-  for (const start of track.predicted.keys()) if (start >= from) track.predicted.delete(start);
-  for (let start = from; start < from + count; start += maxChunk) {
-    track.predicted.set(start, Math.min(maxChunk, from + count - start));
-  }
 }
 
 /** `assert.ok` with a message built only on failure (the audit checks millions of entries). */
@@ -373,22 +367,6 @@ interface ChildRun {
   fellBack: boolean;
 }
 
-async function readLines(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<string> {
-  let pending = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    pending += text;
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      onLine(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-    }
-  }
-  return pending;
-}
-
 /**
  * Where a kill is aimed. `anytime`: at the planned moment. `in-produce`: at the first produce of
  * at least IN_PRODUCE_MIN_COUNT records the child announces after it, `between-chunks`: at the
@@ -505,16 +483,6 @@ async function runChild(
   return { lines, fellBack };
 }
 
-interface Intent {
-  type: "intent";
-  space: string;
-  segment: string;
-  from: number;
-  count: number;
-}
-
-type Line = { type: "ready" } | Intent | ({ type: "ack" } & SegmentStatus);
-
 /** Folds one child's output into the tracks, checking its continuity. */
 function absorb(run: ChildRun, tracks: Map<string, Track>, maxChunk: number): number {
   let acked = 0;
@@ -535,7 +503,7 @@ function absorb(run: ChildRun, tracks: Map<string, Track>, maxChunk: number): nu
         track.announcedEnd + 1,
         `${where(line.space, line.segment)}: produce does not continue the head`,
       );
-      announce(track, line.from, line.count, maxChunk);
+      announce(track.predicted, line.from, line.count, maxChunk);
       track.announcedEnd = line.from + line.count - 1;
       track.lastIntent = { from: line.from, count: line.count };
     } else {

@@ -1,0 +1,159 @@
+// What the kill tests (level_kill_test.ts, azure_kill_test.ts) and their child processes share:
+// the spaces, segments and payloads the children write, the children's produce loop, and the
+// line protocol between child and parent. Each line on a child's stdout is one JSON object:
+//   {"type":"ready"}                                    after the store opened
+//   {"type":"intent","space","segment","from","count"}  before a produce call
+//   {"type":"ack", ...SegmentStatus}                    after each committed chunk's status
+// Lines are written whole with synchronous writes, so an ack is on the pipe before the next
+// chunk of any segment can start committing and survives a SIGKILL that follows.
+
+import { SeededRandom } from "../core/_test_random.ts";
+import type { ProduceRecord, SegmentStatus, Store } from "../core/mod.ts";
+
+/** The spaces the child writes; `orders` is a prefix of `orders2` on purpose. */
+export const KILL_SPACES: readonly string[] = ["orders", "orders2"];
+/** The segments of each space; again with names that are prefixes of each other. */
+export const KILL_SEGMENTS: readonly string[] = ["a", "ab", "z \u{1F680}"];
+
+const utf8 = new TextEncoder();
+
+/**
+ * The payload of `sequence` in `space`/`segment`: its coordinates as text, then 0..96 bytes
+ * derived from the sequence, so payloads have varied lengths and can be checked exactly.
+ */
+export function killPayload(space: string, segment: string, sequence: number): Uint8Array {
+  const head = utf8.encode(`${space}|${segment}|${sequence}|`);
+  const extra = (sequence * 7919) % 97;
+  const payload = new Uint8Array(head.length + extra);
+  payload.set(head);
+  for (let i = 0; i < extra; i++) payload[head.length + i] = (sequence * 31 + i * 17) & 0xff;
+  return payload;
+}
+
+/** An announced produce. */
+export interface Intent {
+  type: "intent";
+  space: string;
+  segment: string;
+  from: number;
+  count: number;
+}
+
+/** One line of a child's output. */
+export type Line = { type: "ready" } | Intent | ({ type: "ack" } & SegmentStatus);
+
+function* records(
+  space: string,
+  segment: string,
+  from: number,
+  count: number,
+): Iterable<ProduceRecord> {
+  for (let sequence = from; sequence < from + count; sequence++) {
+    yield { sequence, payload: killPayload(space, segment, sequence) };
+  }
+}
+
+/** Writes `value` as one JSON line, whole, before returning. */
+export function printLine(value: unknown): void {
+  const bytes = utf8.encode(JSON.stringify(value) + "\n");
+  let written = 0;
+  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+}
+
+async function produceForever(
+  store: Store,
+  space: string,
+  segment: string,
+  random: SeededRandom,
+  produceSize: (random: SeededRandom) => number,
+  maxPauseMs: number,
+): Promise<void> {
+  const head = await store.getSegmentStatus(space, segment);
+  let next = (head?.lastSequence ?? 0) + 1;
+  while (true) {
+    const count = produceSize(random);
+    printLine({ type: "intent", space, segment, from: next, count } satisfies Intent);
+    let last = next - 1;
+    for await (
+      const status of store.produce({ space, segment }, records(space, segment, next, count))
+    ) {
+      printLine({ type: "ack", ...status } satisfies Line);
+      last = status.lastSequence;
+    }
+    if (last !== next + count - 1) {
+      throw new Error(`${space}/${segment}: produce from ${next} ended at ${last}`);
+    }
+    next += count;
+    // A short random pause keeps the store from growing too fast for the parent's audits.
+    if (maxPauseMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, random.int(0, maxPauseMs)));
+    }
+  }
+}
+
+/**
+ * The child's work: prints `ready`, then produces forever to every segment of KILL_SPACES ×
+ * KILL_SEGMENTS at once, each from its head, `produceSize` records at a time.
+ */
+export async function produceToEverySegment(
+  store: Store,
+  random: SeededRandom,
+  produceSize: (random: SeededRandom) => number,
+  maxPauseMs: number,
+): Promise<void> {
+  printLine({ type: "ready" });
+  await Promise.all(
+    KILL_SPACES.flatMap((space) =>
+      KILL_SEGMENTS.map((segment) =>
+        produceForever(
+          store,
+          space,
+          segment,
+          new SeededRandom(random.u32()),
+          produceSize,
+          maxPauseMs,
+        )
+      )
+    ),
+  );
+}
+
+/** Calls `onLine` with every whole line of `stream`; returns what followed the last newline. */
+export async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<string> {
+  let pending = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    pending += text;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      onLine(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+    }
+  }
+  return pending;
+}
+
+/** `"space"/"segment"#sequence`, for messages. */
+export function where(space: string, segment: string, sequence?: number): string {
+  return `${JSON.stringify(space)}/${JSON.stringify(segment)}${
+    sequence === undefined ? "" : `#${sequence}`
+  }`;
+}
+
+/**
+ * Records an announced produce in `predicted` (chunk start → size): drops predictions it
+ * replaces, adds the chunks the engine cuts it into (at most `maxChunk` records each).
+ */
+export function announce(
+  predicted: Map<number, number>,
+  from: number,
+  count: number,
+  maxChunk: number,
+): void {
+  for (const start of predicted.keys()) if (start >= from) predicted.delete(start);
+  for (let start = from; start < from + count; start += maxChunk) {
+    predicted.set(start, Math.min(maxChunk, from + count - start));
+  }
+}
