@@ -1,13 +1,16 @@
-// The one implementation of the Store semantics (DESIGN section 4) over a driver's backend.
+// The one implementation of the Store semantics (validation, chunking, sequence checks, single
+// winner, timestamps, watermarks, notifications, lifecycle) over a driver's backend.
 
+import { concatBytes } from "./bytes.ts";
 import type { StoreBackend } from "./backend.ts";
 import type { StatusBus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
 import { SequenceMismatchError, StreamkitError } from "./errors.ts";
 import { i64 } from "./lexkey.ts";
-import type { KeyedLock } from "./lock.ts";
+import type { KeyedLock } from "./_lock.ts";
 import { validateName } from "./names.ts";
-import { parseSpaceOffset, spaceIndexPrefix } from "./keys.ts";
+import { spaceIndexPrefix } from "./keys.ts";
+import { parseSpaceOffset } from "./offsets.ts";
 import { ChunkReader } from "./_records.ts";
 import type {
   ConsumeSegmentArgs,
@@ -20,7 +23,7 @@ import type {
   Store,
   StoreLimits,
 } from "./types.ts";
-import type { SpaceWatermark } from "./watermark.ts";
+import type { SpaceWatermark } from "./_watermark.ts";
 
 /** What every handle on one opened store shares. */
 export interface SharedStore {
@@ -43,13 +46,6 @@ function optionalCount(argument: string, value: unknown): number {
     );
   }
   return value as number;
-}
-
-function concatBytes(prefix: Uint8Array, suffix: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(prefix.length + suffix.length);
-  bytes.set(prefix);
-  bytes.set(suffix, prefix.length);
-  return bytes;
 }
 
 function maxBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

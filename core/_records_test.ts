@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type BackendLimits, type ProduceRecord, StreamkitError } from "./mod.ts";
+import type { BackendLimits } from "./backend.ts";
+import { type ProduceRecord, StreamkitError } from "./mod.ts";
 import { ChunkReader } from "./_records.ts";
 
 const limits: BackendLimits = { maxPayloadBytes: 10, maxChunkRecords: 3, maxChunkBytes: 12 };

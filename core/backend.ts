@@ -16,7 +16,7 @@ import type { Entry, SegmentStatus, StoreLimits, Trx } from "./types.ts";
  *
  * @example
  * ```ts
- * import type { SegmentHead } from "@streamkit/core";
+ * import type { SegmentHead } from "@streamkit/core/driver";
  * const head: SegmentHead = {
  *   status: {
  *     space: "orders", segment: "order-1",
@@ -40,7 +40,7 @@ export interface SegmentHead {
  *
  * @example
  * ```ts
- * import type { ChunkCommit } from "@streamkit/core";
+ * import type { ChunkCommit } from "@streamkit/core/driver";
  * function describe(chunk: ChunkCommit): string {
  *   return `${chunk.entries.length} entries as trx ${chunk.trx.number}`;
  * }
@@ -68,7 +68,7 @@ export interface ChunkCommit {
  *
  * @example
  * ```ts
- * import type { BackendLimits } from "@streamkit/core";
+ * import type { BackendLimits } from "@streamkit/core/driver";
  * const limits: BackendLimits = {
  *   maxPayloadBytes: 16 * 1024 * 1024,
  *   maxChunkRecords: 10_000,
@@ -87,7 +87,7 @@ export interface BackendLimits extends StoreLimits {
  *
  * @example
  * ```ts
- * import { resolveLimits } from "@streamkit/core";
+ * import { resolveLimits } from "@streamkit/core/driver";
  * const limits = resolveLimits(
  *   { maxPayloadBytes: 1024, maxChunkRecords: 100, maxChunkBytes: 65_536 },
  *   { maxChunkRecords: 10 },
@@ -116,7 +116,7 @@ export function resolveLimits(
  *
  * @example
  * ```ts
- * import type { SegmentRange } from "@streamkit/core";
+ * import type { SegmentRange } from "@streamkit/core/driver";
  * const range: SegmentRange = { minSequence: 1, maxSequence: Number.MAX_SAFE_INTEGER, limit: 0 };
  * ```
  */
@@ -135,7 +135,7 @@ export interface SegmentRange {
  *
  * @example
  * ```ts
- * import { prefixEnd, spaceIndexPrefix, type SpaceRange } from "@streamkit/core";
+ * import { prefixEnd, spaceIndexPrefix, type SpaceRange } from "@streamkit/core/driver";
  * const gt = spaceIndexPrefix("orders");
  * const range: SpaceRange = { gt, lt: prefixEnd(gt), limit: 0 };
  * ```
@@ -155,7 +155,7 @@ export interface SpaceRange {
  *
  * @example
  * ```ts
- * import type { StoreBackend } from "@streamkit/core";
+ * import type { StoreBackend } from "@streamkit/core/driver";
  * async function countSpaces(backend: StoreBackend): Promise<number> {
  *   let count = 0;
  *   for await (const _space of backend.listSpaces()) count++;

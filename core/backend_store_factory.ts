@@ -7,12 +7,13 @@
 
 import type { StoreBackend } from "./backend.ts";
 import type { StatusBus } from "./bus.ts";
-import { type Clock, MonotonicClock } from "./clock.ts";
+import type { Clock } from "./clock.ts";
+import { MonotonicClock } from "./_monotonic_clock.ts";
 import { StreamkitError } from "./errors.ts";
-import { KeyedLock } from "./lock.ts";
+import { KeyedLock } from "./_lock.ts";
 import { validateStoreId, validateUuid } from "./names.ts";
 import type { Store, StoreFactory, StoreId } from "./types.ts";
-import { SpaceWatermark } from "./watermark.ts";
+import { SpaceWatermark } from "./_watermark.ts";
 import { EngineStore, type SharedStore } from "./_engine_store.ts";
 
 /**
@@ -20,7 +21,8 @@ import { EngineStore, type SharedStore } from "./_engine_store.ts";
  *
  * @example
  * ```ts
- * import { type BackendStoreFactoryOptions, MemoryBus } from "@streamkit/core";
+ * import { MemoryBus } from "@streamkit/core";
+ * import type { BackendStoreFactoryOptions } from "@streamkit/core/driver";
  * const options: BackendStoreFactoryOptions = {
  *   bus: new MemoryBus(),
  *   nodeId: "6f1d2f4e-8a55-4c5e-9a39-3f0f4c3c2b10",
@@ -33,7 +35,8 @@ export interface BackendStoreFactoryOptions {
   /** This writer's node UUID, stamped into `trx.node`; all-zero when absent. */
   nodeId?: string;
   /**
-   * The clock entries are stamped with (default: a {@linkcode MonotonicClock} over `Date.now`).
+   * The clock entries are stamped with (default: `Date.now`, held at its last value while the
+   * wall clock steps back).
    * It must advance: a produce may wait for the clock's next millisecond.
    */
   clock?: Clock;
@@ -52,7 +55,7 @@ interface OpenStore extends SharedStore {
  *
  * @example
  * ```ts
- * import { BackendStoreFactory, type StoreBackend } from "@streamkit/core";
+ * import { BackendStoreFactory, type StoreBackend } from "@streamkit/core/driver";
  * declare function openMyBackend(storeId: string): Promise<StoreBackend>;
  * class MyStoreFactory extends BackendStoreFactory {
  *   protected openBackend(storeId: string): Promise<StoreBackend> {

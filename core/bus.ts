@@ -1,5 +1,6 @@
 /**
- * Notifications of committed chunks (DESIGN section 5).
+ * Notifications of committed chunks: after each commit a store publishes the segment status to
+ * its factory's bus.
  *
  * @module
  */

@@ -3,7 +3,8 @@
 // plain, cache-free path gives, whatever order entries come in.
 
 import assert from "node:assert/strict";
-import { decodeEntry, encodeEntry, EntryEncoder } from "./codec.ts";
+import { decodeEntry, EntryDecoder } from "./decode.ts";
+import { encodeEntry, EntryEncoder } from "./encode.ts";
 import { StreamkitError } from "./errors.ts";
 import { toHex } from "./lexkey.ts";
 import type { Entry } from "./types.ts";
@@ -97,13 +98,15 @@ Deno.test("encoding caches never accept a field the plain check refuses", () => 
   }
 });
 
-Deno.test("decodeEntry's caches give the right strings in any order", () => {
+Deno.test("EntryDecoder's caches give the right strings in any order", () => {
   const entries = runs();
   const encoded = entries.map((entry) => encodeEntry(entry).slice());
+  const decoder = new EntryDecoder();
   // Forwards, backwards and interleaved: whatever the previous entry was.
   for (const order of [[...encoded.keys()], [...encoded.keys()].reverse()]) {
     for (const i of order) {
-      const decoded = decodeEntry(encoded[i]);
+      const decoded = decoder.decode(encoded[i]);
+      assert.deepStrictEqual(decoded, decodeEntry(encoded[i]));
       const expected = entries[i];
       assert.equal(decoded.space, expected.space);
       assert.equal(decoded.segment, expected.segment);
@@ -113,10 +116,33 @@ Deno.test("decodeEntry's caches give the right strings in any order", () => {
     }
   }
   // Entries decoded from one run share strings but never objects.
-  const a = decodeEntry(encoded[0]);
-  const b = decodeEntry(encoded[0]);
+  const a = decoder.decode(encoded[0]);
+  const b = decoder.decode(encoded[0]);
   assert.notEqual(a.trx, b.trx);
   assert.notEqual(a.metadata, b.metadata);
   a.trx.number = -1;
   assert.notEqual(b.trx.number, -1);
+});
+
+Deno.test("EntryDecoder refuses what decodeEntry refuses, with the same error, cache warm", () => {
+  const [entry] = runs();
+  const decoder = new EntryDecoder();
+  const good = encodeEntry(entry).slice();
+  decoder.decode(good); // fills the caches
+  const damaged = [
+    good.subarray(0, good.length - 1), // truncated segment
+    new Uint8Array([...good, 0]), // trailing byte
+    good.map((byte, i) => (i === good.length - 1 ? 0xff : byte)), // bad UTF-8 in the segment
+  ];
+  for (const bytes of damaged) {
+    let expected: unknown;
+    assert.throws(() => decodeEntry(bytes), (error) => (expected = error) !== undefined);
+    assert.throws(
+      () => decoder.decode(bytes),
+      (error) =>
+        error instanceof StreamkitError && error.kind === "CorruptData" &&
+        error.message === (expected as Error).message,
+    );
+  }
+  assert.deepStrictEqual(decoder.decode(good), decodeEntry(good));
 });

@@ -1,16 +1,14 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { decompress as referenceDecompress } from "zstd-napi";
+import { decodeEntry, decodeTransaction } from "./decode.ts";
+import { encodeEntry, encodeTransaction } from "./encode.ts";
 import {
   compressEntry,
   compressTransaction,
-  decodeEntry,
-  decodeTransaction,
   decompressEntry,
   decompressTransaction,
-  encodeEntry,
-  encodeTransaction,
-} from "./codec.ts";
+} from "./zstd.ts";
 import { StreamkitError } from "./errors.ts";
 import { fromHex, toHex } from "./lexkey.ts";
 import type { Transaction } from "./txn.ts";
@@ -34,7 +32,7 @@ interface CodecVectors {
 }
 
 const vectors: CodecVectors = JSON.parse(
-  await Deno.readTextFile(new URL("../../shared/vectors/codec.json", import.meta.url)),
+  await Deno.readTextFile(new URL("./testdata/codec.json", import.meta.url)),
 );
 
 function entryOf({ payload_hex, ...fields }: VectorEntry): Entry {

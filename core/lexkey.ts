@@ -6,6 +6,8 @@
  */
 
 import { StreamkitError } from "./errors.ts";
+import { TWO_POW_32 } from "./bytes.ts";
+import { HEX_PAIRS } from "./_hex.ts";
 
 /**
  * A part of a key that is already encoded: what {@linkcode i64}, {@linkcode u64},
@@ -49,7 +51,6 @@ export const END: unique symbol = Symbol("lexkey.END");
 export type KeyPart = string | Uint8Array | boolean | null | typeof END | number | TaggedPart;
 
 const utf8 = new TextEncoder();
-const TWO_POW_32 = 4294967296;
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 const U64_MAX = 2n ** 64n - 1n;
@@ -256,12 +257,6 @@ export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   }
   return a.length - b.length;
 }
-
-const HEX_DIGITS = "0123456789abcdef";
-const HEX_PAIRS: string[] = Array.from(
-  { length: 256 },
-  (_, byte) => HEX_DIGITS[byte >> 4] + HEX_DIGITS[byte & 15],
-);
 
 /**
  * Lower-case hex of bytes.

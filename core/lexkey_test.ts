@@ -31,7 +31,7 @@ interface KeyVector {
 }
 
 const vectors: { keys: KeyVector[]; ranges: KeyVector[] } = JSON.parse(
-  await Deno.readTextFile(new URL("../../shared/vectors/lexkey.json", import.meta.url)),
+  await Deno.readTextFile(new URL("./testdata/lexkey.json", import.meta.url)),
 );
 
 function vectorPart(part: VectorPart): KeyPart {

@@ -1,8 +1,10 @@
 /**
- * @streamkit/core: the contracts, errors, names, encodings and shared machinery of streamkit,
- * a storage engine for hierarchical, append-only event streams
- * (store → space → segment → entry). Drivers build on {@linkcode BackendStoreFactory}; the
- * conformance suite lives in `@streamkit/core/conformance`.
+ * @streamkit/core: the contracts, errors, names, encodings and notifications of streamkit, a
+ * storage engine for hierarchical, append-only event streams (store → space → segment →
+ * entry). Pure TypeScript, for applications on every runtime. Two more entry points serve
+ * narrower needs: `@streamkit/core/driver` for authors of backends, and `@streamkit/core/zstd`
+ * for the compressed forms of the codec (native `zstd-napi`); the conformance suite lives in
+ * `@streamkit/core/conformance`.
  *
  * @example
  * ```ts
@@ -18,12 +20,10 @@ export * from "./types.ts";
 export * from "./errors.ts";
 export * from "./names.ts";
 export * from "./lexkey.ts";
-export * from "./keys.ts";
-export * from "./codec.ts";
-export * from "./txn.ts";
-export * from "./clock.ts";
-export * from "./lock.ts";
-export * from "./watermark.ts";
+export * from "./offsets.ts";
+export { encodeEntry, encodeTransaction } from "./encode.ts";
+export { decodeEntry, decodeTransaction } from "./decode.ts";
+export type * from "./txn.ts";
+export type { Clock } from "./clock.ts";
 export * from "./bus.ts";
-export * from "./backend.ts";
-export * from "./backend_store_factory.ts";
+export type { BackendStoreFactoryOptions } from "./backend_store_factory.ts";

@@ -1,5 +1,6 @@
 /**
- * Validation of space names, segment names and store ids (DESIGN section 4, "Names").
+ * Validation of space names, segment names and store ids: names are non-empty, well-formed
+ * Unicode without U+0000 and at most 200 UTF-8 bytes; store ids are UUIDs.
  *
  * @module
  */

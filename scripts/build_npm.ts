@@ -9,7 +9,7 @@
  * @module
  */
 
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 interface MemberConfig {
@@ -89,27 +89,80 @@ function npmDependencies(config: MemberConfig): Record<string, string> {
   return dependencies;
 }
 
-/** Sibling packages a member imports (by package name), with the range of their version. */
-async function siblingDependencies(
-  member: Member,
-  sources: string[],
-  members: Member[],
-): Promise<Record<string, string>> {
-  // Import and export statements only: JSDoc examples mention packages too.
-  const statement = /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+"(@[^"/]+\/[^"/]+)/g;
-  const imported = new Set<string>();
-  for (const source of sources) {
-    for (const match of (await Deno.readTextFile(source)).matchAll(statement)) {
-      imported.add(match[1]);
+// Import and export statements only: JSDoc examples mention packages too.
+const IMPORT_STATEMENT = /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)"/g;
+
+/** The package a bare specifier names: `zstd-napi/binding.js` → `zstd-napi`. */
+function packageOf(specifier: string): string {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+/** The specifiers of the import and export statements of `file`. */
+async function importsOf(file: string): Promise<string[]> {
+  return [...(await Deno.readTextFile(file)).matchAll(IMPORT_STATEMENT)].map((match) => match[1]);
+}
+
+/**
+ * The bare specifiers (packages and their subpaths) imported by the module graph of `entry`,
+ * following relative imports.
+ */
+async function bareImportsOf(entry: string): Promise<Set<string>> {
+  const bare = new Set<string>();
+  const seen = new Set<string>();
+  const visit = async (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const specifier of await importsOf(file)) {
+      if (specifier.startsWith(".")) await visit(join(dirname(file), specifier));
+      else if (!specifier.startsWith("node:")) bare.add(specifier);
     }
-  }
+  };
+  await visit(entry);
+  return bare;
+}
+
+/**
+ * The member's npm dependencies, split by need: what the main entry's graph imports is a
+ * dependency; what only another entry point imports (`@streamkit/core/zstd` and its native
+ * `zstd-napi`) is an optional peer, so installing the package builds no native addon for users
+ * who never import that entry. A member that imports a sibling's entry depends on the sibling
+ * and on the packages that entry's graph imports.
+ */
+async function dependenciesOf(member: Member, sources: string[], members: Member[]): Promise<{
+  dependencies: Record<string, string>;
+  optionalPeers: Record<string, string>;
+}> {
+  const ranges = npmDependencies(member.config);
+  const mainImports = await bareImportsOf(join(root, member.folder, member.config.exports["."]));
   const dependencies: Record<string, string> = {};
-  for (const sibling of members) {
-    if (sibling !== member && imported.has(sibling.config.name)) {
-      dependencies[sibling.config.name] = `^${sibling.config.version}`;
+  const optionalPeers: Record<string, string> = {};
+  for (const [name, range] of Object.entries(ranges)) {
+    if ([...mainImports].some((specifier) => packageOf(specifier) === name)) {
+      dependencies[name] = range;
+    } else {
+      optionalPeers[name] = range;
     }
   }
-  return dependencies;
+  const imported = new Set((await Promise.all(sources.map(importsOf))).flat());
+  for (const specifier of imported) {
+    const sibling = members.find((other) =>
+      other !== member && packageOf(specifier) === other.config.name
+    );
+    if (!sibling) continue;
+    dependencies[sibling.config.name] = `^${sibling.config.version}`;
+    const subpath = specifier === sibling.config.name
+      ? "."
+      : `./${specifier.slice(sibling.config.name.length + 1)}`;
+    const target = sibling.config.exports[subpath];
+    if (!target) throw new Error(`${member.config.name} imports ${specifier}: no such export`);
+    const siblingRanges = npmDependencies(sibling.config);
+    for (const needed of await bareImportsOf(join(root, sibling.folder, target))) {
+      const name = packageOf(needed);
+      if (siblingRanges[name]) dependencies[name] = siblingRanges[name];
+    }
+  }
+  return { dependencies, optionalPeers };
 }
 
 function entryOf(path: string): { types: string; default: string } {
@@ -164,6 +217,7 @@ async function writePackageJson(
     exports[subpath] = entryOf(target);
   }
   const memberReadme = await Deno.readTextFile(join(root, member.folder, "README.md"));
+  const { dependencies, optionalPeers } = await dependenciesOf(member, sources, members);
   const description = memberReadme.split("\n").find((line) => line.trim() && !line.startsWith("#"))
     ?.trim();
   const packageJson = {
@@ -178,10 +232,13 @@ async function writePackageJson(
     files: ["**/*.js", "**/*.d.ts", "**/*.map", "README.md", "LICENSE"],
     engines: { node: ">=20" },
     sideEffects: false,
-    dependencies: {
-      ...await siblingDependencies(member, sources, members),
-      ...npmDependencies(member.config),
-    },
+    dependencies,
+    ...(Object.keys(optionalPeers).length === 0 ? {} : {
+      peerDependencies: optionalPeers,
+      peerDependenciesMeta: Object.fromEntries(
+        Object.keys(optionalPeers).map((name) => [name, { optional: true }]),
+      ),
+    }),
   };
   await Deno.writeTextFile(
     join(member.outDir, "package.json"),

@@ -11,7 +11,7 @@
 
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startAzurite } from "./azurite.ts";
+import { startAzurite } from "../tests/_azurite.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const distRoot = join(root, "dist", "npm");
@@ -60,6 +60,38 @@ async function checkTarballContents(tarball: string): Promise<void> {
   }
   console.log(`test:node: ${tarball}: ${files.length} files, all expected`);
 }
+
+/** A package that builds a native addon when installed (it ships a `binding.gyp`). */
+function isNative(name: string): boolean {
+  try {
+    Deno.statSync(join(root, "node_modules", name, "binding.gyp"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Core's main entry and the memory driver are pure TypeScript: installing them builds no
+ * native addon. Core's `zstd-napi` (behind `@streamkit/core/zstd`) is only an optional peer.
+ */
+async function checkNoNativeDependencies(packageName: string): Promise<void> {
+  const manifest = JSON.parse(await Deno.readTextFile(join(distRoot, packageName, "package.json")));
+  const native = Object.keys(manifest.dependencies ?? {}).filter(isNative);
+  if (native.length > 0) {
+    throw new Error(`@streamkit/${packageName} depends on native packages: ${native.join(", ")}`);
+  }
+  const optional = Object.keys(manifest.peerDependencies ?? {});
+  if (optional.some((name) => manifest.peerDependenciesMeta?.[name]?.optional !== true)) {
+    throw new Error(`@streamkit/${packageName}: every peer dependency must be optional`);
+  }
+  console.log(
+    `test:node: @streamkit/${packageName} lists no native dependency` +
+      (optional.length > 0 ? ` (optional peers: ${optional.join(", ")})` : ""),
+  );
+}
+
+for (const packageName of ["core", "memory"]) await checkNoNativeDependencies(packageName);
 
 for (const tarball of tarballs) {
   const folder = join(distRoot, tarball.replace(/^streamkit-(.+)-\d+\.\d+\.\d+\.tgz$/, "$1"));

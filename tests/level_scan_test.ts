@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
-import { type Entry, prefixEnd, spaceIndexPrefix, type Trx } from "../core/mod.ts";
+import { type Entry, type Trx } from "../core/mod.ts";
+import { prefixEnd, spaceIndexPrefix } from "../core/driver.ts";
 import { LevelBackend, type LevelDatabase } from "../drivers/level/_level_backend.ts";
 
 const LIMITS = { maxPayloadBytes: 1 << 24, maxChunkRecords: 10_000, maxChunkBytes: 1 << 26 };

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { StreamkitError } from "../errors.ts";
-import { spaceOffset } from "../keys.ts";
+import { spaceOffset } from "../offsets.ts";
 import type { Entry, Store } from "../types.ts";
 import {
   assertSegment,

@@ -1,7 +1,8 @@
 // Conformance: consumeSpace order, offsets and resume, limit and timestamp bounds.
 
 import assert from "node:assert/strict";
-import { segmentOffset, spaceEntryKey, spaceOffset } from "../keys.ts";
+import { spaceEntryKey } from "../keys.ts";
+import { segmentOffset, spaceOffset } from "../offsets.ts";
 import { compareKeys } from "../lexkey.ts";
 import type { Entry, Store } from "../types.ts";
 import {

@@ -1,7 +1,7 @@
 // Conformance: odd legal names, prefix isolation, names that look joined.
 
 import assert from "node:assert/strict";
-import { spaceOffset } from "../keys.ts";
+import { spaceOffset } from "../offsets.ts";
 import type { Store } from "../types.ts";
 import {
   assertSegment,

@@ -1,6 +1,7 @@
 /**
- * The driver conformance suite: one call registers every case of DESIGN section 4 (and the
- * notifications of section 5) with the caller's test runner.
+ * The driver conformance suite: one call registers, with the caller's test runner, every case
+ * of the store's semantics (names, produce, both consumes, peek and status, inventory, limits,
+ * concurrency, abort, lifecycle) and of its notifications.
  *
  * @module
  */

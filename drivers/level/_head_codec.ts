@@ -1,21 +1,11 @@
 // The value of a segment's status snapshot (INV,SEGMENT_STATUSES,space,segment): the head.
 
-import { type SegmentHead, StreamkitError } from "@streamkit/core";
+import { StreamkitError } from "@streamkit/core";
+import { readI64LE, type SegmentHead, writeI64LE } from "@streamkit/core/driver";
 
 const FORMAT_VERSION = 1;
 const FIELDS = 5;
 const HEAD_BYTES = 1 + FIELDS * 8;
-const TWO_POW_32 = 4294967296;
-
-function writeInt(view: DataView, at: number, value: number): void {
-  const high = Math.floor(value / TWO_POW_32);
-  view.setUint32(at, value - high * TWO_POW_32, true);
-  view.setInt32(at + 4, high, true);
-}
-
-function readInt(view: DataView, at: number): number {
-  return view.getInt32(at + 4, true) * TWO_POW_32 + view.getUint32(at, true);
-}
 
 /**
  * Encodes a head as a version byte and five little-endian i64s: first sequence, first
@@ -33,7 +23,7 @@ export function encodeHead(head: SegmentHead): Uint8Array {
     status.lastTimestamp,
     head.trxNumber,
   ];
-  fields.forEach((value, i) => writeInt(view, 1 + i * 8, value));
+  fields.forEach((value, i) => writeI64LE(view, 1 + i * 8, value));
   return bytes;
 }
 
@@ -46,7 +36,7 @@ export function decodeHead(space: string, segment: string, bytes: Uint8Array): S
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const [firstSequence, firstTimestamp, lastSequence, lastTimestamp, trxNumber] = Array.from(
     { length: FIELDS },
-    (_, i) => readInt(view, 1 + i * 8),
+    (_, i) => readI64LE(view, 1 + i * 8),
   );
   if (
     ![firstSequence, firstTimestamp, lastSequence, lastTimestamp, trxNumber].every(

@@ -1,14 +1,14 @@
 // The LevelDB driver's storage: the Go key layout in one classic-level database per store.
 
 import type { ClassicLevel } from "classic-level";
+import { encodeFirst, type Entry, i64, StreamkitError } from "@streamkit/core";
 import {
   type BackendLimits,
   type ChunkCommit,
-  decodeEntry,
-  encodeFirst,
-  type Entry,
+  concatBytes,
+  decodeUtf8,
+  EntryDecoder,
   EntryEncoder,
-  i64,
   prefixEnd,
   type SegmentHead,
   segmentIndexPrefix,
@@ -19,8 +19,8 @@ import {
   spaceInventoryKey,
   type SpaceRange,
   type StoreBackend,
-  StreamkitError,
-} from "@streamkit/core";
+  writeU64BE,
+} from "@streamkit/core/driver";
 import { decodeHead, encodeHead } from "./_head_codec.ts";
 
 /** The database as this driver opens it: keys and values are byte views. */
@@ -56,42 +56,15 @@ const PAGE_ENTRIES = LEVEL_READ_OPTIONS.pageEntries;
 const ITERATOR_OPTIONS = { highWaterMarkBytes: LEVEL_READ_OPTIONS.highWaterMarkBytes };
 const NO_VALUE = new Uint8Array(0);
 const SEPARATOR = new Uint8Array([0x00]);
-const TWO_POW_32 = 4294967296;
 const utf8 = new TextEncoder();
-// ignoreBOM: a name may start with U+FEFF, and must come back with it.
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const SPACE_INVENTORY = encodeFirst("INV", "SPACES");
-
-/** Writes `value` as 8 big-endian bytes (a u64 key part) at `key[at]`. */
-function setU64(key: Uint8Array, at: number, value: number): void {
-  const high = Math.floor(value / TWO_POW_32);
-  const low = value - high * TWO_POW_32;
-  key[at] = high >>> 24;
-  key[at + 1] = (high >>> 16) & 0xff;
-  key[at + 2] = (high >>> 8) & 0xff;
-  key[at + 3] = high & 0xff;
-  key[at + 4] = low >>> 24;
-  key[at + 5] = (low >>> 16) & 0xff;
-  key[at + 6] = (low >>> 8) & 0xff;
-  key[at + 7] = low & 0xff;
-}
 
 /** `prefix` followed by the 8 big-endian bytes of `value` (a u64 key part). */
 function withU64(prefix: Uint8Array, value: number): Uint8Array {
   const key = new Uint8Array(prefix.length + 8);
   key.set(prefix);
-  setU64(key, prefix.length, value);
+  writeU64BE(key, prefix.length, value);
   return key;
-}
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
 }
 
 /** Every item of `iterator`, fetched a page at a time; closes it however the caller stops. */
@@ -129,6 +102,7 @@ class EntryIterator implements AsyncIterableIterator<Entry> {
   /** Set while a page is awaited: later `next()` calls queue behind it. */
   #turning: Promise<unknown> | undefined;
   #closed = false;
+  #decoder = new EntryDecoder();
 
   constructor(iterator: PagedIterator) {
     this.#iterator = iterator;
@@ -142,7 +116,10 @@ class EntryIterator implements AsyncIterableIterator<Entry> {
     if (this.#turning !== undefined) return this.#turning.then(() => this.next());
     if (this.#index < this.#page.length) {
       try {
-        return Promise.resolve({ done: false, value: decodeEntry(this.#page[this.#index++]) });
+        return Promise.resolve({
+          done: false,
+          value: this.#decoder.decode(this.#page[this.#index++]),
+        });
       } catch (error) {
         return this.#fail(error);
       }
@@ -209,7 +186,7 @@ class EntryIterator implements AsyncIterableIterator<Entry> {
 
 function nameOf(key: Uint8Array, prefix: Uint8Array, what: string): string {
   try {
-    return strictUtf8.decode(key.subarray(prefix.length));
+    return decodeUtf8(key.subarray(prefix.length));
   } catch (error) {
     throw new StreamkitError("CorruptData", `${what} inventory key is not UTF-8`, { cause: error });
   }
@@ -255,9 +232,9 @@ export class LevelBackend implements StoreBackend {
     try {
       for (const entry of chunk.entries) {
         const value = encoder.encode(entry);
-        setU64(segmentKey, segmentPrefix.length, entry.sequence);
+        writeU64BE(segmentKey, segmentPrefix.length, entry.sequence);
         batch.put(segmentKey, value);
-        setU64(spaceKey, spacePrefix.length, entry.sequence);
+        writeU64BE(spaceKey, spacePrefix.length, entry.sequence);
         batch.put(spaceKey, value);
       }
       batch.put(

@@ -7,15 +7,14 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
+import { type StoreId, StreamkitError } from "@streamkit/core";
 import {
   type BackendLimits,
   BackendStoreFactory,
   type BackendStoreFactoryOptions,
   resolveLimits,
   type StoreBackend,
-  type StoreId,
-  StreamkitError,
-} from "@streamkit/core";
+} from "@streamkit/core/driver";
 import { LevelBackend, type LevelDatabase } from "./_level_backend.ts";
 
 /**

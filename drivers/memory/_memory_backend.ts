@@ -1,17 +1,16 @@
 // The memory driver's storage: sorted in-memory indexes of encoded entries.
 
+import { encodeEntry, type Entry } from "@streamkit/core";
 import {
   type BackendLimits,
   type ChunkCommit,
-  decodeEntry,
-  encodeEntry,
-  type Entry,
+  EntryDecoder,
   type SegmentHead,
   type SegmentRange,
   spaceEntryKey,
   type SpaceRange,
   type StoreBackend,
-} from "@streamkit/core";
+} from "@streamkit/core/driver";
 import { insertRow, type Row, rowsBetween } from "./_sorted.ts";
 
 const utf8 = new TextEncoder();
@@ -39,8 +38,8 @@ export class MemoryStoreData {
 }
 
 /** Decodes a stored entry; its payload is copied so callers cannot change what is stored. */
-function readEntry(encoded: Uint8Array): Entry {
-  const entry = decodeEntry(encoded);
+function readEntry(encoded: Uint8Array, decoder: EntryDecoder): Entry {
+  const entry = decoder.decode(encoded);
   entry.payload = entry.payload.slice();
   return entry;
 }
@@ -94,17 +93,21 @@ export class MemoryBackend implements StoreBackend {
   async *scanSegment(space: string, segment: string, range: SegmentRange): AsyncIterable<Entry> {
     const entries = this.#data.spaces.get(space)?.segments.get(segment)?.entries;
     if (!entries) return;
+    const decoder = new EntryDecoder();
     for (let sequence = range.minSequence; sequence <= range.maxSequence; sequence++) {
       const encoded = entries[sequence - 1];
       if (encoded === undefined) return;
-      yield readEntry(encoded);
+      yield readEntry(encoded, decoder);
     }
   }
 
   async *scanSpace(space: string, range: SpaceRange): AsyncIterable<Entry> {
     const timeline = this.#data.spaces.get(space)?.timeline;
     if (!timeline) return;
-    for (const row of rowsBetween(timeline, range.gt, range.lt)) yield readEntry(row.value);
+    const decoder = new EntryDecoder();
+    for (const row of rowsBetween(timeline, range.gt, range.lt)) {
+      yield readEntry(row.value, decoder);
+    }
   }
 
   async *listSpaces(): AsyncIterable<string> {

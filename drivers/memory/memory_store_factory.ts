@@ -4,14 +4,14 @@
  * @module
  */
 
+import type { StoreId } from "@streamkit/core";
 import {
   type BackendLimits,
   BackendStoreFactory,
   type BackendStoreFactoryOptions,
   resolveLimits,
   type StoreBackend,
-  type StoreId,
-} from "@streamkit/core";
+} from "@streamkit/core/driver";
 import { MemoryBackend, MemoryStoreData } from "./_memory_backend.ts";
 
 /**

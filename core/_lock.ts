@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { KeyedLock } from "@streamkit/core";
+ * import { KeyedLock } from "./_lock.ts";
  * const lock = new KeyedLock();
  * let head = 0;
  * await Promise.all([1, 2, 3].map(() =>

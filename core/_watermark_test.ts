@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SpaceWatermark } from "./mod.ts";
+import { SpaceWatermark } from "./_watermark.ts";
 
 Deno.test("SpaceWatermark holds readers below every in-flight chunk of the space only", () => {
   const watermark = new SpaceWatermark();

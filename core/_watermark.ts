@@ -1,5 +1,6 @@
 /**
- * The per-space watermark that makes tailing a space gap-free (DESIGN section 4).
+ * The per-space watermark that makes tailing a space gap-free: consume never yields an entry at
+ * a timestamp a produce still in flight could commit at or below.
  *
  * @module
  */
@@ -27,7 +28,7 @@ interface SpaceState {
  *
  * @example
  * ```ts
- * import { SpaceWatermark } from "@streamkit/core";
+ * import { SpaceWatermark } from "./_watermark.ts";
  * const watermark = new SpaceWatermark();
  * const timestamp = watermark.tryStamp("orders", 1_000)!;
  * console.log(watermark.readBound("orders", 1_005)); // 999: the chunk at 1000 is in flight

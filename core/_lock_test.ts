@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KeyedLock } from "./mod.ts";
+import { KeyedLock } from "./_lock.ts";
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MonotonicClock } from "./mod.ts";
+import { MonotonicClock } from "./_monotonic_clock.ts";
 
 Deno.test("MonotonicClock never goes back when the wall clock does", () => {
   const wall = [1_000, 1_005, 990, 1_003, 1_010];
