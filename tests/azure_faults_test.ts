@@ -31,7 +31,7 @@ import {
   toHex,
 } from "../core/mod.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { startAzurite } from "../scripts/azurite.ts";
+import { startAzurite } from "./_azurite.ts";
 import {
   FAULT_KINDS,
   type ForcedFault,
@@ -67,6 +67,16 @@ function records(space: string, segment: string, from: number, count: number): P
     payload: killPayload(space, segment, from + i),
     metadata: { n: String(from + i) },
   }));
+}
+
+/** A factory on this test's tables through `connectionString` (the proxy or Azurite), no sweep. */
+function factoryAt(connectionString: string): AzureStoreFactory {
+  return new AzureStoreFactory({
+    connectionString,
+    allowInsecureHttp: true,
+    tablePrefix: PREFIX,
+    sweepIntervalMs: 0,
+  });
 }
 
 /** What a request is, for the fault counts. */
@@ -186,12 +196,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
   const startedAt = performance.now();
   try {
     await t.step("5,000 entries produced and consumed through 10% transient faults", async () => {
-      const factory = new AzureStoreFactory({
-        connectionString: viaProxy,
-        allowInsecureHttp: true,
-        tablePrefix: PREFIX,
-        sweepIntervalMs: 0,
-      });
+      const factory = factoryAt(viaProxy);
       const random = new SeededRandom(seed);
       const produces = new Map<string, number[][]>();
       try {
@@ -253,12 +258,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
       }
 
       // Straight from Azurite: both indexes hold exactly the entries, nothing is left pending.
-      const direct = new AzureStoreFactory({
-        connectionString: azurite.connectionString,
-        allowInsecureHttp: true,
-        tablePrefix: PREFIX,
-        sweepIntervalMs: 0,
-      });
+      const direct = factoryAt(azurite.connectionString);
       try {
         const table = directTable(azurite.connectionString, PREFIX, storeId);
         assert.deepEqual(await markerKeys(table), [], "markers left");
@@ -313,12 +313,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
           },
         };
         proxy.forced = [lostAnswer];
-        const factory = new AzureStoreFactory({
-          connectionString: viaProxy,
-          allowInsecureHttp: true,
-          tablePrefix: PREFIX,
-          sweepIntervalMs: 0,
-        });
+        const factory = factoryAt(viaProxy);
         const plan: number[][] = [];
         let last = 0;
         try {
@@ -345,12 +340,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
         );
         assert.equal(checks.length, LOST_COMMITS, "commit checks after lost answers");
 
-        const direct = new AzureStoreFactory({
-          connectionString: azurite.connectionString,
-          allowInsecureHttp: true,
-          tablePrefix: PREFIX,
-          sweepIntervalMs: 0,
-        });
+        const direct = factoryAt(azurite.connectionString);
         try {
           const store = await direct.newStore(storeId);
           const bySegment = await auditBothIndexes(store, space, [...SEGMENTS, segment]);
@@ -393,12 +383,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
         await denied.close();
       }
 
-      const factory = new AzureStoreFactory({
-        connectionString: viaProxy,
-        allowInsecureHttp: true,
-        tablePrefix: PREFIX,
-        sweepIntervalMs: 0,
-      });
+      const factory = factoryAt(viaProxy);
       try {
         const store = await factory.newStore(storeId);
         const space = SPACES[0];

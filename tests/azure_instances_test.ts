@@ -6,7 +6,7 @@
 // pending head is left; a lost transaction never blocks startup. The last test races two
 // separate Deno processes: this file run with `deno run ... race-child` is the child.
 //
-// Each test starts its own Azurite (scripts/azurite.ts) and stops it; if it cannot start, the
+// Each test starts its own Azurite (tests/_azurite.ts) and stops it; if it cannot start, the
 // test fails.
 
 import assert from "node:assert/strict";
@@ -20,10 +20,10 @@ import {
   StreamkitError,
 } from "../core/mod.ts";
 import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
-import type { CommitStep } from "../drivers/azure/_azure_backend.ts";
+import { type CommitStep, setCommitStepHook } from "../drivers/azure/_commit_hooks.ts";
 import { MARKER_PARTITION } from "../drivers/azure/_entities.ts";
 import { azureTableName } from "../drivers/azure/table_name.ts";
-import { type Azurite, startAzurite } from "../scripts/azurite.ts";
+import { type Azurite, startAzurite } from "./_azurite.ts";
 import { unfinishedPendingHeads } from "./_azure_inspect.ts";
 
 const SPACE = "race";
@@ -285,10 +285,8 @@ async function openInstances(
   for (let i = 0; i < count; i++) {
     const tag = `host${i}`;
     const nodeId = crypto.randomUUID();
-    const factory = new AzureStoreFactory(setup.options({
-      nodeId,
-      afterCommitStep: hook && ((step) => hook(tag, step)),
-    }));
+    const factory = new AzureStoreFactory(setup.options({ nodeId }));
+    if (hook) setCommitStepHook(factory, (step) => hook(tag, step));
     instances.push({ tag, nodeId, factory, store: await factory.newStore(setup.storeId) });
   }
   return instances;
@@ -525,11 +523,10 @@ Deno.test("azure instances: a lost or crashed transaction never blocks startup",
     /** An instance that "crashes" right after writing its pending marker. */
     const crash = new Error("simulated crash after the marker");
     const crashing = async () => {
-      const factory = new AzureStoreFactory(setup.options({
-        afterCommitStep: (step) => {
-          if (step === "marker") throw crash;
-        },
-      }));
+      const factory = new AzureStoreFactory(setup.options());
+      setCommitStepHook(factory, (step) => {
+        if (step === "marker") throw crash;
+      });
       return { factory, store: await factory.newStore(setup.storeId) };
     };
     const texts = async (store: Store) =>
@@ -658,12 +655,12 @@ async function raceChild(args: string[]): Promise<void> {
     tablePrefix,
     nodeId,
     sweepIntervalMs: 0,
-    afterCommitStep: async (step) => {
-      if (step !== "marker" || barrierRound === undefined) return;
-      print({ marker: barrierRound });
-      const go = await nextMessage();
-      if (go?.go !== barrierRound) throw new Error(`expected go ${barrierRound}, got ${go}`);
-    },
+  });
+  setCommitStepHook(factory, async (step) => {
+    if (step !== "marker" || barrierRound === undefined) return;
+    print({ marker: barrierRound });
+    const go = await nextMessage();
+    if (go?.go !== barrierRound) throw new Error(`expected go ${barrierRound}, got ${go}`);
   });
   const store = await factory.newStore(storeId);
   print({ ready: tag });

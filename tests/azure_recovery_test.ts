@@ -1,5 +1,5 @@
 // Crash recovery of the Azure driver's commit protocol (DESIGN 4 "a chunk is atomic", 7.3), by
-// fault injection: a factory whose `afterCommitStep` hook throws after one step of the protocol
+// fault injection: a factory whose commit-step hook throws after one step of the protocol
 // (a simulated crash there: nothing after that step runs), then recovery by each of the three
 // ways the driver has, checked against the table itself (with @azure/data-tables, bypassing the
 // driver) and through a store:
@@ -24,8 +24,8 @@ import assert from "node:assert/strict";
 import type { TableClient } from "@azure/data-tables";
 import { encodeFirst, i64, type ProduceRecord, type Store, toHex } from "../core/mod.ts";
 import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
-import type { CommitStep } from "../drivers/azure/_azure_backend.ts";
-import { type Azurite, startAzurite } from "../scripts/azurite.ts";
+import { type CommitStep, setCommitStepHook } from "../drivers/azure/_commit_hooks.ts";
+import { type Azurite, startAzurite } from "./_azurite.ts";
 import {
   auditBothIndexes,
   collect,
@@ -41,7 +41,7 @@ const STEPS: readonly CommitStep[] = [
   "space-rows",
   "inventory",
   "marker-deleted",
-  "head-cleared",
+  "completed",
 ];
 /** Steps after which the chunk is committed (the commit point is the "commit" step). */
 const COMMITTED: ReadonlySet<CommitStep> = new Set(STEPS.slice(1));
@@ -189,15 +189,36 @@ function factory(options: Partial<AzureStoreFactoryOptions> = {}): AzureStoreFac
 /** A factory whose hook throws once, after `step`; it records the steps it saw. */
 function crashingFactory(step: CommitStep, seen: CommitStep[]): AzureStoreFactory {
   let armed = true;
-  return factory({
-    afterCommitStep: (current) => {
-      seen.push(current);
-      if (armed && current === step) {
-        armed = false;
-        throw new SimulatedCrash(step);
-      }
-    },
+  const crashing = factory();
+  setCommitStepHook(crashing, (current) => {
+    seen.push(current);
+    if (armed && current === step) {
+      armed = false;
+      throw new SimulatedCrash(step);
+    }
   });
+  return crashing;
+}
+
+/**
+ * A fresh factory's newStore recovers the store to `expected`, leaving no marker (checked before
+ * any read through the store, which could settle markers itself); the next produce continues it.
+ */
+async function recoversTo(
+  storeId: string,
+  table: TableClient,
+  expected: Expectation,
+  options: Partial<AzureStoreFactoryOptions> = {},
+): Promise<void> {
+  const recovering = factory(options);
+  try {
+    const store = await recovering.newStore(storeId);
+    assert.deepEqual(await markerKeys(table), [], "markers left by newStore's recovery");
+    await verify(store, table, expected);
+    await continues(store, table, expected);
+  } finally {
+    await recovering.close();
+  }
 }
 
 /** Sets up a store, crashes a commit after `step`, and checks the table the crash left. */
@@ -273,14 +294,7 @@ async function scenario(step: CommitStep, variant: Variant, recovery: Recovery):
       } finally {
         await patient.close();
       }
-      const recovering = factory({ abandonedMarkerMs: 0 });
-      try {
-        const store = await recovering.newStore(storeId);
-        await verify(store, table, after);
-        await continues(store, table, after);
-      } finally {
-        await recovering.close();
-      }
+      await recoversTo(storeId, table, after, { abandonedMarkerMs: 0 });
       return;
     }
 
@@ -370,16 +384,7 @@ Deno.test("azure recovery: markers that can never apply do not block startup and
 
     // A fresh factory with the default abandonedMarkerMs (60 s): all three are young, but none
     // can ever apply, so newStore resolves and deletes them.
-    const recovering = factory();
-    try {
-      const store = await recovering.newStore(storeId);
-      assert.deepEqual(await markerKeys(table), []);
-      const expected = { last: BASE + 7, trxNumber: 2 };
-      await verify(store, table, expected);
-      await continues(store, table, expected);
-    } finally {
-      await recovering.close();
-    }
+    await recoversTo(storeId, table, { last: BASE + 7, trxNumber: 2 });
     assert.equal(
       (await collect(readerStore.consumeSpace({ space: SPACE }))).length,
       OTHER_COUNT + BASE + 7 + 5,
@@ -406,12 +411,5 @@ Deno.test("azure recovery: a crash during recovery does not block startup; the n
   } finally {
     await crashing.close();
   }
-  const recovering = factory();
-  try {
-    const store = await recovering.newStore(storeId);
-    await verify(store, table, after);
-    await continues(store, table, after);
-  } finally {
-    await recovering.close();
-  }
+  await recoversTo(storeId, table, after);
 });

@@ -2,20 +2,22 @@
 
 import { createHash } from "node:crypto";
 import {
-  compressEntry,
-  compressTransaction,
-  decompressEntry,
-  decompressTransaction,
   encodeFirst,
   encodeKey,
   type Entry,
   i64,
-  type SegmentHead,
   StreamkitError,
   toHex,
   type Transaction,
   u64,
 } from "@streamkit/core";
+import { concatBytes, prefixEnd, type SegmentHead } from "@streamkit/core/driver";
+import {
+  compressEntry,
+  compressTransaction,
+  decompressEntry,
+  decompressTransaction,
+} from "@streamkit/core/zstd";
 
 /** Azure refuses a binary property over 64 KiB: longer values are split across v0, v1, ... */
 export const PROPERTY_BYTES = 64 * 1024;
@@ -31,16 +33,6 @@ const SEPARATOR = new Uint8Array([0x00]);
 
 /** An entity as the SDK takes and returns it. */
 export type Row = { partitionKey: string; rowKey: string; etag?: string } & Record<string, unknown>;
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
-}
 
 /** Azure keys hold at most 1 KiB of UTF-16: 512 characters. */
 const MAX_KEY_CHARACTERS = 512;
@@ -94,9 +86,29 @@ export function nameRow(name: string): string {
   return toHex(utf8.encode(name));
 }
 
-/** The first row key of `space`'s pending markers: `hex(space, 0x00)`; they end before `hex(space, 0x01)`. */
-export function markerRowPrefix(space: string): string {
+/** The first row key of `space`'s pending markers: `hex(space, 0x00)`. */
+function markerRowPrefix(space: string): string {
   return toHex(encodeFirst(space));
+}
+
+/**
+ * Row key of the pending marker of a chunk of `space`: `hex(space, 0x00, i64 timestamp)` and the
+ * trx id's hex digits, so a space's markers are one key range, oldest first.
+ */
+export function markerRowKey(space: string, timestamp: number, trxId: string): string {
+  return markerRowPrefix(space) + toHex(i64(timestamp).bytes) + trxId.replaceAll("-", "");
+}
+
+/** The row keys of `space`'s pending markers: from `first` (inclusive) to `end` (exclusive). */
+export function markerRowRange(space: string): { first: string; end: string } {
+  const prefix = encodeFirst(space);
+  return { first: toHex(prefix), end: toHex(prefixEnd(prefix)) };
+}
+
+/** The hex `i64` timestamp in the row key of a marker of `space`. */
+export function markerTimestampHex(space: string, rowKey: string): string {
+  const at = markerRowPrefix(space).length;
+  return rowKey.slice(at, at + 16);
 }
 
 /** Splits `bytes` into properties `v0`, `v1`, ... of at most {@linkcode PROPERTY_BYTES}. */
@@ -219,11 +231,9 @@ export function headOf(space: string, segment: string, row: Row): StoredHead {
 
 /** The pending marker of a chunk about to commit: the write-ahead record without its entries. */
 export function markerRow(txn: Transaction, createdAt: number): Row {
-  const rowKey = markerRowPrefix(txn.space) + toHex(i64(txn.timestamp).bytes) +
-    txn.trx.id.replaceAll("-", "");
   return {
     partitionKey: MARKER_PARTITION,
-    rowKey,
+    rowKey: markerRowKey(txn.space, txn.timestamp, txn.trx.id),
     createdAt: String(createdAt),
     ...valueProperties(compressTransaction({ ...txn, entries: [] })),
   };

@@ -9,22 +9,23 @@ import {
   TableClient,
   type TableServiceClientOptions,
 } from "@azure/data-tables";
+import { type StoreId, StreamkitError } from "@streamkit/core";
 import {
   type BackendLimits,
   BackendStoreFactory,
   type BackendStoreFactoryOptions,
+  resolveLimits,
   type StoreBackend,
-  type StoreId,
-  StreamkitError,
-} from "@streamkit/core";
-import { AzureBackend, type CommitStep } from "./_azure_backend.ts";
+} from "@streamkit/core/driver";
+import { AzureBackend } from "./_azure_backend.ts";
+import { commitStepHookOf } from "./_commit_hooks.ts";
 import {
+  AzureRequests,
   type CredentialKind,
   type RetryPolicy,
   TokenCredentialError,
-  toStreamkitError,
-  withRetry,
-} from "./_errors.ts";
+} from "./_requests.ts";
+import { AzureTable } from "./_table.ts";
 import { azureTableName } from "./table_name.ts";
 
 /**
@@ -64,8 +65,6 @@ export interface AzureStoreFactoryOptions extends BackendStoreFactoryOptions {
   sweepIntervalMs?: number;
   /** A pending marker whose commit never happened is deleted once this old, in ms; default 60 s. */
   abandonedMarkerMs?: number;
-  /** For fault-injection tests: runs after each commit step; throwing simulates a crash there. */
-  afterCommitStep?: (step: CommitStep) => void | Promise<void>;
 }
 
 /**
@@ -89,53 +88,44 @@ export interface AzureTokenCredential {
   ): Promise<{ token: string; expiresOnTimestamp: number } | null>;
 }
 
-/** The most operations of one entity group transaction (100) less the head row, with margin. */
-const MAX_CHUNK_RECORDS = 90;
-const DEFAULT_LIMITS: BackendLimits = {
-  maxPayloadBytes: 512 * 1024,
-  maxChunkRecords: MAX_CHUNK_RECORDS,
-  // Binary travels as base64 (4/3): 2.5 MiB stays under a transaction's 4 MiB.
+/** What Azure takes at most, whatever the options say. */
+const AZURE_CEILINGS: BackendLimits = {
+  /** The most operations of one entity group transaction (100) less the head row, with margin. */
+  maxChunkRecords: 90,
+  /**
+   * A chunk travels base64-encoded (4/3) in one transaction body of at most 4 MiB, and so do its
+   * space rows (with longer keys): with 200-byte names 90 records of 2.82 MiB still fit
+   * (measured).
+   */
   maxChunkBytes: 2.5 * 1024 * 1024,
+  /**
+   * An entity holds at most 1 MiB, and Azurite measures an upserted entity (the space row) as
+   * its JSON body, binary in base64: with 200-byte names the largest incompressible payload that
+   * fits is about 765 KiB (measured). The cap leaves room for names and metadata; a larger
+   * payload would commit its chunk and then fail its fanout for good.
+   */
+  maxPayloadBytes: 704 * 1024,
 };
 /**
- * An entity holds at most 1 MiB, and Azurite measures an upserted entity (the space row) as its
- * JSON body, binary in base64: with 200-byte names the largest incompressible payload that fits
- * is about 765 KiB (measured). The cap leaves room for names and metadata; a larger payload would
- * commit its chunk and then fail its fanout for good.
+ * Chunks as large as Azure takes; payloads of 512 KiB (the least an Azure store promises) unless
+ * raised.
  */
-const MAX_PAYLOAD_BYTES = 704 * 1024;
-/**
- * A chunk travels base64-encoded in one transaction body of at most 4 MiB, and so do its space
- * rows (with longer keys): with 200-byte names 90 records of 2.82 MiB still fit (measured).
- */
-const MAX_CHUNK_BYTES = DEFAULT_LIMITS.maxChunkBytes;
+const DEFAULT_LIMITS: BackendLimits = { ...AZURE_CEILINGS, maxPayloadBytes: 512 * 1024 };
 const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, baseDelayMs: 50, maxDelayMs: 2_000 };
 
 function invalid(message: string): StreamkitError {
   return new StreamkitError("InvalidArgument", message);
 }
 
-function checkLimits(overrides: Partial<BackendLimits> = {}): BackendLimits {
-  const limits = { ...DEFAULT_LIMITS, ...overrides };
-  for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw invalid(`limits.${name}: must be a positive safe integer, got ${String(value)}`);
+/** The defaults with the user's overrides, checked by core and against Azure's ceilings. */
+function azureLimits(overrides: Partial<BackendLimits> | undefined): BackendLimits {
+  const limits = resolveLimits(DEFAULT_LIMITS, overrides);
+  for (const name of Object.keys(AZURE_CEILINGS) as (keyof BackendLimits)[]) {
+    if (limits[name] > AZURE_CEILINGS[name]) {
+      throw invalid(
+        `limits.${name}: at most ${AZURE_CEILINGS[name]} on Azure, got ${limits[name]}`,
+      );
     }
-  }
-  if (limits.maxChunkRecords > MAX_CHUNK_RECORDS) {
-    throw invalid(
-      `limits.maxChunkRecords: at most ${MAX_CHUNK_RECORDS} on Azure, got ${limits.maxChunkRecords}`,
-    );
-  }
-  if (limits.maxChunkBytes > MAX_CHUNK_BYTES) {
-    throw invalid(
-      `limits.maxChunkBytes: at most ${MAX_CHUNK_BYTES} on Azure, got ${limits.maxChunkBytes}`,
-    );
-  }
-  if (limits.maxPayloadBytes > MAX_PAYLOAD_BYTES) {
-    throw invalid(
-      `limits.maxPayloadBytes: at most ${MAX_PAYLOAD_BYTES} on Azure, got ${limits.maxPayloadBytes}`,
-    );
   }
   return limits;
 }
@@ -300,9 +290,9 @@ function positiveOrZero(argument: string, value: number | undefined, fallback: n
  */
 export class AzureStoreFactory extends BackendStoreFactory {
   #connection: Connection;
-  #options: AzureStoreFactoryOptions;
+  #tablePrefix: string | undefined;
   #limits: BackendLimits;
-  #retry: RetryPolicy;
+  #requests: AzureRequests;
   #abandonedMarkerMs: number;
   #sweepIntervalMs: number;
 
@@ -310,9 +300,9 @@ export class AzureStoreFactory extends BackendStoreFactory {
   constructor(options: AzureStoreFactoryOptions) {
     super(options);
     this.#connection = connect(options ?? {});
-    this.#options = options;
-    this.#limits = checkLimits(options.limits);
-    this.#retry = {
+    this.#tablePrefix = options.tablePrefix;
+    this.#limits = azureLimits(options.limits);
+    const retry: RetryPolicy = {
       maxRetries: positiveOrZero(
         "retry.maxRetries",
         options.retry?.maxRetries,
@@ -329,6 +319,7 @@ export class AzureStoreFactory extends BackendStoreFactory {
         DEFAULT_RETRY.maxDelayMs,
       ),
     };
+    this.#requests = new AzureRequests(retry, this.#connection.kind);
     this.#abandonedMarkerMs = positiveOrZero(
       "abandonedMarkerMs",
       options.abandonedMarkerMs,
@@ -340,24 +331,13 @@ export class AzureStoreFactory extends BackendStoreFactory {
 
   /** Opens (creating) the table of store `storeId`, then completes what crashed writers left. */
   protected async openBackend(storeId: StoreId): Promise<StoreBackend> {
-    const table = azureTableName(this.#options.tablePrefix, storeId);
-    const client = this.#connection.client(table);
-    try {
-      await withRetry(this.#retry, undefined, () => client.createTable());
-    } catch (error) {
-      throw toStreamkitError(
-        error,
-        `open table ${table} of store ${storeId}`,
-        this.#connection.kind,
-      );
-    }
-    const backend = new AzureBackend(client, {
+    const name = azureTableName(this.#tablePrefix, storeId);
+    const client = this.#connection.client(name);
+    await this.#requests.send(`open table ${name} of store ${storeId}`, () => client.createTable());
+    const backend = new AzureBackend(new AzureTable(client, this.#requests), {
       limits: this.#limits,
-      retry: this.#retry,
-      credentialKind: this.#connection.kind,
-      pageSize: 1_000,
       abandonedMarkerMs: this.#abandonedMarkerMs,
-      afterCommitStep: this.#options.afterCommitStep,
+      afterCommitStep: commitStepHookOf(this),
     });
     await backend.recover();
     if (this.#sweepIntervalMs > 0) backend.startSweep(this.#sweepIntervalMs);

@@ -18,5 +18,4 @@
 
 export * from "./azure_store_factory.ts";
 export * from "./table_name.ts";
-export type { CommitStep } from "./_azure_backend.ts";
-export type { RetryPolicy } from "./_errors.ts";
+export type { RetryPolicy } from "./_requests.ts";

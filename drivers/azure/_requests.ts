@@ -1,4 +1,5 @@
-// Azure errors as streamkit errors, and retries of the transient ones.
+// Every request to Azure goes through AzureRequests.send: transient failures are retried, and a
+// failure becomes a streamkit error that says what failed and never carries a secret.
 
 import { StreamkitError } from "@streamkit/core";
 
@@ -23,7 +24,7 @@ export function statusOf(error: unknown): number | undefined {
  * failed single-entity or table operation only in `details` (`errorCode`, `odataError.code`).
  * Only a plain identifier is taken, never free text.
  */
-export function serviceCodeOf(error: unknown): string | undefined {
+function serviceCodeOf(error: unknown): string | undefined {
   const e = error as {
     code?: unknown;
     details?: { errorCode?: unknown; odataError?: { code?: unknown } };
@@ -63,7 +64,7 @@ const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** Whether a retry may succeed: 408, 429, 5xx, and faults with no HTTP answer at all. */
-export function isTransientAzureError(error: unknown): boolean {
+function isTransientAzureError(error: unknown): boolean {
   if (error instanceof StreamkitError) return error.transient;
   if (error instanceof TokenCredentialError) return false;
   const status = statusOf(error);
@@ -95,7 +96,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * Runs `attempt`, retrying transient failures with capped, jittered exponential backoff;
  * stops at once on a permanent failure or when `signal` aborts.
  */
-export async function withRetry<T>(
+async function withRetry<T>(
   policy: RetryPolicy,
   signal: AbortSignal | undefined,
   attempt: () => Promise<T>,
@@ -119,7 +120,7 @@ export type CredentialKind = "account key" | "connection string" | "token creden
  * The cause attached to streamkit errors: status and code of the Azure failure only. The SDK's
  * own error carries the request, whose headers hold a signature derived from the secret.
  */
-export class AzureRequestError extends Error {
+class AzureRequestError extends Error {
   readonly statusCode: number | undefined;
   readonly code: string | undefined;
 
@@ -132,7 +133,7 @@ export class AzureRequestError extends Error {
 }
 
 /** A streamkit error for an Azure failure of `what`; never includes secrets. */
-export function toStreamkitError(
+function toStreamkitError(
   error: unknown,
   what: string,
   credentialKind: CredentialKind,
@@ -174,4 +175,47 @@ export function toStreamkitError(
     `${what}: Azure Tables refused the request (${detail})`,
     { cause, transient: false },
   );
+}
+
+/** Options of {@linkcode AzureRequests.send}. */
+export interface SendOptions {
+  /** Aborts the request and its retries; the send then fails with the signal's reason. */
+  signal?: AbortSignal;
+  /** A failure with this HTTP status is an expected answer: the send resolves to `undefined`. */
+  undefinedOn?: number;
+}
+
+/** Sends the requests of one factory's stores: its retry policy, its credential kind for errors. */
+export class AzureRequests {
+  readonly #retry: RetryPolicy;
+  readonly #credentialKind: CredentialKind;
+
+  constructor(retry: RetryPolicy, credentialKind: CredentialKind) {
+    this.#retry = retry;
+    this.#credentialKind = credentialKind;
+  }
+
+  /**
+   * Runs `request`, retrying transient failures with capped, jittered backoff; any other failure
+   * becomes a streamkit error saying `what` failed.
+   */
+  send<T>(what: string, request: () => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+  send<T>(
+    what: string,
+    request: () => Promise<T>,
+    options: SendOptions & { undefinedOn: number },
+  ): Promise<T | undefined>;
+  async send<T>(
+    what: string,
+    request: () => Promise<T>,
+    { signal, undefinedOn }: SendOptions = {},
+  ): Promise<T | undefined> {
+    try {
+      return await withRetry(this.#retry, signal, request);
+    } catch (error) {
+      if (signal?.aborted && error === signal.reason) throw error;
+      if (undefinedOn !== undefined && statusOf(error) === undefinedOn) return undefined;
+      throw toStreamkitError(error, what, this.#credentialKind);
+    }
+  }
 }

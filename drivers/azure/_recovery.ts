@@ -1,0 +1,151 @@
+// Recovery of what crashed writers left: fanouts a head still owes, pending markers
+// whose commit happened or never will, at newStore, by a background sweep, and by readers that
+// meet an old marker.
+
+import { odata } from "@azure/data-tables";
+import type { ChunkCommitter } from "./_commit.ts";
+import {
+  headRow,
+  MARKER_PARTITION,
+  markerOf,
+  markerRowKey,
+  markerRowRange,
+  markerTimestampHex,
+  type Row,
+  segmentPartition,
+  type StoredHead,
+} from "./_entities.ts";
+import type { AzureTable } from "./_table.ts";
+
+/** Readers settle a space's pending markers once they are this old (a live commit takes ms). */
+const SETTLE_MARKERS_AFTER_MS = 2_000;
+
+/** Completes or discards the unfinished work of crashed writers in one table. */
+export class Recovery {
+  readonly #table: AzureTable;
+  readonly #committer: ChunkCommitter;
+  readonly #abandonedMarkerMs: number;
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #sweeping: Promise<void> | undefined;
+
+  /** A marker whose commit never happened is deleted once it is `abandonedMarkerMs` old. */
+  constructor(table: AzureTable, committer: ChunkCommitter, abandonedMarkerMs: number) {
+    this.#table = table;
+    this.#committer = committer;
+    this.#abandonedMarkerMs = abandonedMarkerMs;
+  }
+
+  /**
+   * Finishes the fanout `head` still marks as pending, deletes its marker (readers of the space
+   * stop below a marker's timestamp), and clears the head's mark.
+   */
+  async completePendingFanout(space: string, segment: string, head: StoredHead): Promise<void> {
+    const { pending } = head;
+    if (pending === undefined) return;
+    await this.#committer.completeFanout(space, segment, pending);
+    await this.#table.deleteMarker(markerRowKey(space, pending.timestamp, pending.trxId));
+    // A head changed meanwhile means another writer cleared the mark (or committed over it).
+    await this.#table.replaceIfUnchanged(
+      headRow(segmentPartition(space, segment), head, undefined),
+      head.etag,
+      "clear a pending fanout",
+    );
+  }
+
+  /**
+   * Completes every pending fanout whose commit happened and deletes markers whose commit never
+   * happened (once they are older than `abandonedMarkerMs`: their writer may still be at work;
+   * at once when the commit can never happen: an unreadable marker, or one whose sequences
+   * another transaction took). A marker that cannot be settled now (say, Azure is unavailable)
+   * is left for the next pass, never thrown: it must not block startup.
+   */
+  async recover(): Promise<void> {
+    const filter = odata`PartitionKey eq ${MARKER_PARTITION}`;
+    for await (const row of this.#table.rows(filter)) {
+      await this.#settleMarker(row).catch(() => {});
+    }
+  }
+
+  /**
+   * The hex `i64` timestamp of `space`'s oldest chunk that may still be committing anywhere, or
+   * `undefined` if there is none: readers stop below it. A marker older than a commit takes may
+   * belong to a crashed writer or a loser: it is settled first rather than hold readers back
+   * until the sweep.
+   */
+  async oldestPendingTimestampHex(
+    space: string,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const { first, end } = markerRowRange(space);
+    const filter =
+      odata`PartitionKey eq ${MARKER_PARTITION} and RowKey ge ${first} and RowKey lt ${end}`;
+    for await (const marker of this.#table.rows(filter, signal)) {
+      const age = Date.now() - Number(marker.createdAt);
+      if (!(age < SETTLE_MARKERS_AFTER_MS)) {
+        const outcome = await this.#settleMarker(marker).catch(() => "live" as const);
+        if (outcome !== "live") continue;
+      }
+      return markerTimestampHex(space, marker.rowKey);
+    }
+    return undefined;
+  }
+
+  /**
+   * Settles one pending marker: completes the fanout of a commit that happened, deletes the
+   * marker of a commit that never will; leaves (`live`) one whose writer may still commit.
+   */
+  async #settleMarker(row: Row): Promise<"completed" | "abandoned" | "live"> {
+    let marker: ReturnType<typeof markerOf>;
+    try {
+      marker = markerOf(row);
+    } catch {
+      // No writer can ever apply a marker nobody can read; it would hold back readers of the
+      // space whose key range it lies in for ever.
+      await this.#table.deleteMarker(row.rowKey);
+      return "abandoned";
+    }
+    const { txn, createdAt } = marker;
+    const head = await this.#table.readHead(txn.space, txn.segment);
+    if (head?.pending?.trxId === txn.trx.id) {
+      await this.completePendingFanout(txn.space, txn.segment, head);
+      return "completed";
+    }
+    if (await this.#table.committed(txn.space, txn.segment, txn.firstSequence, txn.trx.id)) {
+      // Committed, and the head moved on: its fanout finished before the head was cleared.
+      await this.#table.deleteMarker(row.rowKey);
+      return "completed";
+    }
+    if (
+      (head !== undefined && head.status.lastSequence >= txn.firstSequence) ||
+      Date.now() - createdAt >= this.#abandonedMarkerMs
+    ) {
+      // Another transaction owns its first sequence (a loser's marker: its insert can only
+      // fail), or its writer is presumed dead.
+      await this.#table.deleteMarker(row.rowKey);
+      return "abandoned";
+    }
+    return "live";
+  }
+
+  /** Runs {@linkcode Recovery.recover} every `intervalMs` until {@linkcode Recovery.close}. */
+  startSweep(intervalMs: number): void {
+    const timer = setInterval(() => {
+      if (this.#sweeping) return;
+      this.#sweeping = this.recover().then(() => {}, () => {}).finally(() => {
+        this.#sweeping = undefined;
+      });
+    }, intervalMs);
+    // The sweep must not keep a process alive on its own (Node: unref; Deno: unrefTimer).
+    (timer as unknown as { unref?: () => void }).unref?.();
+    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(
+      timer as unknown as number,
+    );
+    this.#sweepTimer = timer;
+  }
+
+  /** Stops the sweep; resolves once a pass in progress ended. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    await this.#sweeping;
+  }
+}
