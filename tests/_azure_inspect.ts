@@ -88,20 +88,28 @@ export async function unfinishedPendingHeads(
     let whole = entries.length === pending.lastSequence - pending.firstSequence + 1;
     for (const row of entries) {
       if (!whole) break;
-      const entry = entryOf(row);
-      try {
-        await client.getEntity(
-          spacePartition(entry.space),
-          spaceRow(entry.timestamp, entry.segment, entry.sequence),
-        );
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-        whole = false;
-      }
+      whole = await inSpaceIndex(client, entryOf(row));
     }
     if (!whole) unfinished.push(head);
   }
   return unfinished;
+}
+
+/** Whether the space index holds the row of `entry` (of which only the coordinates matter). */
+export async function inSpaceIndex(
+  client: TableClient,
+  entry: Pick<Entry, "space" | "segment" | "timestamp" | "sequence">,
+): Promise<boolean> {
+  try {
+    await client.getEntity(
+      spacePartition(entry.space),
+      spaceRow(entry.timestamp, entry.segment, entry.sequence),
+    );
+    return true;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    return false;
+  }
 }
 
 /** Every item of an async iterable. */

@@ -1,6 +1,6 @@
-// What the kill tests (level_kill_test.ts, azure_kill_test.ts) and their child processes share:
-// the spaces, segments and payloads the children write, the children's produce loop, and the
-// line protocol between child and parent. Each line on a child's stdout is one JSON object:
+// What the kill tests (_kill_harness.ts) and their child process (_kill_child.ts) share: the
+// child's orders, the spaces, segments and payloads it writes, its produce loop, and the line
+// protocol between child and parent. Each line on a child's stdout is one JSON object:
 //   {"type":"ready"}                                    after the store opened
 //   {"type":"intent","space","segment","from","count"}  before a produce call
 //   {"type":"ack", ...SegmentStatus}                    after each committed chunk's status
@@ -14,6 +14,44 @@ import type { ProduceRecord, SegmentStatus, Store } from "../core/mod.ts";
 export const KILL_SPACES: readonly string[] = ["orders", "orders2"];
 /** The segments of each space; again with names that are prefixes of each other. */
 export const KILL_SEGMENTS: readonly string[] = ["a", "ab", "z \u{1F680}"];
+
+/**
+ * The environment variable that carries the Azure connection string to the child (not its
+ * arguments, where any process listing would show the key).
+ */
+export const AZURE_CONNECTION_ENV = "STREAMKIT_KILL_AZURE_CONNECTION";
+
+/** The store a child opens: its driver and where the store lives. */
+export type ChildStore =
+  | { driver: "level"; path: string }
+  | { driver: "azure"; tablePrefix: string };
+
+/** How many records a child's produces have: `usual`, or with probability `chance` `large`. */
+export interface ProduceSizes {
+  usual: readonly [number, number];
+  large?: { chance: number; range: readonly [number, number] };
+}
+
+/** What the parent tells a child, as its one argument (JSON). */
+export interface ChildOrders {
+  store: ChildStore;
+  storeId: string;
+  /** Seeds the child's produce sizes and pauses. */
+  seed: number;
+  produceSizes: ProduceSizes;
+  /** The child pauses 0..maxPauseMs between two produces of one segment. */
+  maxPauseMs: number;
+}
+
+/** The largest produce of `sizes`. */
+export function maxProduce(sizes: ProduceSizes): number {
+  return Math.max(sizes.usual[1], sizes.large?.range[1] ?? 0);
+}
+
+function drawProduceSize(random: SeededRandom, sizes: ProduceSizes): number {
+  const range = sizes.large && random.chance(sizes.large.chance) ? sizes.large.range : sizes.usual;
+  return random.int(range[0], range[1]);
+}
 
 const utf8 = new TextEncoder();
 
@@ -39,8 +77,11 @@ export interface Intent {
   count: number;
 }
 
+/** An acknowledged chunk: the status its produce yielded. */
+export type Ack = { type: "ack" } & SegmentStatus;
+
 /** One line of a child's output. */
-export type Line = { type: "ready" } | Intent | ({ type: "ack" } & SegmentStatus);
+export type Line = { type: "ready" } | Intent | Ack;
 
 function* records(
   space: string,
@@ -65,19 +106,19 @@ async function produceForever(
   space: string,
   segment: string,
   random: SeededRandom,
-  produceSize: (random: SeededRandom) => number,
+  sizes: ProduceSizes,
   maxPauseMs: number,
 ): Promise<void> {
   const head = await store.getSegmentStatus(space, segment);
   let next = (head?.lastSequence ?? 0) + 1;
   while (true) {
-    const count = produceSize(random);
+    const count = drawProduceSize(random, sizes);
     printLine({ type: "intent", space, segment, from: next, count } satisfies Intent);
     let last = next - 1;
     for await (
       const status of store.produce({ space, segment }, records(space, segment, next, count))
     ) {
-      printLine({ type: "ack", ...status } satisfies Line);
+      printLine({ type: "ack", ...status } satisfies Ack);
       last = status.lastSequence;
     }
     if (last !== next + count - 1) {
@@ -93,12 +134,12 @@ async function produceForever(
 
 /**
  * The child's work: prints `ready`, then produces forever to every segment of KILL_SPACES ×
- * KILL_SEGMENTS at once, each from its head, `produceSize` records at a time.
+ * KILL_SEGMENTS at once, each from its head, in produces of `sizes`.
  */
 export async function produceToEverySegment(
   store: Store,
   random: SeededRandom,
-  produceSize: (random: SeededRandom) => number,
+  sizes: ProduceSizes,
   maxPauseMs: number,
 ): Promise<void> {
   printLine({ type: "ready" });
@@ -110,7 +151,7 @@ export async function produceToEverySegment(
           space,
           segment,
           new SeededRandom(random.u32()),
-          produceSize,
+          sizes,
           maxPauseMs,
         )
       )
@@ -140,20 +181,4 @@ export function where(space: string, segment: string, sequence?: number): string
   return `${JSON.stringify(space)}/${JSON.stringify(segment)}${
     sequence === undefined ? "" : `#${sequence}`
   }`;
-}
-
-/**
- * Records an announced produce in `predicted` (chunk start → size): drops predictions it
- * replaces, adds the chunks the engine cuts it into (at most `maxChunk` records each).
- */
-export function announce(
-  predicted: Map<number, number>,
-  from: number,
-  count: number,
-  maxChunk: number,
-): void {
-  for (const start of predicted.keys()) if (start >= from) predicted.delete(start);
-  for (let start = from; start < from + count; start += maxChunk) {
-    predicted.set(start, Math.min(maxChunk, from + count - start));
-  }
 }

@@ -1,0 +1,283 @@
+// The kill tests (level_kill_test.ts, azure_kill_test.ts) can only fail through their audit
+// (_kill_audit.ts): this checks that the audit does fail when a store is damaged. For each kind
+// of damage, a small store is written as a kill test's child writes it (announced produces,
+// acknowledged statuses), the audit must pass on it, the damage is made directly in the driver's
+// storage (classic-level, or the table through @azure/data-tables: no driver in between), and
+// the audit must then fail with a message that names the damage.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ClassicLevel } from "classic-level";
+import { segmentEntryKey, segmentInventoryKey, spaceEntryKey } from "../core/driver.ts";
+import type { Entry, Store, StoreFactory } from "../core/mod.ts";
+import { AzureStoreFactory } from "../drivers/azure/mod.ts";
+import {
+  compressForRow,
+  entryRow,
+  nameRow,
+  segmentInventoryPartition,
+  segmentPartition,
+  sequenceRow,
+  spacePartition,
+  spaceRow,
+} from "../drivers/azure/_entities.ts";
+import { LevelStoreFactory } from "../drivers/level/mod.ts";
+import type { LevelDatabase } from "../drivers/level/_level_backend.ts";
+import { startAzurite } from "./_azurite.ts";
+import { collect, directTable } from "./_azure_inspect.ts";
+import { KillAudit } from "./_kill_audit.ts";
+import { KILL_SPACES, killPayload, type Line, where } from "./_kill_protocol.ts";
+import { absorb, newTracks } from "./_kill_tracks.ts";
+
+const SPACE = KILL_SPACES[0];
+/** The segment that is damaged. */
+const SEGMENT = "a";
+/** A second segment of the space, left whole (but for the inventory damage). */
+const OTHER_SEGMENT = "ab";
+/** Small chunks, so a few dozen records make several. */
+const CHUNK_RECORDS = 10;
+/** SEGMENT's one produce: chunks #1–10, #11–20, #21–30 and a shorter last one, #31–35. */
+const SEGMENT_RECORDS = 35;
+const LAST_CHUNK_FIRST = 31;
+const OTHER_RECORDS = 7;
+/**
+ * An entry inside a chunk that is not the last: no fanout ever writes its rows again (on Azure a
+ * reader repeats the fanout of a last chunk whose head the writer left marked pending).
+ */
+const INNER = 12;
+
+/** Writes straight to a driver's storage, bypassing the driver. */
+interface RawStorage {
+  deleteFromSegmentIndex(entry: Entry): Promise<void>;
+  deleteFromSpaceIndex(entry: Entry): Promise<void>;
+  /** Stores `source`'s value in the segment index under `target`'s key. */
+  copyInSegmentIndex(source: Entry, target: Entry): Promise<void>;
+  deleteFromSegmentInventory(segment: string): Promise<void>;
+}
+
+/** A kind of damage to SEGMENT, and what the audit's failure message must say about it. */
+interface Damage {
+  name: string;
+  /** Makes the damage, given SEGMENT's intact entries (#n at index n - 1). */
+  make(storage: RawStorage, entries: readonly Entry[]): Promise<void>;
+  expected: string;
+}
+
+/** Deletes `entries` from the segment index and the space index. */
+async function deleteFromBothIndexes(
+  storage: RawStorage,
+  entries: readonly Entry[],
+): Promise<void> {
+  for (const entry of entries) {
+    await storage.deleteFromSegmentIndex(entry);
+    await storage.deleteFromSpaceIndex(entry);
+  }
+}
+
+const DAMAGES: readonly Damage[] = [
+  {
+    name: "an acknowledged last chunk lost from both indexes",
+    make: (storage, entries) => deleteFromBothIndexes(storage, entries.slice(LAST_CHUNK_FIRST - 1)),
+    expected: `${where(SPACE, SEGMENT)}: acknowledged up to ${SEGMENT_RECORDS}, stored up to ${
+      LAST_CHUNK_FIRST - 1
+    }`,
+  },
+  {
+    name: "a partial last chunk: its last two entries gone from both indexes",
+    make: (storage, entries) => deleteFromBothIndexes(storage, entries.slice(-2)),
+    // The last chunk is SEGMENT's fourth, so its trx number is 4.
+    expected: `${
+      where(SPACE, SEGMENT, LAST_CHUNK_FIRST)
+    }: stored chunk of trx 4 has 3 entries, its produce's chunk 5 (partial chunk?)`,
+  },
+  {
+    name: "an entry missing from the space index",
+    make: (storage, entries) => storage.deleteFromSpaceIndex(entries[INNER - 1]),
+    expected: `${
+      where(SPACE, SEGMENT, INNER + 1)
+    }: in the space index, but the segment index has #${INNER} next`,
+  },
+  {
+    name: "an entry missing from the segment index",
+    make: (storage, entries) => storage.deleteFromSegmentIndex(entries[INNER - 1]),
+    expected: `${where(SPACE, SEGMENT, INNER + 1)}: gap or disorder after ${INNER - 1}`,
+  },
+  {
+    name: "an entry's value in the segment index overwritten with its predecessor's",
+    make: (storage, entries) => storage.copyInSegmentIndex(entries[INNER - 2], entries[INNER - 1]),
+    // A value holds its entry's sequence: the overwritten entry reads as a second predecessor.
+    expected: `${where(SPACE, SEGMENT, INNER - 1)}: gap or disorder after ${INNER - 1}`,
+  },
+  {
+    name: "a segment missing from the segment inventory",
+    make: (storage) => storage.deleteFromSegmentInventory(OTHER_SEGMENT),
+    expected: `getSegments(${JSON.stringify(SPACE)}) vs data`,
+  },
+];
+
+/** Produces to SEGMENT and OTHER_SEGMENT as a kill test's child does; returns its output. */
+async function produceLikeAChild(store: Store): Promise<Line[]> {
+  const lines: Line[] = [];
+  const produces = [[SEGMENT, SEGMENT_RECORDS], [OTHER_SEGMENT, OTHER_RECORDS]] as const;
+  for (const [segment, count] of produces) {
+    lines.push({ type: "intent", space: SPACE, segment, from: 1, count });
+    const records = Array.from({ length: count }, (_, i) => ({
+      sequence: i + 1,
+      payload: killPayload(SPACE, segment, i + 1),
+    }));
+    for await (const status of store.produce({ space: SPACE, segment }, records)) {
+      lines.push({ type: "ack", ...status });
+    }
+  }
+  return lines;
+}
+
+/** A full audit of `store` against the child output `lines`, as a kill test runs it. */
+async function audit(store: Store, lines: readonly Line[]): Promise<void> {
+  // Fresh tracks for every audit: an audit uses up the acknowledged statuses it matches.
+  const tracks = newTracks();
+  absorb(lines, tracks, store.limits.maxChunkRecords);
+  await new KillAudit([...tracks.values()]).run(store, true);
+}
+
+/** Runs `body` on the store `storeId` of a new factory, closing the factory afterwards. */
+async function withStore<T>(
+  openFactory: () => StoreFactory,
+  storeId: string,
+  body: (store: Store) => Promise<T>,
+): Promise<T> {
+  const factory = openFactory();
+  try {
+    return await body(await factory.newStore(storeId));
+  } finally {
+    await factory.close();
+  }
+}
+
+/**
+ * Writes a new store, audits it (it must pass), makes `damage` in its storage while no factory
+ * has it open, and audits it again: that audit must fail with an assertion that says what
+ * `damage` expects. Every audit opens its own factory, as after a kill.
+ */
+async function assertAuditCatches(
+  openFactory: () => StoreFactory,
+  openStorage: (storeId: string) => Promise<RawStorage & AsyncDisposable>,
+  damage: Damage,
+): Promise<void> {
+  const storeId = crypto.randomUUID();
+  const lines = await withStore(openFactory, storeId, produceLikeAChild);
+  // The intact audit's factory is not the writer's, so on Azure its head reads also complete the
+  // fanouts the writer left marked pending and clear the marks: no later read repairs the damage.
+  const entries = await withStore(openFactory, storeId, async (store) => {
+    await audit(store, lines);
+    return await collect(store.consumeSegment({ space: SPACE, segment: SEGMENT }));
+  });
+  assert.equal(entries.length, SEGMENT_RECORDS);
+  {
+    await using storage = await openStorage(storeId);
+    await damage.make(storage, entries);
+  }
+  await assert.rejects(withStore(openFactory, storeId, (store) => audit(store, lines)), (error) => {
+    assert.ok(error instanceof assert.AssertionError, `not an audit failure: ${error}`);
+    assert.ok(
+      error.message.includes(damage.expected),
+      `the audit failed, but not on the damage: ${error.message}`,
+    );
+    return true;
+  });
+}
+
+/** The LevelDB database of `storeId` under `path`, opened directly with classic-level. */
+async function levelStorage(path: string, storeId: string): Promise<RawStorage & AsyncDisposable> {
+  const db: LevelDatabase = new ClassicLevel<Uint8Array, Uint8Array>(join(path, storeId), {
+    keyEncoding: "view",
+    valueEncoding: "view",
+  });
+  await db.open({ createIfMissing: false });
+  return {
+    deleteFromSegmentIndex: (entry) => db.del(segmentEntryKey(SPACE, SEGMENT, entry.sequence)),
+    deleteFromSpaceIndex: (entry) =>
+      db.del(spaceEntryKey(SPACE, entry.timestamp, SEGMENT, entry.sequence)),
+    async copyInSegmentIndex(source, target) {
+      const value = await db.get(segmentEntryKey(SPACE, SEGMENT, source.sequence));
+      assert.ok(value !== undefined, `#${source.sequence} is not in the segment index`);
+      await db.put(segmentEntryKey(SPACE, SEGMENT, target.sequence), value);
+    },
+    deleteFromSegmentInventory: (segment) => db.del(segmentInventoryKey(SPACE, segment)),
+    [Symbol.asyncDispose]: () => db.close(),
+  };
+}
+
+/** The table of `storeId`, reached directly through @azure/data-tables. */
+function azureStorage(
+  connectionString: string,
+  tablePrefix: string,
+  storeId: string,
+): RawStorage & AsyncDisposable {
+  const table = directTable(connectionString, tablePrefix, storeId);
+  const segmentRows = segmentPartition(SPACE, SEGMENT);
+  return {
+    deleteFromSegmentIndex: async (entry) => {
+      await table.deleteEntity(segmentRows, sequenceRow(entry.sequence));
+    },
+    deleteFromSpaceIndex: async (entry) => {
+      await table.deleteEntity(
+        spacePartition(SPACE),
+        spaceRow(entry.timestamp, SEGMENT, entry.sequence),
+      );
+    },
+    copyInSegmentIndex: async (source, target) => {
+      // The value the driver stores for `source` (both its rows hold these bytes).
+      const value = compressForRow(source);
+      await table.upsertEntity(
+        entryRow(segmentRows, sequenceRow(target.sequence), value),
+        "Replace",
+      );
+    },
+    deleteFromSegmentInventory: async (segment) => {
+      await table.deleteEntity(segmentInventoryPartition(SPACE), nameRow(segment));
+    },
+    // A TableClient holds nothing to release.
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+}
+
+Deno.test("kill audit (level): passes on an intact store, fails on each kind of damage", async (t) => {
+  const path = await Deno.makeTempDir({ prefix: "streamkit-kill-audit-" });
+  const openFactory = () =>
+    new LevelStoreFactory({ path, limits: { maxChunkRecords: CHUNK_RECORDS } });
+  try {
+    for (const damage of DAMAGES) {
+      await t.step(
+        damage.name,
+        () => assertAuditCatches(openFactory, (storeId) => levelStorage(path, storeId), damage),
+      );
+    }
+  } finally {
+    await Deno.remove(path, { recursive: true });
+  }
+});
+
+Deno.test("kill audit (azure): passes on an intact store, fails on each kind of damage", async (t) => {
+  const azurite = await startAzurite();
+  try {
+    const { connectionString } = azurite;
+    const tablePrefix = "audit";
+    const openFactory = () =>
+      new AzureStoreFactory({
+        connectionString,
+        allowInsecureHttp: true,
+        tablePrefix,
+        // No background sweep: nothing but the audit's own reads touches the table.
+        sweepIntervalMs: 0,
+        limits: { maxChunkRecords: CHUNK_RECORDS },
+      });
+    const openStorage = (storeId: string) =>
+      Promise.resolve(azureStorage(connectionString, tablePrefix, storeId));
+    for (const damage of DAMAGES) {
+      await t.step(damage.name, () => assertAuditCatches(openFactory, openStorage, damage));
+    }
+  } finally {
+    await azurite.stop();
+  }
+});
