@@ -15,106 +15,79 @@
  *
  * Numbers on shared machines are noisy: compare the ratios, not the absolute rates.
  *
+ * Layout of `scripts/bench/`, each file named for what it holds. This orchestrator starts
+ * `_child.ts` once per phase of each scenario of each contestant (a read scenario has a setup
+ * phase and a measuring one); the child loads that contestant's `_contestant_*.ts` only.
+ *
+ * - `_workload.ts`: the scenarios (what each does, on which driver) and the data every
+ *   contestant writes: the seeded payloads split over the segments, the entries of each chunk.
+ * - `_child.ts`: the child process, both sides: starting one with its arguments, and, run as a
+ *   script, the one child entry (parsing those arguments, loading the contestant, running one
+ *   phase, printing the JSON result line).
+ * - `_contestant.ts`: what a contestant implements (produce, consume, memory) and the measuring
+ *   they share (timing after a garbage collection, the median pass, the read checks).
+ * - `_contestant_streamkit_level.ts`, `_contestant_classic_level.ts`, `_contestant_deno_kv.ts`:
+ *   the level scenarios' contestants: streamkit's LevelDB driver, and its two references.
+ * - `_contestant_streamkit_azure.ts`, `_contestant_data_tables.ts`: the Azure scenarios'
+ *   contestants: streamkit's Azure driver, and its reference.
+ * - `_streamkit_store.ts`: what the two streamkit contestants share (producing and consuming
+ *   through the public `Store`).
+ * - `_leveldb.ts`, `_azure_tables.ts`: what each driver's contestants share: the rows the
+ *   driver writes, precomputed for its raw reference, and the library's common set-up.
+ *
  * @module
  */
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { TableServiceClient } from "@azure/data-tables";
-import { type ChildResult, DEFAULT_SEED, type ScenarioName } from "./bench/_shared.ts";
-import { type AzureScenarioName, CONNECTION_STRING_ENV } from "./bench/_azure_shared.ts";
-import { type Azurite, startAzurite } from "./azurite.ts";
-
-type Contestant = "level" | "classic-level" | "deno-kv" | "azure" | "data-tables";
-/** The driver a scenario measures: its contestant is the first of the scenario's. */
-type Driver = "level" | "azure";
+import {
+  type ChildRequest,
+  type ChildResult,
+  type ContestantName,
+  positiveInteger,
+  runChildProcess,
+} from "./bench/_child.ts";
+import {
+  DEFAULT_SEED,
+  type Driver,
+  type ScenarioName,
+  type Workload,
+  WORKLOADS,
+} from "./bench/_workload.ts";
+import { type Azurite, startAzurite } from "../tests/_azurite.ts";
 
 interface Scenario {
-  name: ScenarioName | AzureScenarioName;
-  driver: Driver;
+  name: ScenarioName;
   /** The driver's contestant first, then the references. */
-  contestants: Contestant[];
+  contestants: ContestantName[];
   /** Goals as ratios against each reference. */
-  goals?: Partial<Record<Contestant, number>>;
-  memory?: boolean;
-  /** Writes its data in a setup process of its own before the timed process reads it. */
-  setup?: boolean;
+  goals?: Partial<Record<ContestantName, number>>;
 }
 
-/** A child's result line; an Azure child names an Azure scenario. */
-type Result = Omit<ChildResult, "scenario"> & { scenario: string };
+const LEVEL_CONTESTANTS: ContestantName[] = ["level", "classic-level", "deno-kv"];
+const AZURE_CONTESTANTS: ContestantName[] = ["azure", "data-tables"];
+
+const LEVEL_PRODUCE_GOALS = { "classic-level": 0.7, "deno-kv": 2 };
+const LEVEL_CONSUME_GOALS = { "classic-level": 0.6, "deno-kv": 1.2 };
 
 const SCENARIOS: Scenario[] = [
-  {
-    name: "level.produce.1seg",
-    driver: "level",
-    contestants: ["level", "classic-level", "deno-kv"],
-    goals: { "classic-level": 0.7, "deno-kv": 2 },
-  },
-  {
-    name: "level.produce.8seg",
-    driver: "level",
-    contestants: ["level", "classic-level", "deno-kv"],
-    goals: { "classic-level": 0.7, "deno-kv": 2 },
-  },
-  {
-    name: "level.consumeSegment",
-    driver: "level",
-    contestants: ["level", "classic-level", "deno-kv"],
-    setup: true,
-    goals: { "classic-level": 0.6, "deno-kv": 1.2 },
-  },
-  {
-    name: "level.consumeSpace",
-    driver: "level",
-    contestants: ["level", "classic-level", "deno-kv"],
-    setup: true,
-    goals: { "classic-level": 0.6, "deno-kv": 1.2 },
-  },
-  {
-    name: "level.memory.consume500k",
-    driver: "level",
-    contestants: ["level"],
-    memory: true,
-    setup: true,
-  },
+  { name: "level.produce.1seg", contestants: LEVEL_CONTESTANTS, goals: LEVEL_PRODUCE_GOALS },
+  { name: "level.produce.8seg", contestants: LEVEL_CONTESTANTS, goals: LEVEL_PRODUCE_GOALS },
+  { name: "level.consumeSegment", contestants: LEVEL_CONTESTANTS, goals: LEVEL_CONSUME_GOALS },
+  { name: "level.consumeSpace", contestants: LEVEL_CONTESTANTS, goals: LEVEL_CONSUME_GOALS },
+  { name: "level.memory.consume500k", contestants: ["level"] },
   // An entry is written to two indexes (two transactions, plus the commit protocol's small
   // requests) where the raw reference writes one: hence the produce goal below 0.5.
-  {
-    name: "azure.produce.1seg",
-    driver: "azure",
-    contestants: ["azure", "data-tables"],
-    goals: { "data-tables": 0.45 },
-  },
-  {
-    name: "azure.produce.8seg",
-    driver: "azure",
-    contestants: ["azure", "data-tables"],
-    goals: { "data-tables": 0.45 },
-  },
-  {
-    name: "azure.consumeSegment",
-    driver: "azure",
-    contestants: ["azure", "data-tables"],
-    setup: true,
-    goals: { "data-tables": 0.8 },
-  },
-  {
-    name: "azure.consumeSpace",
-    driver: "azure",
-    contestants: ["azure", "data-tables"],
-    setup: true,
-    goals: { "data-tables": 0.8 },
-  },
+  { name: "azure.produce.1seg", contestants: AZURE_CONTESTANTS, goals: { "data-tables": 0.45 } },
+  { name: "azure.produce.8seg", contestants: AZURE_CONTESTANTS, goals: { "data-tables": 0.45 } },
+  { name: "azure.consumeSegment", contestants: AZURE_CONTESTANTS, goals: { "data-tables": 0.8 } },
+  { name: "azure.consumeSpace", contestants: AZURE_CONTESTANTS, goals: { "data-tables": 0.8 } },
 ];
 
-const MODULES: Record<Contestant, string> = {
-  "level": "./bench/_level.ts",
-  "classic-level": "./bench/_classic_level.ts",
-  "deno-kv": "./bench/_deno_kv.ts",
-  "azure": "./bench/_azure.ts",
-  "data-tables": "./bench/_data_tables.ts",
-};
+function workloadOf(scenario: Scenario): Workload {
+  return WORKLOADS[scenario.name];
+}
 
 interface Options {
   entries: number;
@@ -125,6 +98,15 @@ interface Options {
   only: Set<string> | undefined;
 }
 
+/** The flags taking a positive integer, and the option each sets. */
+const COUNT_FLAGS: Record<string, Exclude<keyof Options, "only">> = {
+  "--entries": "entries",
+  "--azure-entries": "azureEntries",
+  "--memory-entries": "memoryEntries",
+  "--repeat": "repeat",
+  "--seed": "seed",
+};
+
 function parseOptions(args: string[]): Options {
   const options: Options = {
     entries: 100_000,
@@ -134,40 +116,17 @@ function parseOptions(args: string[]): Options {
     seed: DEFAULT_SEED,
     only: undefined,
   };
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i];
-    const value = args[++i];
-    const count = () => {
-      const n = Number(value);
-      if (!Number.isSafeInteger(n) || n < 1) {
-        throw new Error(`${flag}: expected a positive integer`);
-      }
-      return n;
-    };
-    switch (flag) {
-      case "--entries":
-        options.entries = count();
-        break;
-      case "--azure-entries":
-        options.azureEntries = count();
-        break;
-      case "--memory-entries":
-        options.memoryEntries = count();
-        break;
-      case "--repeat":
-        options.repeat = count();
-        break;
-      case "--seed":
-        options.seed = count();
-        break;
-      case "--only":
-        options.only = new Set((value ?? "").split(",").filter((name) => name !== ""));
-        break;
-      default:
-        throw new Error(
-          `unknown flag ${flag}; flags: --entries N, --azure-entries N, --only a,b, --repeat K, ` +
-            "--memory-entries N, --seed S",
-        );
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, value] = [args[i], args[i + 1]];
+    if (flag === "--only") {
+      options.only = new Set((value ?? "").split(",").filter((name) => name !== ""));
+    } else if (Object.hasOwn(COUNT_FLAGS, flag)) {
+      options[COUNT_FLAGS[flag]] = positiveInteger(flag, value);
+    } else {
+      throw new Error(
+        `unknown flag ${flag}; flags: --entries N, --azure-entries N, --only a,b, --repeat K, ` +
+          "--memory-entries N, --seed S",
+      );
     }
   }
   for (const name of options.only ?? []) {
@@ -186,51 +145,9 @@ function selects(name: string, scenario: Scenario): boolean {
   return scenario.name === name || scenario.name.startsWith(`${name}.`);
 }
 
-/** Where a child works: a directory (level) or a table prefix on the shared Azurite (azure). */
-type Place = { dir: string } | { tablePrefix: string; azurite: Azurite };
-
-/** Runs one phase of a contestant's scenario in a child process; resolves to its JSON line. */
-async function runPhase(
-  contestant: Contestant,
-  scenario: Scenario,
-  phase: "setup" | "measure" | "all",
-  entries: number,
-  seed: number,
-  place: Place,
-): Promise<unknown> {
-  const module = fromFileUrl(new URL(MODULES[contestant], import.meta.url));
-  const command = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--unstable-kv",
-      "--v8-flags=--expose-gc",
-      module,
-      "--scenario",
-      scenario.name,
-      "--phase",
-      phase,
-      "--entries",
-      String(entries),
-      ...("dir" in place ? ["--dir", place.dir] : ["--table-prefix", place.tablePrefix]),
-      "--seed",
-      String(seed),
-    ],
-    // The connection string travels in the environment, not on a command line.
-    env: "azurite" in place ? { [CONNECTION_STRING_ENV]: place.azurite.connectionString } : {},
-    cwd: fromFileUrl(new URL("..", import.meta.url)),
-    stdout: "piped",
-    stderr: "inherit",
-  });
-  const { code, stdout } = await command.output();
-  if (code !== 0) throw new Error(`${contestant} ${scenario.name} ${phase}: exit code ${code}`);
-  const lines = new TextDecoder().decode(stdout).trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]);
-}
-
 /** Deletes the tables a run made (names starting with its prefix): Azurite keeps them in memory. */
-async function deleteTables(azurite: Azurite, tablePrefix: string): Promise<void> {
-  const service = TableServiceClient.fromConnectionString(azurite.connectionString, {
+async function deleteTables(connectionString: string, tablePrefix: string): Promise<void> {
+  const service = TableServiceClient.fromConnectionString(connectionString, {
     allowInsecureConnection: true,
   });
   const names: string[] = [];
@@ -245,38 +162,44 @@ async function deleteTables(azurite: Azurite, tablePrefix: string): Promise<void
  * or for a read scenario a setup process writing the data and then a fresh process timing the
  * reads.
  */
-async function runChild(
-  contestant: Contestant,
+async function runContestant(
+  contestant: ContestantName,
   scenario: Scenario,
   entries: number,
   seed: number,
   azurite: Azurite | undefined,
-): Promise<Result> {
-  let place: Place;
-  if (scenario.driver === "azure") {
+): Promise<ChildResult> {
+  const { driver, kind } = workloadOf(scenario);
+  let place: ChildRequest["place"];
+  if (driver === "azure") {
     if (!azurite) throw new Error(`${scenario.name}: Azurite is not running`);
-    place = { tablePrefix: `bench${crypto.randomUUID().slice(0, 8)}`, azurite };
+    place = {
+      tablePrefix: `bench${crypto.randomUUID().slice(0, 8)}`,
+      connectionString: azurite.connectionString,
+    };
   } else {
     place = { dir: await Deno.makeTempDir({ prefix: `streamkit-bench-${contestant}-` }) };
   }
+  const request = { contestant, scenario: scenario.name, entries, seed, place };
   try {
-    if (scenario.setup) {
-      await runPhase(contestant, scenario, "setup", entries, seed, place);
-      return await runPhase(contestant, scenario, "measure", entries, seed, place) as Result;
+    if (kind === "produce") {
+      return await runChildProcess({ ...request, phase: "all" }) as ChildResult;
     }
-    return await runPhase(contestant, scenario, "all", entries, seed, place) as Result;
+    await runChildProcess({ ...request, phase: "setup" });
+    return await runChildProcess({ ...request, phase: "measure" }) as ChildResult;
   } finally {
     if ("dir" in place) await Deno.remove(place.dir, { recursive: true });
     else {
+      const { connectionString, tablePrefix } = place;
       // A failure here must not hide the child's: Azurite is stopped at the end anyway.
-      await deleteTables(place.azurite, place.tablePrefix).catch((error) =>
-        console.error(`could not delete the tables ${place.tablePrefix}*: ${error}`)
+      await deleteTables(connectionString, tablePrefix).catch((error) =>
+        console.error(`could not delete the tables ${tablePrefix}*: ${error}`)
       );
     }
   }
 }
 
-function median(results: Result[]): Result {
+function median(results: ChildResult[]): ChildResult {
   const sorted = [...results].sort((a, b) => a.entriesPerSec - b.entriesPerSec);
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
@@ -308,18 +231,18 @@ const options = parseOptions(Deno.args);
 const selected = SCENARIOS.filter((scenario) =>
   options.only === undefined || [...options.only].some((name) => selects(name, scenario))
 );
-const results = new Map<string, Result[]>();
+const results = new Map<string, ChildResult[]>();
 const started = performance.now();
 
 const entriesOf = (scenario: Scenario) =>
-  scenario.memory
+  workloadOf(scenario).kind === "memory"
     ? options.memoryEntries
-    : scenario.driver === "azure"
+    : workloadOf(scenario).driver === "azure"
     ? options.azureEntries
     : options.entries;
 
 // One Azurite for every Azure scenario, shared by their processes; each run has tables of its own.
-const azurite = selected.some((scenario) => scenario.driver === "azure")
+const azurite = selected.some((scenario) => workloadOf(scenario).driver === "azure")
   ? await startAzurite()
   : undefined;
 /** Minutes each driver's scenarios took, over every round. */
@@ -329,7 +252,7 @@ try {
     for (const scenario of selected) {
       const scenarioStarted = performance.now();
       for (const contestant of scenario.contestants) {
-        const result = await runChild(
+        const result = await runContestant(
           contestant,
           scenario,
           entriesOf(scenario),
@@ -344,14 +267,14 @@ try {
           } entries/s`,
         );
       }
-      driverMinutes[scenario.driver] += (performance.now() - scenarioStarted) / 60_000;
+      driverMinutes[workloadOf(scenario).driver] += (performance.now() - scenarioStarted) / 60_000;
     }
   }
 } finally {
   await azurite?.stop();
 }
 
-const get = (scenario: Scenario, contestant: Contestant) => {
+const get = (scenario: Scenario, contestant: ContestantName) => {
   const runs = results.get(`${scenario.name}/${contestant}`);
   return runs && median(runs);
 };
@@ -362,7 +285,7 @@ const memoryRows: string[] = [];
 const jsonLines: string[] = [];
 for (const scenario of selected) {
   const ours = get(scenario, scenario.contestants[0])!;
-  if (scenario.memory) {
+  if (workloadOf(scenario).kind === "memory") {
     const details = ours.details as Record<string, Record<string, number>>;
     for (const read of ["consumeSpace", "consumeSegment"]) {
       const d = details[read];
@@ -383,7 +306,7 @@ for (const scenario of selected) {
     }));
     continue;
   }
-  if (scenario.driver === "azure") {
+  if (workloadOf(scenario).driver === "azure") {
     const raw = get(scenario, "data-tables");
     const vsRaw = ratio(ours.entriesPerSec, raw?.entriesPerSec);
     azureRows.push(
@@ -418,7 +341,7 @@ for (const scenario of selected) {
 
 const minutes = ((performance.now() - started) / 60_000).toFixed(1);
 const partMinutes = (driver: Driver) =>
-  selected.every((scenario) => scenario.driver === driver)
+  selected.every((scenario) => workloadOf(scenario).driver === driver)
     ? `${minutes} min`
     : `${driver} part ${driverMinutes[driver].toFixed(1)} min of ${minutes}`;
 const machine = `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs, ` +

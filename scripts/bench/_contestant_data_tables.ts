@@ -6,8 +6,8 @@
  * `compressEntry` bytes in `v0`, as the driver stores them) are precomputed before the clock
  * starts, since this stands for the library alone. Reads: `listEntities` pages of the driver's
  * page size over the same rows (the segment partition, or the space partition), with the
- * driver's filter shape, decoding nothing. Run by `scripts/bench.ts`, one scenario per process,
- * each on tables of its own, with the driver's warm-up and timed passes.
+ * driver's filter shape, decoding nothing. Each scenario runs on tables of its own, with the
+ * driver's warm-up and timed passes.
  *
  * @module
  */
@@ -15,47 +15,35 @@
 import { odata, type TableClient, type TransactionAction } from "@azure/data-tables";
 import { i64, toHex } from "../../core/mod.ts";
 import {
-  AZURE_CHUNK_RECORDS,
-  AZURE_PAGE_SIZE,
-  AZURE_PASSES,
-  type AzureChildArgs,
-  type AzureChunk,
-  type AzureScenarioRun,
-  type EntryEntity,
+  type Contestant,
+  expectStoredBytes,
   medianPass,
+  medianReadPass,
+  PASSES,
+  timed,
+} from "./_contestant.ts";
+import {
+  AZURE_PAGE_SIZE,
+  type AzureChunk,
+  type EntryEntity,
   prepareAzureRows,
-  runAzureContestant,
   segmentPartitionKey,
   sequenceRowKey,
   spacePartitionKey,
   tableClient,
-} from "./_azure_shared.ts";
-import {
-  CONCURRENT_SEGMENTS,
-  makePayloads,
-  PAYLOAD_BYTES,
-  segmentNames,
-  SPACE,
-  splitEntries,
-  timed,
-} from "./_shared.ts";
+} from "./_azure_tables.ts";
+import { READ_SEGMENT, segmentPayloads, SEGMENTS_WRITTEN, SPACE } from "./_workload.ts";
 
 /** The table `name`, created if missing; the client is configured as the driver's. */
-async function openTable(args: AzureChildArgs, name: string): Promise<TableClient> {
-  const client = tableClient(args, name);
+async function openTable(connectionString: string, name: string): Promise<TableClient> {
+  const client = tableClient(connectionString, name);
   await client.createTable();
   return client;
 }
 
 function prepare(entries: number, segments: number, seed: number): AzureChunk[][] {
-  const payloads = makePayloads(entries, seed);
-  const { counts, offsets } = splitEntries(entries, segments);
-  return segmentNames(segments).map((segment, s) =>
-    prepareAzureRows(
-      segment,
-      payloads.slice(offsets[s], offsets[s] + counts[s]),
-      AZURE_CHUNK_RECORDS,
-    )
+  return segmentPayloads(entries, segments, seed).map(({ segment, payloads }) =>
+    prepareAzureRows(segment, payloads)
   );
 }
 
@@ -68,25 +56,6 @@ async function submitAll(client: TableClient, transactions: TransactionAction[][
   for (const actions of transactions) await client.submitTransaction(actions);
 }
 
-/** Each pass writes every entity into a fresh table, dropped after the pass. */
-function produce(segments: number): AzureScenarioRun {
-  return {
-    measure: async (args) => {
-      const transactions = prepare(args.entries, segments, args.seed).map((chunks) =>
-        chunks.map((chunk) => creates(chunk.segmentRows))
-      );
-      return await medianPass("produce", args.entries, AZURE_PASSES.produce, async (pass) => {
-        const client = await openTable(args, `${args.tablePrefix}raw${pass}`);
-        const { seconds } = await timed(() =>
-          Promise.all(transactions.map((partition) => submitAll(client, partition)))
-        );
-        await client.deleteTable();
-        return { seconds, count: args.entries };
-      });
-    },
-  };
-}
-
 /** Counts the rows `filter` matches, page by page, checking only that values came back. */
 async function countRows(client: TableClient, filter: string): Promise<number> {
   let count = 0;
@@ -97,21 +66,49 @@ async function countRows(client: TableClient, filter: string): Promise<number> {
     count += page.length;
     for (let i = 0; i < page.length; i++) bytes += page[i].v0.byteLength;
   }
-  if (bytes <= count * PAYLOAD_BYTES) throw new Error("values shorter than their payloads");
+  expectStoredBytes(count, bytes);
   return count;
 }
 
-function consume(what: "segment" | "space"): AzureScenarioRun {
-  const segments = what === "segment" ? 1 : CONCURRENT_SEGMENTS;
-  const table = (args: AzureChildArgs) => `${args.tablePrefix}raw`;
-  return {
+/** The table a read scenario writes and reads. */
+function readTable(tablePrefix: string): string {
+  return `${tablePrefix}raw`;
+}
+
+/**
+ * Raw `@azure/data-tables`.
+ *
+ * @example
+ * ```ts ignore
+ * await contestant.consume("segment").measure({ entries: 500, seed: DEFAULT_SEED, tablePrefix, connectionString });
+ * ```
+ */
+export const contestant: Contestant<"azure"> = {
+  driver: "azure",
+  // Each pass writes every entity into a fresh table, dropped after the pass.
+  produce: (segments) => ({
+    measure: async ({ entries, seed, tablePrefix, connectionString }) => {
+      const transactions = prepare(entries, segments, seed).map((chunks) =>
+        chunks.map((chunk) => creates(chunk.segmentRows))
+      );
+      return await medianPass("produce", entries, PASSES.azureProduce, async (pass) => {
+        const client = await openTable(connectionString, `${tablePrefix}raw${pass}`);
+        const { seconds } = await timed(() =>
+          Promise.all(transactions.map((partition) => submitAll(client, partition)))
+        );
+        await client.deleteTable();
+        return { seconds, count: entries };
+      });
+    },
+  }),
+  consume: (read) => ({
     // The table holds the rows the driver's holds, written the way the driver writes them:
     // per chunk, the segment rows created in one transaction, then the space rows upserted
     // (Replace) in another, the segments concurrently. (Azurite answers queries over upserted
     // rows measurably slower than over created ones; the same rows make the same reads.)
-    setup: async (args) => {
-      const client = await openTable(args, table(args));
-      const prepared = prepare(args.entries, segments, args.seed);
+    setup: async ({ entries, seed, tablePrefix, connectionString }) => {
+      const client = await openTable(connectionString, readTable(tablePrefix));
+      const prepared = prepare(entries, SEGMENTS_WRITTEN[read], seed);
       await Promise.all(prepared.map(async (chunks) => {
         for (const chunk of chunks) {
           await client.submitTransaction(creates(chunk.segmentRows));
@@ -122,28 +119,16 @@ function consume(what: "segment" | "space"): AzureScenarioRun {
       }));
     },
     // The driver's filters: a sequence range of the segment, a row range of the space.
-    measure: async (args) => {
-      const client = tableClient(args, table(args));
-      const filter = what === "segment"
-        ? odata`PartitionKey eq ${segmentPartitionKey(SPACE, segmentNames(1)[0])} and RowKey ge ${
+    measure: async ({ entries, tablePrefix, connectionString }) => {
+      const client = tableClient(connectionString, readTable(tablePrefix));
+      const filter = read === "segment"
+        ? odata`PartitionKey eq ${segmentPartitionKey(SPACE, READ_SEGMENT)} and RowKey ge ${
           sequenceRowKey(1)
         } and RowKey le ${sequenceRowKey(Number.MAX_SAFE_INTEGER)}`
         : odata`PartitionKey eq ${spacePartitionKey(SPACE)} and RowKey gt ${""} and RowKey lt ${
           toHex(i64(Date.now() + 1).bytes)
         }`;
-      return await medianPass(`consume ${what}`, args.entries, AZURE_PASSES.read, async () => {
-        const { seconds, value: count } = await timed(() => countRows(client, filter));
-        return { seconds, count };
-      });
+      return await medianReadPass(read, entries, PASSES.azureRead, () => countRows(client, filter));
     },
-  };
-}
-
-if (import.meta.main) {
-  await runAzureContestant("data-tables", {
-    "azure.produce.1seg": produce(1),
-    "azure.produce.8seg": produce(CONCURRENT_SEGMENTS),
-    "azure.consumeSegment": consume("segment"),
-    "azure.consumeSpace": consume("space"),
-  });
-}
+  }),
+};

@@ -4,8 +4,7 @@
  * continue it, stamp a timestamp and a trx, and commit one atomic operation that checks the
  * head's versionstamp and writes every entry to both indexes (`encodeEntry` bytes), the new
  * head and, for a new segment, the inventory. Consume: `kv.list` over the index prefix,
- * decoding each value with `decodeEntry` (yielding entries is the job). Run by
- * `scripts/bench.ts`, one scenario per process.
+ * decoding each value with `decodeEntry` (yielding entries is the job).
  *
  * Deno KV caps one atomic operation at 1,000 mutations, 819,200 bytes of keys and values,
  * 81,920 bytes of keys and 100 checks (probed on Deno 2.9). With two mutations per entry plus
@@ -17,24 +16,24 @@
  */
 
 import { join } from "node:path";
-import { decodeEntry, encodeEntry, type Entry, type SegmentStatus } from "../../core/mod.ts";
+import { decodeEntry, encodeEntry, type SegmentStatus } from "../../core/mod.ts";
 import { decodeHead, encodeHead } from "../../drivers/level/_head_codec.ts";
 import {
-  type ChildArgs,
-  CONCURRENT_SEGMENTS,
-  expectCount,
-  makePayloads,
+  type Contestant,
+  expectPayloadBytes,
   medianReadPass,
-  NIL_NODE_ID,
-  PAYLOAD_BYTES,
-  runContestant,
-  type ScenarioRun,
-  segmentNames,
-  SPACE,
-  splitEntries,
+  PASSES,
   throughput,
   timed,
-} from "./_shared.ts";
+} from "./_contestant.ts";
+import {
+  benchEntry,
+  newTrx,
+  READ_SEGMENT,
+  segmentPayloads,
+  SEGMENTS_WRITTEN,
+  SPACE,
+} from "./_workload.ts";
 
 /** Mutations Deno KV accepts in one atomic operation. */
 const KV_MAX_MUTATIONS = 1_000;
@@ -63,22 +62,11 @@ async function produceSegment(kv: Deno.Kv, segment: string, payloads: Uint8Array
     const expected = (head?.status.lastSequence ?? 0) + 1;
     if (expected !== start + 1) throw new Error(`sequence mismatch: ${expected} != ${start + 1}`);
     const timestamp = Math.max(Date.now(), head?.status.lastTimestamp ?? 0);
-    const trx = { id: crypto.randomUUID(), node: NIL_NODE_ID, number: (head?.trxNumber ?? 0) + 1 };
+    const trx = newTrx((head?.trxNumber ?? 0) + 1);
     const atomic = kv.atomic().check({ key: headKey(segment), versionstamp: stored.versionstamp });
     for (let i = start; i < end; i++) {
-      const entry: Entry = {
-        space: SPACE,
-        segment,
-        sequence: i + 1,
-        timestamp,
-        trx,
-        payload: payloads[i],
-        metadata: {},
-      };
-      const value = encodeEntry(entry);
-      const byIndex = segmentKey(segment, entry.sequence);
-      const bySpace = spaceKey(timestamp, segment, entry.sequence);
-      atomic.set(byIndex, value).set(bySpace, value);
+      const value = encodeEntry(benchEntry(segment, i + 1, timestamp, trx, payloads[i]));
+      atomic.set(segmentKey(segment, i + 1), value).set(spaceKey(timestamp, segment, i + 1), value);
     }
     const status: SegmentStatus = {
       space: SPACE,
@@ -107,59 +95,57 @@ async function withKv<T>(dir: string, body: (kv: Deno.Kv) => Promise<T>): Promis
   }
 }
 
+/** Writes every segment, the segments concurrently; resolves to the seconds taken. */
 async function produceSegments(kv: Deno.Kv, entries: number, segments: number, seed: number) {
-  const payloads = makePayloads(entries, seed);
-  const { counts, offsets } = splitEntries(entries, segments);
-  return await timed(() =>
-    Promise.all(
-      segmentNames(segments).map((segment, s) =>
-        produceSegment(kv, segment, payloads.slice(offsets[s], offsets[s] + counts[s]))
-      ),
-    )
+  const split = segmentPayloads(entries, segments, seed);
+  const { seconds } = await timed(() =>
+    Promise.all(split.map(({ segment, payloads }) => produceSegment(kv, segment, payloads)))
   );
-}
-
-async function produce({ entries, dir, seed }: ChildArgs, segments: number) {
-  return await withKv(dir, async (kv) => {
-    const { seconds } = await produceSegments(kv, entries, segments, seed);
-    return { ...throughput(entries, seconds), details: { chunkRecords: KV_CHUNK_RECORDS } };
-  });
+  return seconds;
 }
 
 async function countEntries(kv: Deno.Kv, prefix: Deno.KvKey): Promise<number> {
   let count = 0;
   let bytes = 0;
   for await (const item of kv.list<Uint8Array>({ prefix }, { batchSize: KV_LIST_BATCH })) {
-    const entry = decodeEntry(item.value);
     count++;
-    bytes += entry.payload.length;
+    bytes += decodeEntry(item.value).payload.length;
   }
-  expectCount("payload bytes", bytes, count * PAYLOAD_BYTES);
+  expectPayloadBytes(count, bytes);
   return count;
 }
 
-function consume(what: "segment" | "space"): ScenarioRun {
-  const segments = what === "segment" ? 1 : CONCURRENT_SEGMENTS;
-  const prefix: Deno.KvKey = what === "segment"
-    ? ["DAT", "SEGMENTS", SPACE, segmentNames(1)[0]]
-    : ["DAT", "SPACES", SPACE];
-  return {
-    setup: async ({ entries, dir, seed }) => {
-      await withKv(dir, (kv) => produceSegments(kv, entries, segments, seed));
-    },
-    measure: ({ entries, dir }) =>
-      withKv(
-        dir,
-        (kv) => medianReadPass(`consume ${what}`, entries, () => countEntries(kv, prefix)),
-      ),
-  };
-}
-
-if (import.meta.main) {
-  await runContestant("deno-kv", {
-    "level.produce.1seg": { measure: (args) => produce(args, 1) },
-    "level.produce.8seg": { measure: (args) => produce(args, CONCURRENT_SEGMENTS) },
-    "level.consumeSegment": consume("segment"),
-    "level.consumeSpace": consume("space"),
-  });
-}
+/**
+ * Deno KV doing the store's job: produce is timed once over every segment; reads are the
+ * median of the passes.
+ *
+ * @example
+ * ```ts ignore
+ * await contestant.produce(1).measure({ entries: 1_000, seed: DEFAULT_SEED, dir: "/tmp/b" });
+ * ```
+ */
+export const contestant: Contestant<"level"> = {
+  driver: "level",
+  produce: (segments) => ({
+    measure: ({ entries, dir, seed }) =>
+      withKv(dir, async (kv) => ({
+        ...throughput(entries, await produceSegments(kv, entries, segments, seed)),
+        details: { chunkRecords: KV_CHUNK_RECORDS },
+      })),
+  }),
+  consume: (read) => {
+    const prefix: Deno.KvKey = read === "segment"
+      ? ["DAT", "SEGMENTS", SPACE, READ_SEGMENT]
+      : ["DAT", "SPACES", SPACE];
+    return {
+      setup: async ({ entries, dir, seed }) => {
+        await withKv(dir, (kv) => produceSegments(kv, entries, SEGMENTS_WRITTEN[read], seed));
+      },
+      measure: ({ entries, dir }) =>
+        withKv(
+          dir,
+          (kv) => medianReadPass(read, entries, PASSES.levelRead, () => countEntries(kv, prefix)),
+        ),
+    };
+  },
+};

@@ -4,39 +4,38 @@
  * before the clock starts, since this stands for the library alone), in chained batches of the
  * same size, `sync: true`, on a database opened with the driver's options. Reads: a `values()`
  * iterator over the same key range with the driver's page size and `highWaterMarkBytes`
- * (`LEVEL_READ_OPTIONS`), `nextv` in a loop, decoding nothing. Run by `scripts/bench.ts`, one scenario per process.
+ * (`LEVEL_READ_OPTIONS`), `nextv` in a loop, decoding nothing.
  *
  * @module
  */
 
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
-import { segmentIndexPrefix, spaceIndexPrefix } from "../../core/mod.ts";
+import { segmentIndexPrefix, spaceIndexPrefix } from "../../core/driver.ts";
+import { LEVEL_READ_OPTIONS } from "../../drivers/level/_level_backend.ts";
 import {
-  type ChildArgs,
-  CHUNK_RECORDS,
-  compactLevel,
-  CONCURRENT_SEGMENTS,
-  LEVEL_OPEN_OPTIONS,
-  makePayloads,
+  type Contestant,
+  expectStoredBytes,
   medianReadPass,
-  PAYLOAD_BYTES,
-  type PreparedChunk,
-  prepareSegmentWrites,
-  runContestant,
-  type ScenarioRun,
-  segmentNames,
-  SPACE,
-  splitEntries,
+  PASSES,
   throughput,
   timed,
-} from "./_shared.ts";
-import { LEVEL_READ_OPTIONS } from "../../drivers/level/_level_backend.ts";
+} from "./_contestant.ts";
+import {
+  compactLevel,
+  LEVEL_OPEN_OPTIONS,
+  type PreparedChunk,
+  prepareSegmentWrites,
+} from "./_leveldb.ts";
+import { READ_SEGMENT, segmentPayloads, SEGMENTS_WRITTEN, SPACE } from "./_workload.ts";
 
 type Database = ClassicLevel<Uint8Array, Uint8Array>;
 
+/** The database's directory inside the scenario's directory. */
+const DATABASE = "raw";
+
 async function withDatabase<T>(dir: string, body: (db: Database) => Promise<T>): Promise<T> {
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, "raw"), LEVEL_OPEN_OPTIONS);
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, DATABASE), LEVEL_OPEN_OPTIONS);
   await db.open();
   try {
     return await body(db);
@@ -46,10 +45,8 @@ async function withDatabase<T>(dir: string, body: (db: Database) => Promise<T>):
 }
 
 function prepare(entries: number, segments: number, seed: number): PreparedChunk[][] {
-  const payloads = makePayloads(entries, seed);
-  const { counts, offsets } = splitEntries(entries, segments);
-  return segmentNames(segments).map((segment, s) =>
-    prepareSegmentWrites(segment, payloads.slice(offsets[s], offsets[s] + counts[s]), CHUNK_RECORDS)
+  return segmentPayloads(entries, segments, seed).map(({ segment, payloads }) =>
+    prepareSegmentWrites(segment, payloads)
   );
 }
 
@@ -85,16 +82,12 @@ async function writeChunks(db: Database, chunks: PreparedChunk[]): Promise<void>
   }
 }
 
-async function writeAll(db: Database, segments: PreparedChunk[][]) {
-  return await timed(() => Promise.all(segments.map((chunks) => writeChunks(db, chunks))));
-}
-
-async function produce({ entries, dir, seed }: ChildArgs, segments: number) {
-  const prepared = prepare(entries, segments, seed);
-  return await withDatabase(dir, async (db) => {
-    const { seconds } = await writeAll(db, prepared);
-    return throughput(entries, seconds);
-  });
+/** Writes every segment's chunks, the segments concurrently; resolves to the seconds taken. */
+async function writeSegments(db: Database, segments: PreparedChunk[][]): Promise<number> {
+  const { seconds } = await timed(() =>
+    Promise.all(segments.map((chunks) => writeChunks(db, chunks)))
+  );
+  return seconds;
 }
 
 async function countValues(db: Database, gte: Uint8Array, lt: Uint8Array): Promise<number> {
@@ -112,37 +105,47 @@ async function countValues(db: Database, gte: Uint8Array, lt: Uint8Array): Promi
   } finally {
     await iterator.close();
   }
-  if (bytes <= count * PAYLOAD_BYTES) throw new Error("values shorter than their payloads");
+  expectStoredBytes(count, bytes);
   return count;
 }
 
-function consume(what: "segment" | "space"): ScenarioRun {
-  const segments = what === "segment" ? 1 : CONCURRENT_SEGMENTS;
-  const prefix = what === "segment"
-    ? segmentIndexPrefix(SPACE, segmentNames(1)[0])
-    : spaceIndexPrefix(SPACE);
-  // The prefix ends in the 0x00 separator: [prefix, prefix with 0x01) is exactly that name.
-  const end = prefix.slice();
-  end[end.length - 1] = 0x01;
-  return {
-    setup: async ({ entries, dir, seed }) => {
+/**
+ * Raw classic-level: produce is timed once over every segment; reads are timed over compacted
+ * files, the median of the passes.
+ *
+ * @example
+ * ```ts ignore
+ * await contestant.consume("space").measure({ entries: 1_000, seed: DEFAULT_SEED, dir: "/tmp/b" });
+ * ```
+ */
+export const contestant: Contestant<"level"> = {
+  driver: "level",
+  produce: (segments) => ({
+    measure: async ({ entries, dir, seed }) => {
       const prepared = prepare(entries, segments, seed);
-      await withDatabase(dir, (db) => writeAll(db, prepared));
-      await compactLevel(join(dir, "raw"));
+      const seconds = await withDatabase(dir, (db) => writeSegments(db, prepared));
+      return throughput(entries, seconds);
     },
-    measure: ({ entries, dir }) =>
-      withDatabase(
-        dir,
-        (db) => medianReadPass(`consume ${what}`, entries, () => countValues(db, prefix, end)),
-      ),
-  };
-}
-
-if (import.meta.main) {
-  await runContestant("classic-level", {
-    "level.produce.1seg": { measure: (args) => produce(args, 1) },
-    "level.produce.8seg": { measure: (args) => produce(args, CONCURRENT_SEGMENTS) },
-    "level.consumeSegment": consume("segment"),
-    "level.consumeSpace": consume("space"),
-  });
-}
+  }),
+  consume: (read) => {
+    const prefix = read === "segment"
+      ? segmentIndexPrefix(SPACE, READ_SEGMENT)
+      : spaceIndexPrefix(SPACE);
+    // The prefix ends in the 0x00 separator: [prefix, prefix with 0x01) is exactly that name.
+    const end = prefix.slice();
+    end[end.length - 1] = 0x01;
+    return {
+      setup: async ({ entries, dir, seed }) => {
+        const prepared = prepare(entries, SEGMENTS_WRITTEN[read], seed);
+        await withDatabase(dir, (db) => writeSegments(db, prepared));
+        await compactLevel(join(dir, DATABASE));
+      },
+      measure: ({ entries, dir }) =>
+        withDatabase(
+          dir,
+          (db) =>
+            medianReadPass(read, entries, PASSES.levelRead, () => countValues(db, prefix, end)),
+        ),
+    };
+  },
+};

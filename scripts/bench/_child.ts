@@ -1,0 +1,223 @@
+/**
+ * The benchmark's child process, both sides: {@linkcode runChildProcess} starts one (from
+ * `scripts/bench.ts`), and run as a script this module is that process. It reads its request
+ * from the command line, loads the contestant, runs one phase of one scenario and prints the
+ * result as its last stdout line, in JSON.
+ *
+ * Command line: `--contestant NAME --scenario NAME --entries N [--phase setup|measure|all]
+ * [--seed S]`, and where to work: `--dir PATH` for a level scenario, `--table-prefix P` for an
+ * Azure one, with the Azurite connection string in the environment variable
+ * {@linkcode CONNECTION_STRING_ENV} (not on a command line).
+ *
+ * @module
+ */
+
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { collectGarbage, type Contestant, type Measured, type Places } from "./_contestant.ts";
+import {
+  DEFAULT_SEED,
+  type Driver,
+  type ScenarioName,
+  type Workload,
+  WORKLOADS,
+} from "./_workload.ts";
+
+/** Each contestant's module, loaded only in the child that runs it. */
+const CONTESTANTS = {
+  "level": () => import("./_contestant_streamkit_level.ts"),
+  "classic-level": () => import("./_contestant_classic_level.ts"),
+  "deno-kv": () => import("./_contestant_deno_kv.ts"),
+  "azure": () => import("./_contestant_streamkit_azure.ts"),
+  "data-tables": () => import("./_contestant_data_tables.ts"),
+};
+
+/**
+ * The name of a contestant: streamkit's drivers are named for their driver, the references
+ * for their library.
+ *
+ * @example
+ * ```ts ignore
+ * const reference: ContestantName = "classic-level";
+ * ```
+ */
+export type ContestantName = keyof typeof CONTESTANTS;
+
+/** The environment variable carrying the Azurite connection string to the child processes. */
+const CONNECTION_STRING_ENV = "STREAMKIT_BENCH_AZURE_CONNECTION_STRING";
+
+/**
+ * Which part of a scenario a process runs: the untimed `setup` (writing the data a read
+ * scenario reads), the timed `measure`, or `all` of it.
+ *
+ * @example
+ * ```ts ignore
+ * const phase: Phase = "setup";
+ * ```
+ */
+export type Phase = "setup" | "measure" | "all";
+
+const PHASES: readonly Phase[] = ["setup", "measure", "all"];
+
+/**
+ * What a child process is asked to do.
+ *
+ * @example
+ * ```ts ignore
+ * const request: ChildRequest = {
+ *   contestant: "deno-kv", scenario: "level.produce.1seg", phase: "all",
+ *   entries: 1_000, seed: DEFAULT_SEED, place: { dir: "/tmp/b" },
+ * };
+ * ```
+ */
+export interface ChildRequest {
+  contestant: ContestantName;
+  scenario: ScenarioName;
+  phase: Phase;
+  entries: number;
+  seed: number;
+  /** A directory for a level scenario, tables for an Azure one. */
+  place: Places[Driver];
+}
+
+/**
+ * What a child prints as its last stdout line after a measuring phase.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(result.entriesPerSec);
+ * ```
+ */
+export type ChildResult = { contestant: ContestantName; scenario: ScenarioName } & Measured;
+
+/**
+ * `value` of command-line flag `flag` as a positive integer.
+ *
+ * @example
+ * ```ts ignore
+ * const entries = positiveInteger("--entries", "5000"); // 5000
+ * ```
+ */
+export function positiveInteger(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer`);
+  return n;
+}
+
+/**
+ * Runs `request` in a child process of its own (`Deno.execPath()`, the garbage collector
+ * exposed) and resolves to its result line: a {@linkcode ChildResult}, or `{"setup":"done"}`
+ * after a setup phase.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await runChildProcess({ ...request, phase: "measure" }) as ChildResult;
+ * ```
+ */
+export async function runChildProcess(request: ChildRequest): Promise<unknown> {
+  const { contestant, scenario, phase, entries, seed, place } = request;
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--unstable-kv",
+      "--v8-flags=--expose-gc",
+      fromFileUrl(import.meta.url),
+      "--contestant",
+      contestant,
+      "--scenario",
+      scenario,
+      "--phase",
+      phase,
+      "--entries",
+      String(entries),
+      "--seed",
+      String(seed),
+      ...("dir" in place ? ["--dir", place.dir] : ["--table-prefix", place.tablePrefix]),
+    ],
+    env: "connectionString" in place ? { [CONNECTION_STRING_ENV]: place.connectionString } : {},
+    // The repository's root: its deno.json and node_modules serve the child.
+    cwd: fromFileUrl(new URL("../..", import.meta.url)),
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const { code, stdout } = await command.output();
+  if (code !== 0) throw new Error(`${contestant} ${scenario} ${phase}: exit code ${code}`);
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+const USAGE = "usage: --contestant NAME --scenario NAME --entries N [--phase setup|measure|all] " +
+  "[--seed S] (--dir PATH | --table-prefix P)";
+
+/**
+ * Reads a child's request from its command line (and an Azure scenario's connection string
+ * from {@linkcode CONNECTION_STRING_ENV}): the inverse of {@linkcode runChildProcess}.
+ */
+function parseChildRequest(args: string[]): ChildRequest {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i += 2) {
+    if (!args[i].startsWith("--") || args[i + 1] === undefined) throw new Error(USAGE);
+    flags.set(args[i].slice(2), args[i + 1]);
+  }
+  const required = (name: string): string => {
+    const value = flags.get(name);
+    if (value === undefined) throw new Error(`--${name} is missing; ${USAGE}`);
+    return value;
+  };
+  const contestant = required("contestant");
+  if (!Object.hasOwn(CONTESTANTS, contestant)) throw new Error(`no contestant ${contestant}`);
+  const scenario = required("scenario");
+  if (!Object.hasOwn(WORKLOADS, scenario)) throw new Error(`no scenario ${scenario}`);
+  const phase = flags.get("phase") ?? "all";
+  if (!PHASES.includes(phase as Phase)) throw new Error(USAGE);
+  return {
+    contestant: contestant as ContestantName,
+    scenario: scenario as ScenarioName,
+    phase: phase as Phase,
+    entries: positiveInteger("--entries", required("entries")),
+    seed: positiveInteger("--seed", flags.get("seed") ?? String(DEFAULT_SEED)),
+    place: WORKLOADS[scenario as ScenarioName].driver === "level"
+      ? { dir: required("dir") }
+      : { tablePrefix: required("table-prefix"), connectionString: connectionString() },
+  };
+}
+
+function connectionString(): string {
+  const value = Deno.env.get(CONNECTION_STRING_ENV);
+  if (!value) throw new Error(`${CONNECTION_STRING_ENV} is not set`);
+  return value;
+}
+
+/** How `contestant` runs `workload`, if it runs it at all. */
+function scenarioRun(contestant: Contestant<Driver>, workload: Workload) {
+  if (contestant.driver !== workload.driver) return undefined;
+  switch (workload.kind) {
+    case "produce":
+      return contestant.produce(workload.segments);
+    case "consume":
+      return contestant.consume(workload.read);
+    case "memory":
+      return contestant.memory;
+  }
+}
+
+/**
+ * Runs the phase of the scenario `request` names and prints its result line. The garbage of
+ * the setup (or of loading) is collected before anything is measured.
+ */
+async function runChild({ contestant: name, scenario, phase, entries, seed, place }: ChildRequest) {
+  const { contestant } = await CONTESTANTS[name]();
+  const run = scenarioRun(contestant, WORKLOADS[scenario]);
+  if (!run) throw new Error(`${name}: no scenario ${scenario}`);
+  const args = { entries, seed, ...place };
+  if (phase !== "measure") await run.setup?.(args);
+  if (phase === "setup") {
+    console.log(JSON.stringify({ setup: "done" }));
+    return;
+  }
+  collectGarbage();
+  const result: ChildResult = { contestant: name, scenario, ...await run.measure(args) };
+  console.log(JSON.stringify(result));
+}
+
+if (import.meta.main) await runChild(parseChildRequest(Deno.args));

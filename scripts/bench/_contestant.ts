@@ -1,0 +1,254 @@
+/**
+ * What a contestant of the benchmark implements (each `_contestant_*.ts` exports one
+ * {@linkcode Contestant}), and the measuring they all share: timing after a garbage collection,
+ * the median of several passes, and the checks that a read saw what was written.
+ *
+ * @module
+ */
+
+import { type Driver, PAYLOAD_BYTES, type Read } from "./_workload.ts";
+
+/**
+ * Where a contestant works, by driver: a fresh directory (level), or fresh tables on the
+ * shared Azurite (azure).
+ *
+ * @example
+ * ```ts ignore
+ * const place: Places["azure"] = { tablePrefix: "bench1a2b3c4d", connectionString };
+ * ```
+ */
+export interface Places {
+  level: { dir: string };
+  /** The tables' names start with `tablePrefix`. */
+  azure: { tablePrefix: string; connectionString: string };
+}
+
+/**
+ * What a scenario run is given: how many entries, the payload seed, and where to work.
+ *
+ * @example
+ * ```ts ignore
+ * const args: ScenarioArgs<"level"> = { entries: 1_000, seed: DEFAULT_SEED, dir: "/tmp/b" };
+ * ```
+ */
+export type ScenarioArgs<D extends Driver> = { entries: number; seed: number } & Places[D];
+
+/**
+ * What a measurement resolves to.
+ *
+ * @example
+ * ```ts ignore
+ * const measured: Measured = throughput(100_000, 0.5);
+ * ```
+ */
+export interface Measured {
+  entries: number;
+  seconds: number;
+  entriesPerSec: number;
+  /** Scenario-specific numbers (per-pass rates, heap samples, chunk sizes). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * A scenario as a contestant runs it: an optional untimed setup (run in a process of its own,
+ * so the timed process starts without the setup's heap), then the measurement.
+ *
+ * @example
+ * ```ts ignore
+ * const run: ScenarioRun<"level"> = { measure: async ({ entries }) => throughput(entries, 1) };
+ * ```
+ */
+export interface ScenarioRun<D extends Driver> {
+  setup?(args: ScenarioArgs<D>): Promise<void>;
+  measure(args: ScenarioArgs<D>): Promise<Measured>;
+}
+
+/**
+ * A contestant: how it runs each kind of `Workload` on its driver's place.
+ *
+ * @example
+ * ```ts ignore
+ * export const contestant: Contestant<"level"> = { driver: "level", produce, consume };
+ * ```
+ */
+export interface Contestant<D extends Driver> {
+  driver: D;
+  produce(segments: number): ScenarioRun<D>;
+  consume(read: Read): ScenarioRun<D>;
+  /** Consuming while sampling the heap: only streamkit's own level driver is measured so. */
+  memory?: ScenarioRun<D>;
+}
+
+/**
+ * Runs the garbage collector when the process was started with `--expose-gc`.
+ *
+ * @example
+ * ```ts ignore
+ * collectGarbage(); // a no-op without --v8-flags=--expose-gc
+ * ```
+ */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
+ * Seconds `body` took, and its result; garbage left by the preparation is collected first.
+ *
+ * @example
+ * ```ts ignore
+ * const { seconds } = await timed(() => writeEverything());
+ * ```
+ */
+export async function timed<T>(body: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  collectGarbage();
+  const start = performance.now();
+  const value = await body();
+  return { seconds: (performance.now() - start) / 1000, value };
+}
+
+/**
+ * Throughput of `entries` in `seconds`.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(throughput(100_000, 0.5).entriesPerSec); // 200000
+ * ```
+ */
+export function throughput(
+  entries: number,
+  seconds: number,
+): { entries: number; seconds: number; entriesPerSec: number } {
+  return { entries, seconds, entriesPerSec: Math.round(entries / seconds) };
+}
+
+/**
+ * How many untimed passes precede the timed ones in one process.
+ *
+ * @example
+ * ```ts ignore
+ * const passes: Passes = { warmUp: 1, timed: 5 };
+ * ```
+ */
+export interface Passes {
+  warmUp: number;
+  timed: number;
+}
+
+/**
+ * The passes of each kind of measurement. A level read of 100,000 entries is long enough for
+ * the median of 5 to absorb the first pass's JIT; an Azure pass of 5,000 entries is short (0.1
+ * to 1 s), so without warm-up passes the JIT warm-up (of this process and of Azurite's
+ * handlers) would weigh on every number.
+ *
+ * @example
+ * ```ts ignore
+ * await medianPass("consume space", entries, PASSES.azureRead, readAll);
+ * ```
+ */
+export const PASSES = {
+  /** Reads do not change the data: every pass reads the same rows. */
+  levelRead: { warmUp: 0, timed: 5 },
+  /** Each pass writes every entry again, on fresh tables. */
+  azureProduce: { warmUp: 1, timed: 5 },
+  azureRead: { warmUp: 3, timed: 15 },
+} as const satisfies Record<string, Passes>;
+
+/**
+ * What one pass saw: the seconds its timed part took and the entries it wrote or read.
+ *
+ * @example
+ * ```ts ignore
+ * const pass: PassResult = { seconds: 0.2, count: 5_000 };
+ * ```
+ */
+export interface PassResult {
+  seconds: number;
+  count: number;
+}
+
+/**
+ * Runs `pass` for the warm-up passes and then the timed ones, each expected to see `entries`,
+ * and reports the median timed pass.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await medianPass("consume space", 5_000, PASSES.azureRead, readAll);
+ * ```
+ */
+export async function medianPass(
+  what: string,
+  entries: number,
+  passes: Passes,
+  pass: (index: number) => Promise<PassResult>,
+): Promise<Measured> {
+  const times: number[] = [];
+  for (let i = 0; i < passes.warmUp + passes.timed; i++) {
+    const { seconds, count } = await pass(i);
+    expectCount(what, count, entries);
+    if (i >= passes.warmUp) times.push(seconds);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const seconds = sorted[Math.floor(sorted.length / 2)];
+  return {
+    ...throughput(entries, seconds),
+    details: { passes: times.map((t) => Math.round(entries / t)) },
+  };
+}
+
+/**
+ * Reads the same data in every pass and reports the median timed pass: each pass times the
+ * whole of `count`, which resolves to the entries it saw.
+ *
+ * @example
+ * ```ts ignore
+ * await medianReadPass("space", entries, PASSES.levelRead, () => countEntries(store));
+ * ```
+ */
+export function medianReadPass(
+  read: Read,
+  entries: number,
+  passes: Passes,
+  count: () => Promise<number>,
+): Promise<Measured> {
+  return medianPass(`consume ${read}`, entries, passes, async () => {
+    const { seconds, value } = await timed(count);
+    return { seconds, count: value };
+  });
+}
+
+/**
+ * Fails the scenario when a read did not see what was written.
+ *
+ * @example
+ * ```ts ignore
+ * expectCount("consume space", count, 100_000); // throws when they differ
+ * ```
+ */
+export function expectCount(what: string, actual: number, expected: number): void {
+  if (actual !== expected) throw new Error(`${what}: read ${actual} entries, expected ${expected}`);
+}
+
+/**
+ * Fails the scenario when decoded entries did not carry their payloads.
+ *
+ * @example
+ * ```ts ignore
+ * expectPayloadBytes(count, bytes); // bytes: the sum of the payloads' lengths
+ * ```
+ */
+export function expectPayloadBytes(count: number, bytes: number): void {
+  expectCount("payload bytes", bytes, count * PAYLOAD_BYTES);
+}
+
+/**
+ * Fails the scenario when the stored values read raw (encoded entries, not decoded) are not
+ * longer than their payloads.
+ *
+ * @example
+ * ```ts ignore
+ * expectStoredBytes(count, bytes); // bytes: the sum of the stored values' lengths
+ * ```
+ */
+export function expectStoredBytes(count: number, bytes: number): void {
+  if (bytes <= count * PAYLOAD_BYTES) throw new Error("values shorter than their payloads");
+}

@@ -1,0 +1,77 @@
+/**
+ * The benchmark's contestant "azure": streamkit's Azure Table Storage driver through the public
+ * `Store` API, on the Azurite the orchestrator started, on tables of its own (a fresh table
+ * prefix per scenario). Produce: warm-up and timed passes, each into a store on fresh tables.
+ * Reads: a setup process writes the data, the timed process reads it in warm-up and timed
+ * passes. The median timed pass counts.
+ *
+ * @module
+ */
+
+import type { Store } from "../../core/mod.ts";
+import { AzureStoreFactory, azureTableName } from "../../drivers/azure/mod.ts";
+import {
+  type Contestant,
+  medianPass,
+  medianReadPass,
+  PASSES,
+  type Places,
+  timed,
+} from "./_contestant.ts";
+import { tableClient } from "./_azure_tables.ts";
+import { consumed, countEntries, produceSegments, segmentRecords } from "./_streamkit_store.ts";
+import { SEGMENTS_WRITTEN, STORE_ID } from "./_workload.ts";
+
+async function withStore<T>(
+  { tablePrefix, connectionString }: Places["azure"],
+  body: (store: Store) => Promise<T>,
+): Promise<T> {
+  await using factory = new AzureStoreFactory({
+    connectionString,
+    allowInsecureHttp: true,
+    tablePrefix,
+  });
+  await using store = await factory.newStore(STORE_ID);
+  return await body(store);
+}
+
+/**
+ * Streamkit's Azure driver.
+ *
+ * @example
+ * ```ts ignore
+ * await contestant.produce(8).measure({ entries: 500, seed: DEFAULT_SEED, tablePrefix, connectionString });
+ * ```
+ */
+export const contestant: Contestant<"azure"> = {
+  driver: "azure",
+  // Each pass produces every entry into a store on fresh tables, dropped after the pass.
+  produce: (segments) => ({
+    measure: async ({ entries, seed, tablePrefix, connectionString }) => {
+      const records = segmentRecords(entries, segments, seed);
+      return await medianPass("produce", entries, PASSES.azureProduce, async (pass) => {
+        const place = { tablePrefix: `${tablePrefix}p${pass}`, connectionString };
+        const { seconds } = await withStore(
+          place,
+          (store) => timed(() => produceSegments(store, records)),
+        );
+        await tableClient(connectionString, azureTableName(place.tablePrefix, STORE_ID))
+          .deleteTable();
+        return { seconds, count: entries };
+      });
+    },
+  }),
+  consume: (read) => ({
+    setup: async (args) => {
+      const records = segmentRecords(args.entries, SEGMENTS_WRITTEN[read], args.seed);
+      await withStore(args, (store) => produceSegments(store, records));
+    },
+    measure: (args) =>
+      withStore(
+        args,
+        (store) =>
+          medianReadPass(read, args.entries, PASSES.azureRead, () =>
+            countEntries(consumed(store, read))),
+      ),
+  }),
+};

@@ -1,0 +1,270 @@
+/**
+ * The benchmark's workload, the same for every contestant: the scenarios (what each one does,
+ * on which driver), the seeded payloads split over the segments, and the entries the driver
+ * commits for them, so that every contestant of a run writes the same keys and the same bytes.
+ *
+ * @module
+ */
+
+import type { Entry, Trx } from "../../core/mod.ts";
+import { SeededRandom } from "../../core/_test_random.ts";
+
+/**
+ * The driver a scenario measures.
+ *
+ * @example
+ * ```ts ignore
+ * const driver: Driver = WORKLOADS["azure.consumeSpace"].driver; // "azure"
+ * ```
+ */
+export type Driver = "level" | "azure";
+
+/**
+ * What a read scenario consumes: one segment, or the space its segments were written to.
+ *
+ * @example
+ * ```ts ignore
+ * const read: Read = "space";
+ * ```
+ */
+export type Read = "segment" | "space";
+
+/**
+ * What a scenario does, the same for every contestant: produce into `segments` segments
+ * concurrently, consume what a setup wrote, or consume while sampling the heap (`memory`).
+ *
+ * @example
+ * ```ts ignore
+ * const workload: Workload = { driver: "level", kind: "consume", read: "space" };
+ * ```
+ */
+export type Workload =
+  | { driver: Driver; kind: "produce"; segments: number }
+  | { driver: Driver; kind: "consume"; read: Read }
+  | { driver: Driver; kind: "memory" };
+
+/**
+ * How many segments the concurrent scenarios write.
+ *
+ * @example
+ * ```ts ignore
+ * const workload: Workload = { driver: "level", kind: "produce", segments: CONCURRENT_SEGMENTS };
+ * ```
+ */
+export const CONCURRENT_SEGMENTS = 8;
+
+/**
+ * Every scenario of the benchmark, by name, and what it does.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(WORKLOADS["level.produce.8seg"].segments); // 8
+ * ```
+ */
+export const WORKLOADS = {
+  "level.produce.1seg": { driver: "level", kind: "produce", segments: 1 },
+  "level.produce.8seg": { driver: "level", kind: "produce", segments: CONCURRENT_SEGMENTS },
+  "level.consumeSegment": { driver: "level", kind: "consume", read: "segment" },
+  "level.consumeSpace": { driver: "level", kind: "consume", read: "space" },
+  "level.memory.consume500k": { driver: "level", kind: "memory" },
+  "azure.produce.1seg": { driver: "azure", kind: "produce", segments: 1 },
+  "azure.produce.8seg": { driver: "azure", kind: "produce", segments: CONCURRENT_SEGMENTS },
+  "azure.consumeSegment": { driver: "azure", kind: "consume", read: "segment" },
+  "azure.consumeSpace": { driver: "azure", kind: "consume", read: "space" },
+} as const satisfies Record<string, Workload>;
+
+/**
+ * The name of a scenario.
+ *
+ * @example
+ * ```ts ignore
+ * const scenario: ScenarioName = "level.consumeSpace";
+ * ```
+ */
+export type ScenarioName = keyof typeof WORKLOADS;
+
+/**
+ * The store every contestant writes to (only the streamkit contestants use it).
+ *
+ * @example
+ * ```ts ignore
+ * const store = await factory.newStore(STORE_ID);
+ * ```
+ */
+export const STORE_ID = "6b1c0e4a-1f7e-4d8a-9c3b-5e2f7a9d0c41";
+/**
+ * The space every scenario writes to.
+ *
+ * @example
+ * ```ts ignore
+ * store.consumeSpace({ space: SPACE });
+ * ```
+ */
+export const SPACE = "bench";
+/**
+ * Payload bytes per entry.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(segmentPayloads(1, 1, DEFAULT_SEED)[0].payloads[0].length === PAYLOAD_BYTES); // true
+ * ```
+ */
+export const PAYLOAD_BYTES = 256;
+/**
+ * The default seed of the payload generator.
+ *
+ * @example
+ * ```ts ignore
+ * const segments = segmentPayloads(100_000, 1, DEFAULT_SEED);
+ * ```
+ */
+export const DEFAULT_SEED = 20_240_601;
+/** The all-zero node id the stores stamp when none is configured. */
+const NIL_NODE_ID = "00000000-0000-0000-0000-000000000000";
+
+/**
+ * How many segments a read scenario writes before it reads: one for a segment read, the
+ * concurrent ones for a space read.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(SEGMENTS_WRITTEN.space); // 8
+ * ```
+ */
+export const SEGMENTS_WRITTEN: Record<Read, number> = {
+  segment: 1,
+  space: CONCURRENT_SEGMENTS,
+};
+
+/** The name of segment `index` of a scenario. */
+function segmentName(index: number): string {
+  return `segment-${index}`;
+}
+
+/**
+ * The segment a segment read consumes: the first one written.
+ *
+ * @example
+ * ```ts ignore
+ * store.consumeSegment({ space: SPACE, segment: READ_SEGMENT });
+ * ```
+ */
+export const READ_SEGMENT: string = segmentName(0);
+
+/**
+ * A segment's name and the payloads written to it, in sequence order from 1.
+ *
+ * @example
+ * ```ts ignore
+ * const { segment, payloads }: SegmentPayloads = segmentPayloads(10, 1, DEFAULT_SEED)[0];
+ * ```
+ */
+export interface SegmentPayloads {
+  segment: string;
+  payloads: Uint8Array[];
+}
+
+/**
+ * The payloads of a scenario writing `entries` payloads of {@linkcode PAYLOAD_BYTES} seeded
+ * random bytes (views into one buffer) to `segments` segments: the first segments get one
+ * more when it does not divide. Every contestant of a run writes the very same bytes.
+ *
+ * @example
+ * ```ts ignore
+ * const split = segmentPayloads(10, 3, DEFAULT_SEED);
+ * console.log(split.map((s) => s.payloads.length)); // [4, 3, 3]
+ * ```
+ */
+export function segmentPayloads(
+  entries: number,
+  segments: number,
+  seed: number,
+): SegmentPayloads[] {
+  const random = new SeededRandom(seed);
+  const words = new Uint32Array(entries * PAYLOAD_BYTES / 4);
+  for (let i = 0; i < words.length; i++) words[i] = random.u32();
+  const bytes = new Uint8Array(words.buffer);
+  const split: SegmentPayloads[] = [];
+  for (let s = 0, start = 0; s < segments; s++) {
+    const count = Math.floor(entries / segments) + (s < entries % segments ? 1 : 0);
+    const payloads = Array.from(
+      { length: count },
+      (_, i) => bytes.subarray((start + i) * PAYLOAD_BYTES, (start + i + 1) * PAYLOAD_BYTES),
+    );
+    split.push({ segment: segmentName(s), payloads });
+    start += count;
+  }
+  return split;
+}
+
+/**
+ * The payloads of {@linkcode segmentPayloads} for one segment, each generated as it is pulled
+ * (a buffer of its own): a writer of many entries holds no big array.
+ *
+ * @example
+ * ```ts ignore
+ * for (const payload of lazyPayloads(500_000, DEFAULT_SEED)) records.push(payload);
+ * ```
+ */
+export function* lazyPayloads(entries: number, seed: number): Generator<Uint8Array> {
+  const random = new SeededRandom(seed);
+  for (let n = 0; n < entries; n++) {
+    const words = new Uint32Array(PAYLOAD_BYTES / 4);
+    for (let i = 0; i < words.length; i++) words[i] = random.u32();
+    yield new Uint8Array(words.buffer);
+  }
+}
+
+/**
+ * A fresh trx (a new UUID, the nil node) numbered `number`.
+ *
+ * @example
+ * ```ts ignore
+ * const trx = newTrx(1);
+ * ```
+ */
+export function newTrx(number: number): Trx {
+  return { id: crypto.randomUUID(), node: NIL_NODE_ID, number };
+}
+
+/**
+ * An entry of the benchmark's space, without metadata.
+ *
+ * @example
+ * ```ts ignore
+ * const entry = benchEntry("segment-0", 1, Date.now(), newTrx(1), payload);
+ * ```
+ */
+export function benchEntry(
+  segment: string,
+  sequence: number,
+  timestamp: number,
+  trx: Trx,
+  payload: Uint8Array,
+): Entry {
+  return { space: SPACE, segment, sequence, timestamp, trx, payload, metadata: {} };
+}
+
+/**
+ * The entries a driver commits for `payloads` written to `segment`, chunk by chunk: at most
+ * `chunkRecords` a chunk, each chunk with a fresh trx and a timestamp of its own (taken as the
+ * chunk is pulled, one millisecond apart at least).
+ *
+ * @example
+ * ```ts ignore
+ * for (const chunk of entryChunks("segment-0", payloads, 10_000)) batch(chunk.map(encodeEntry));
+ * ```
+ */
+export function* entryChunks(
+  segment: string,
+  payloads: Uint8Array[],
+  chunkRecords: number,
+): Generator<Entry[]> {
+  for (let start = 0, number = 1; start < payloads.length; start += chunkRecords, number++) {
+    const timestamp = Date.now() + number;
+    const trx = newTrx(number);
+    yield payloads.slice(start, start + chunkRecords).map((payload, i) =>
+      benchEntry(segment, start + i + 1, timestamp, trx, payload)
+    );
+  }
+}
