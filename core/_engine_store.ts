@@ -6,16 +6,22 @@ import type { StoreBackend } from "./backend.ts";
 import type { StatusBus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
 import { SequenceMismatchError, StreamkitError } from "./errors.ts";
-import { i64 } from "./lexkey.ts";
+import { compareKeys, i64 } from "./lexkey.ts";
 import type { KeyedLock } from "./_lock.ts";
 import { validateName } from "./names.ts";
-import { spaceIndexPrefix } from "./keys.ts";
-import { parseSpaceOffset } from "./offsets.ts";
+import { prefixEnd, spaceIndexPrefix } from "./keys.ts";
+import { parseSpaceOffset, spaceOffset } from "./offsets.ts";
 import { ChunkReader } from "./_records.ts";
+import type { ChangeFeed } from "./_change_feed.ts";
+import { mergeTimelines } from "./_merge.ts";
 import type {
+  ConsumeArgs,
   ConsumeSegmentArgs,
   ConsumeSpaceArgs,
   Entry,
+  FollowArgs,
+  FollowEvent,
+  FollowSegmentArgs,
   ProduceArgs,
   ProduceRecord,
   ReadOptions,
@@ -32,6 +38,8 @@ export interface SharedStore {
   /** Serialises head read and commit per segment, across handles. */
   lock: KeyedLock;
   watermark: SpaceWatermark;
+  /** Wakes followers when a chunk commits. */
+  feed: ChangeFeed;
   clock: Clock;
   nodeId: string;
   bus: StatusBus | undefined;
@@ -46,6 +54,54 @@ function optionalCount(argument: string, value: unknown): number {
     );
   }
   return value as number;
+}
+
+/** Where a read of several spaces starts: each space and the offset it resumes after. */
+interface SpacePosition {
+  space: string;
+  offset: Uint8Array | undefined;
+}
+
+const utf8 = new TextEncoder();
+
+/** The `spaces` of `consume` and `follow`, checked, in UTF-8 byte order of their names. */
+function spacePositions(spaces: unknown): SpacePosition[] {
+  if (typeof spaces !== "object" || spaces === null || Array.isArray(spaces)) {
+    throw new StreamkitError(
+      "InvalidArgument",
+      "spaces: must be an object of space names to offsets (or undefined)",
+    );
+  }
+  const positions = Object.entries(spaces as Record<string, unknown>).map(([space, offset]) => {
+    validateName("spaces (a space name)", space);
+    if (offset !== undefined) parseSpaceOffset(space, offset as Uint8Array);
+    return { space, offset: offset as Uint8Array | undefined, key: utf8.encode(space) };
+  });
+  if (positions.length === 0) {
+    throw new StreamkitError("InvalidArgument", "spaces: must name at least one space");
+  }
+  positions.sort((a, b) => compareKeys(a.key, b.key));
+  return positions.map(({ space, offset }) => ({ space, offset }));
+}
+
+/** Followers of a store shared across processes poll no sooner than this after an empty read. */
+const FIRST_POLL_MS = 25;
+const DEFAULT_POLL_INTERVAL_MS = 1_000;
+
+function pollInterval(value: unknown): number {
+  if (value === undefined) return DEFAULT_POLL_INTERVAL_MS;
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    throw new StreamkitError(
+      "InvalidArgument",
+      `pollIntervalMs: must be a positive safe integer (milliseconds), got ${String(value)}`,
+    );
+  }
+  return value as number;
+}
+
+/** The change-feed key of a segment: names hold no U+0000, so it never equals a space. */
+function segmentFeedKey(space: string, segment: string): string {
+  return `${space}\u0000${segment}`;
 }
 
 function maxBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -168,24 +224,206 @@ export class EngineStore implements Store {
     const limit = optionalCount("limit", args.limit);
     if (args.offset !== undefined) parseSpaceOffset(space, args.offset);
     this.#assertReadable(args.signal);
-
-    const prefix = spaceIndexPrefix(space);
-    let gt = prefix;
-    if (minTimestamp > 0) gt = concatBytes(prefix, i64(minTimestamp + 1).bytes);
-    if (args.offset !== undefined) gt = maxBytes(gt, args.offset);
-    const { watermark, clock } = this.#shared;
-    // Never read where a chunk of this store could still land (gap-free tailing).
-    const readable = watermark.readBound(space, clock.now());
-    const upper = maxTimestamp > 0 ? Math.min(maxTimestamp, readable) : readable;
-    const lt = concatBytes(prefix, i64(upper + 1).bytes);
-
+    const positions = [{ space, offset: args.offset }];
+    const upper = await this.#readBound(positions, maxTimestamp, args.signal);
     let count = 0;
-    const range = { gt, lt, limit };
-    for await (const entry of this.#shared.backend.scanSpace(space, range, args.signal)) {
+    const timeline = this.#spaceTimeline(positions[0], minTimestamp, upper, limit, args.signal);
+    for await (const entry of timeline) {
       this.#assertReadable(args.signal);
       yield entry;
       if (++count === limit) return;
     }
+  }
+
+  async *consume(args: ConsumeArgs): AsyncIterable<Entry> {
+    const positions = spacePositions(args?.spaces);
+    const minTimestamp = optionalCount("minTimestamp", args.minTimestamp);
+    const maxTimestamp = optionalCount("maxTimestamp", args.maxTimestamp);
+    const limit = optionalCount("limit", args.limit);
+    this.#assertReadable(args.signal);
+    const upper = await this.#readBound(positions, maxTimestamp, args.signal);
+    let count = 0;
+    for await (const entry of this.#timelines(positions, minTimestamp, upper, limit, args.signal)) {
+      this.#assertReadable(args.signal);
+      yield entry;
+      if (++count === limit) return;
+    }
+  }
+
+  async *follow(args: FollowArgs): AsyncIterable<FollowEvent> {
+    const positions = spacePositions(args?.spaces);
+    const pollIntervalMs = pollInterval(args.pollIntervalMs);
+    this.#assertReadable(args.signal);
+    const stop = this.#stopSignal(args.signal);
+    const keys = positions.map((position) => position.space);
+    yield* this.#follow(args.signal, stop, keys, pollIntervalMs, {
+      read: () => this.#readSpacesOnce(positions, stop),
+      probe: () => this.#anyEntryPast(positions, stop),
+    });
+  }
+
+  async *followSegment(args: FollowSegmentArgs): AsyncIterable<FollowEvent> {
+    const space = validateName("space", args?.space);
+    const segment = validateName("segment", args.segment);
+    const after = optionalCount("afterSequence", args.afterSequence);
+    const pollIntervalMs = pollInterval(args.pollIntervalMs);
+    this.#assertReadable(args.signal);
+    const stop = this.#stopSignal(args.signal);
+    const position = { space, segment, after };
+    yield* this.#follow(args.signal, stop, [segmentFeedKey(space, segment)], pollIntervalMs, {
+      read: () => this.#readSegmentOnce(position, stop),
+    });
+  }
+
+  /** What `follow` reads in one round; each position moves past what was read. */
+  async *#readSpacesOnce(positions: SpacePosition[], stop: AbortSignal): AsyncIterable<Entry> {
+    const upper = await this.#readBound(positions, 0, stop);
+    for await (const entry of this.#timelines(positions, 0, upper, 0, stop)) {
+      positions.find((position) => position.space === entry.space)!.offset = spaceOffset(entry);
+      yield entry;
+    }
+  }
+
+  /** What `followSegment` reads in one round; the position moves past what was read. */
+  async *#readSegmentOnce(
+    position: { space: string; segment: string; after: number },
+    stop: AbortSignal,
+  ): AsyncIterable<Entry> {
+    const { space, segment } = position;
+    const range = {
+      minSequence: position.after + 1,
+      maxSequence: Number.MAX_SAFE_INTEGER,
+      limit: 0,
+    };
+    for await (const entry of this.#shared.backend.scanSegment(space, segment, range, stop)) {
+      // Its space offset may be resumed from: later chunks must be stamped above it.
+      this.#shared.watermark.observe(space, entry.timestamp);
+      position.after = entry.sequence;
+      yield entry;
+    }
+  }
+
+  /** The caller's signal or this handle's close, whichever comes first. */
+  #stopSignal(signal: AbortSignal | undefined): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.#closing.signal]) : this.#closing.signal;
+  }
+
+  /**
+   * The loop of `follow` and `followSegment`: read everything committed so far (`read` resumes
+   * after what it yielded), say `caught-up`, wait for a commit of this process to `keys` (and,
+   * on a store shared across processes, poll: at once after a read that found entries, then
+   * backing off to `pollIntervalMs`, asking `probe` first when there is one), and again.
+   */
+  async *#follow(
+    signal: AbortSignal | undefined,
+    stop: AbortSignal,
+    keys: string[],
+    pollIntervalMs: number,
+    rounds: { read: () => AsyncIterable<Entry>; probe?: () => Promise<boolean> },
+  ): AsyncIterable<FollowEvent> {
+    const { feed, backend } = this.#shared;
+    const polls = backend.sharedAcrossProcesses === true;
+    const firstPollMs = Math.min(FIRST_POLL_MS, pollIntervalMs);
+    let caughtUpSaid = false;
+    let deliveredSinceCaughtUp = false;
+    while (true) {
+      // Taken before reading: a commit that lands during the read is waited for by no one.
+      const versions = feed.versions(keys);
+      let delivered = 0;
+      for await (const entry of rounds.read()) {
+        this.#assertReadable(signal);
+        delivered++;
+        deliveredSinceCaughtUp = true;
+        yield { type: "entry", entry };
+      }
+      this.#assertReadable(signal);
+      if (!caughtUpSaid || deliveredSinceCaughtUp) {
+        caughtUpSaid = true;
+        deliveredSinceCaughtUp = false;
+        yield { type: "caught-up" };
+      }
+      if (!polls) {
+        await feed.wait(keys, versions, stop);
+        continue;
+      }
+      if (delivered > 0) continue;
+      let waitMs = firstPollMs;
+      while (true) {
+        await feed.wait(keys, versions, stop, waitMs);
+        if (feed.changedSince(keys, versions)) break;
+        if (!rounds.probe || await rounds.probe()) break;
+        waitMs = Math.min(2 * waitMs, pollIntervalMs);
+      }
+    }
+  }
+
+  /**
+   * How far a read of `positions` may go: the lowest of their readable bounds (chunks this
+   * process is still committing, and what the backend holds back for other processes), and
+   * `maxTimestamp` when given. One bound for all the spaces keeps reads ordered across calls.
+   */
+  async #readBound(
+    positions: readonly SpacePosition[],
+    maxTimestamp: number,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    const { watermark, clock, backend } = this.#shared;
+    const now = clock.now();
+    let bound = now;
+    for (const { space } of positions) bound = Math.min(bound, watermark.boundOf(space, now));
+    if (backend.spaceReadBound) {
+      const held = await Promise.all(
+        positions.map(({ space }) => backend.spaceReadBound!(space, signal)),
+      );
+      for (const limit of held) if (limit !== undefined) bound = Math.min(bound, limit);
+    }
+    // Never read where a chunk of this store could still land (gap-free tailing).
+    for (const { space } of positions) watermark.observe(space, bound);
+    return maxTimestamp > 0 ? Math.min(maxTimestamp, bound) : bound;
+  }
+
+  /** The entries of one space after its offset, above `minTimestamp`, up to `upper`. */
+  #spaceTimeline(
+    position: SpacePosition,
+    minTimestamp: number,
+    upper: number,
+    limit: number,
+    signal: AbortSignal | undefined,
+  ): AsyncIterable<Entry> {
+    const prefix = spaceIndexPrefix(position.space);
+    let gt = prefix;
+    if (minTimestamp > 0) gt = concatBytes(prefix, i64(minTimestamp + 1).bytes);
+    if (position.offset !== undefined) gt = maxBytes(gt, position.offset);
+    const lt = concatBytes(prefix, i64(upper + 1).bytes);
+    return this.#shared.backend.scanSpace(position.space, { gt, lt, limit }, signal);
+  }
+
+  /** The spaces' timelines merged by (timestamp, space, segment, sequence). */
+  #timelines(
+    positions: readonly SpacePosition[],
+    minTimestamp: number,
+    upper: number,
+    limit: number,
+    signal: AbortSignal | undefined,
+  ): AsyncIterable<Entry> {
+    const timelines = positions.map((position) =>
+      this.#spaceTimeline(position, minTimestamp, upper, limit, signal)
+    );
+    return timelines.length === 1 ? timelines[0] : mergeTimelines(timelines);
+  }
+
+  /**
+   * Whether any of the spaces holds an entry after its offset, at any timestamp: one cheap read
+   * per space for an idle follower of a shared store, before a full read with its bounds.
+   */
+  async #anyEntryPast(positions: readonly SpacePosition[], signal: AbortSignal): Promise<boolean> {
+    const found = await Promise.all(positions.map(async ({ space, offset }) => {
+      const prefix = spaceIndexPrefix(space);
+      const range = { gt: offset ?? prefix, lt: prefixEnd(prefix), limit: 1 };
+      for await (const _ of this.#shared.backend.scanSpace(space, range, signal)) return true;
+      return false;
+    }));
+    return found.includes(true);
   }
 
   async peek(
@@ -263,7 +501,7 @@ export class EngineStore implements Store {
     records: ProduceRecord[],
     stop: AbortSignal,
   ): Promise<SegmentStatus> {
-    const { lock, backend, watermark, clock, nodeId, bus, storeId } = this.#shared;
+    const { lock, backend, watermark, clock, nodeId, bus, storeId, feed } = this.#shared;
     return lock.run(`${space}\u0000${segment}`, async () => {
       stop.throwIfAborted();
       let head =
@@ -286,31 +524,33 @@ export class EngineStore implements Store {
         space,
         head?.status.lastTimestamp ?? -Infinity,
       );
+      const trx = { id: crypto.randomUUID(), node: nodeId, number: (head?.trxNumber ?? 0) + 1 };
+      const entries: Entry[] = records.map((record) => ({
+        space,
+        segment,
+        sequence: record.sequence,
+        timestamp,
+        trx,
+        payload: record.payload,
+        metadata: record.metadata ?? {},
+      }));
+      const status: SegmentStatus = {
+        space,
+        segment,
+        firstSequence: head?.status.firstSequence ?? records[0].sequence,
+        firstTimestamp: head?.status.firstTimestamp ?? timestamp,
+        lastSequence: records[records.length - 1].sequence,
+        lastTimestamp: timestamp,
+      };
       try {
-        const trx = { id: crypto.randomUUID(), node: nodeId, number: (head?.trxNumber ?? 0) + 1 };
-        const entries: Entry[] = records.map((record) => ({
-          space,
-          segment,
-          sequence: record.sequence,
-          timestamp,
-          trx,
-          payload: record.payload,
-          metadata: record.metadata ?? {},
-        }));
-        const status: SegmentStatus = {
-          space,
-          segment,
-          firstSequence: head?.status.firstSequence ?? records[0].sequence,
-          firstTimestamp: head?.status.firstTimestamp ?? timestamp,
-          lastSequence: records[records.length - 1].sequence,
-          lastTimestamp: timestamp,
-        };
         await backend.commit({ space, segment, head, trx, timestamp, entries, status });
-        bus?.publish(storeId, copyStatus(status));
-        return status;
       } finally {
         watermark.release(space, timestamp);
       }
+      // After the release: a woken follower's read bound already lets the chunk through.
+      feed.committed(space, segmentFeedKey(space, segment));
+      bus?.publish(storeId, copyStatus(status));
+      return status;
     });
   }
 

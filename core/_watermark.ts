@@ -72,19 +72,24 @@ export class SpaceWatermark {
 
   /**
    * The highest timestamp a reader of `space` may read up to at time `now`: below every chunk
-   * in flight and at most `now`. Later stamps land above it.
+   * in flight and at most `now`. A reader that reads up to it must {@linkcode observe} what it
+   * read through, so that later stamps land above it.
    */
-  readBound(space: string, now: number): number {
-    const state = this.#state(space);
+  boundOf(space: string, now: number): number {
     let bound = now;
-    for (const timestamp of state.inFlight.keys()) bound = Math.min(bound, timestamp - 1);
-    this.observe(space, bound);
+    const inFlight = this.#spaces.get(space)?.inFlight;
+    if (inFlight) {
+      for (const timestamp of inFlight.keys()) {
+        bound = Math.min(bound, timestamp - 1);
+      }
+    }
     return bound;
   }
 
   /**
-   * Records that a reader saw an entry of `space` at `timestamp` by another way (a segment
-   * read, a peek): its space offset may be resumed from, so later stamps land above it.
+   * Records that a reader read `space` through `timestamp` (a space read's bound, or an entry
+   * seen by a segment read or a peek): its space offsets may be resumed from, so later stamps
+   * land above it.
    */
   observe(space: string, timestamp: number): void {
     const state = this.#state(space);

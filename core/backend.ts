@@ -166,6 +166,18 @@ export interface SpaceRange {
 export interface StoreBackend {
   /** The sizes this backend accepts. */
   readonly limits: BackendLimits;
+  /**
+   * Whether other processes may commit to this store. Followers then also poll (backing off
+   * while idle), besides waking at once for commits made through this process.
+   */
+  readonly sharedAcrossProcesses?: boolean;
+  /**
+   * The highest timestamp of `space` that readers may read up to as far as other processes'
+   * commits are concerned (below the oldest chunk another process may still be making visible
+   * in the space index), or `undefined` when nothing holds reads back. Called before every
+   * space read; reads of this process are held back by core's own watermark.
+   */
+  spaceReadBound?(space: string, signal?: AbortSignal): Promise<number | undefined>;
   /** The segment's head, or `undefined` when it has no entries. */
   readHead(space: string, segment: string, signal?: AbortSignal): Promise<SegmentHead | undefined>;
   /**

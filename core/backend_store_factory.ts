@@ -14,6 +14,7 @@ import { KeyedLock } from "./_lock.ts";
 import { validateStoreId, validateUuid } from "./names.ts";
 import type { Store, StoreFactory, StoreId } from "./types.ts";
 import { SpaceWatermark } from "./_watermark.ts";
+import { ChangeFeed } from "./_change_feed.ts";
 import { EngineStore, type SharedStore } from "./_engine_store.ts";
 
 /**
@@ -51,7 +52,8 @@ interface OpenStore extends SharedStore {
 /**
  * A {@linkcode StoreFactory} over a driver's {@linkcode StoreBackend}s. A driver subclasses it
  * and implements `openBackend`; handles of one store id share one backend (reference-counted,
- * closed with the last handle), one per-segment lock and one space watermark.
+ * closed with the last handle), one per-segment lock, one space watermark and one change feed
+ * (which wakes followers).
  *
  * @example
  * ```ts
@@ -116,6 +118,7 @@ export abstract class BackendStoreFactory implements StoreFactory {
       backend,
       lock: new KeyedLock(),
       watermark: new SpaceWatermark(),
+      feed: new ChangeFeed(),
       clock: this.#clock,
       nodeId: this.#nodeId,
       bus: this.#bus,

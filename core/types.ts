@@ -185,6 +185,92 @@ export interface ConsumeSpaceArgs {
 }
 
 /**
+ * What {@linkcode Store.consume} reads: several spaces as one timeline.
+ *
+ * @example
+ * ```ts
+ * import type { ConsumeArgs } from "@streamkit/core";
+ * declare const savedOrdersOffset: Uint8Array;
+ * const args: ConsumeArgs = {
+ *   spaces: { orders: savedOrdersOffset, payments: undefined }, // payments from the start
+ *   limit: 500,
+ * };
+ * ```
+ */
+export interface ConsumeArgs {
+  /** Space → the space offset to resume strictly after (`undefined`: from the start). */
+  spaces: Record<string, Uint8Array | undefined>;
+  /** Only entries with a timestamp strictly above this; 0 or absent: unbounded. */
+  minTimestamp?: number;
+  /** Only entries with a timestamp at or below this; 0, absent or in the future: now. */
+  maxTimestamp?: number;
+  /** At most this many entries; 0 or absent: no limit. */
+  limit?: number;
+  /** Aborts the read: iteration ends with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What {@linkcode Store.follow} follows: spaces, from saved offsets, live.
+ *
+ * @example
+ * ```ts
+ * import type { FollowArgs } from "@streamkit/core";
+ * const stop = new AbortController();
+ * const args: FollowArgs = { spaces: { orders: undefined }, signal: stop.signal };
+ * ```
+ */
+export interface FollowArgs {
+  /** Space → the space offset to resume strictly after (`undefined`: from the start). */
+  spaces: Record<string, Uint8Array | undefined>;
+  /** Ends the follow: iteration ends with the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * Drivers shared across processes (azure): the longest wait between polls while idle, in
+   * milliseconds (default 1,000). In-process commits wake a follower at once on every driver.
+   */
+  pollIntervalMs?: number;
+}
+
+/**
+ * What {@linkcode Store.followSegment} follows: one segment, in sequence order, live.
+ *
+ * @example
+ * ```ts
+ * import type { FollowSegmentArgs } from "@streamkit/core";
+ * const args: FollowSegmentArgs = { space: "orders", segment: "order-42", afterSequence: 7 };
+ * ```
+ */
+export interface FollowSegmentArgs {
+  /** The space of the segment. */
+  space: string;
+  /** The segment to follow. */
+  segment: string;
+  /** Resume strictly after this sequence; 0 or absent: from the first entry. */
+  afterSequence?: number;
+  /** Ends the follow: iteration ends with the signal's reason. */
+  signal?: AbortSignal;
+  /** As in {@linkcode FollowArgs.pollIntervalMs}. */
+  pollIntervalMs?: number;
+}
+
+/**
+ * What a follow yields: an entry, or the news that everything committed so far was delivered.
+ * `caught-up` comes once at the start (after the history, or at once when there is none) and
+ * then each time the follower reaches the live end again after delivering at least one entry;
+ * never twice in a row.
+ *
+ * @example
+ * ```ts
+ * import type { FollowEvent } from "@streamkit/core";
+ * function describe(event: FollowEvent): string {
+ *   return event.type === "entry" ? `#${event.entry.sequence}` : "caught up";
+ * }
+ * ```
+ */
+export type FollowEvent = { type: "entry"; entry: Entry } | { type: "caught-up" };
+
+/**
  * Options of the single-result reads and the inventory listings.
  *
  * @example
@@ -243,6 +329,20 @@ export interface Store extends AsyncDisposable {
   consumeSegment(args: ConsumeSegmentArgs): AsyncIterable<Entry>;
   /** A space's entries as one timeline ordered by (timestamp, segment, sequence). */
   consumeSpace(args: ConsumeSpaceArgs): AsyncIterable<Entry>;
+  /**
+   * Several spaces as one timeline ordered by (timestamp, space, segment, sequence), each
+   * resumable from its own offset, and ordered across calls: one call reads every space up to
+   * one common bound, so resuming never yields an entry that sorts before one already read.
+   */
+  consume(args: ConsumeArgs): AsyncIterable<Entry>;
+  /**
+   * Every entry committed to the spaces, once each, in `consume`'s order: the history after the
+   * offsets, then each new chunk as it commits, with `caught-up` events at the live end. Ends
+   * only when `signal` aborts (with its reason) or the store closes (`Closed`).
+   */
+  follow(args: FollowArgs): AsyncIterable<FollowEvent>;
+  /** {@linkcode Store.follow} for one segment, in sequence order. */
+  followSegment(args: FollowSegmentArgs): AsyncIterable<FollowEvent>;
   /** The segment's last entry, or `undefined` when the segment has none. */
   peek(space: string, segment: string, options?: ReadOptions): Promise<Entry | undefined>;
   /** The segment's first and last sequence and timestamp, or `undefined` when it has none. */
