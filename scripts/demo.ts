@@ -1,8 +1,9 @@
 /**
  * The demo, on the embedded default (LevelDB in `./.streamkit-data`): produces a few thousand
  * events to several segments with progress output, consumes a segment and the space, prints a
- * peek, a status and a resume offset. Run it again and it continues every segment where the
- * last run stopped, and resumes the space from the offset it saved.
+ * peek and a status, follows the space while two producers write live, and saves a resume
+ * offset. Run it again and it continues every segment where the last run stopped, and resumes
+ * the space from the offset it saved.
  *
  * Run it with `npm run demo` (or `deno task demo`).
  *
@@ -19,6 +20,9 @@ const SPACE = "orders";
 const SEGMENTS = Array.from({ length: 6 }, (_, i) => `order-${i + 1}`);
 const EVENTS_PER_SEGMENT = 500;
 const EVENTS_PER_PRODUCE = 100;
+const LIVE_SEGMENTS = ["live-a", "live-b"];
+const LIVE_EVENTS_PER_SEGMENT = 4;
+const LIVE_PAUSE_MS = 40;
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
@@ -101,6 +105,35 @@ if (savedOffset) {
 
 console.log(`\npeek ${SEGMENTS[1]}: ${show((await store.peek(SPACE, SEGMENTS[1]))!)}`);
 console.log(`status ${SEGMENTS[2]}:`, await store.getSegmentStatus(SPACE, SEGMENTS[2]));
+console.log(
+  `\nfollowing "${SPACE}" while ${LIVE_SEGMENTS.length} producers write, one event at a time:`,
+);
+const liveTotal = LIVE_SEGMENTS.length * LIVE_EVENTS_PER_SEGMENT;
+let liveSeen = 0;
+const follower = (async () => {
+  const from = last && spaceOffset(last);
+  for await (const event of store.follow({ spaces: { [SPACE]: from } })) {
+    if (event.type !== "entry") continue;
+    last = event.entry;
+    console.log(`  live: ${show(event.entry)}`);
+    if (++liveSeen === liveTotal) break;
+  }
+})();
+await Promise.all(LIVE_SEGMENTS.map(async (segment) => {
+  const head = await store.getSegmentStatus(SPACE, segment);
+  let next = (head?.lastSequence ?? 0) + 1;
+  for (let i = 0; i < LIVE_EVENTS_PER_SEGMENT; i++) {
+    await new Promise((resolve) => setTimeout(resolve, LIVE_PAUSE_MS));
+    for await (
+      const status of store.produce({ space: SPACE, segment }, orderEvents(segment, next, 1))
+    ) {
+      next = status.lastSequence + 1;
+    }
+  }
+}));
+await follower;
+console.log(`  the follower saw all ${liveSeen} live events as they were committed`);
+
 if (last) {
   const offset = toHex(spaceOffset(last));
   await Deno.writeTextFile(OFFSET_FILE, offset);

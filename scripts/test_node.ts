@@ -17,7 +17,11 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const distRoot = join(root, "dist", "npm");
 const project = join(root, "dist", "node-test");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
-const README_EXAMPLE = /<!-- node-example -->\s*```js\n([\s\S]*?)```/;
+/** The README's Node examples, by the marker before each, and the file each is run from. */
+const README_EXAMPLES = [
+  { marker: "node-example", file: "readme_example.mjs" },
+  { marker: "node-follow-example", file: "readme_follow_example.mjs" },
+];
 
 async function run(
   command: string,
@@ -129,9 +133,12 @@ await Deno.writeTextFile(
 for (const item of Deno.readDirSync(join(root, "tests", "node"))) {
   await Deno.copyFile(join(root, "tests", "node", item.name), join(project, item.name));
 }
-const example = README_EXAMPLE.exec(await Deno.readTextFile(join(root, "README.md")))?.[1];
-if (!example) throw new Error("README.md has no ```js block after <!-- node-example -->");
-await Deno.writeTextFile(join(project, "readme_example.mjs"), example);
+const readme = await Deno.readTextFile(join(root, "README.md"));
+for (const { marker, file } of README_EXAMPLES) {
+  const block = new RegExp(`<!-- ${marker} -->\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
+  if (!block) throw new Error(`README.md has no \`\`\`js block after <!-- ${marker} -->`);
+  await Deno.writeTextFile(join(project, file), block);
+}
 
 await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], project);
 // The Azure driver's suite runs against a real Azurite, started here and stopped after.

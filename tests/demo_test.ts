@@ -22,13 +22,17 @@ Deno.test("demo: runs on a new LevelDB store, and a second run continues where t
     assert.match(first, /3000\/3000 events committed/);
     assert.match(first, /consumeSpace orders: 3000 entries/);
     assert.match(first, /peek order-2: order-2#500 /);
+    assert.match(first, /live: live-a#1 /);
+    assert.match(first, /live: live-b#4 /);
+    assert.match(first, /the follower saw all 8 live events as they were committed/);
     assert.match(first, /resume offset after the last entry/);
 
     const second = await runDemo(cwd);
     assert.match(second, /order-1 continues after sequence 500/);
-    assert.match(second, /consumeSpace orders: 6000 entries/);
+    assert.match(second, /consumeSpace orders: 6008 entries/);
     assert.match(second, /resuming from the offset saved by the last run: 3000 new entries/);
     assert.match(second, /peek order-2: order-2#1000 /);
+    assert.match(second, /live: live-a#8 /);
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }

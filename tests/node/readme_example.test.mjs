@@ -1,5 +1,6 @@
-// Runs the README's Node example (extracted to readme_example.mjs by scripts/test_node.ts)
-// twice in an empty directory, as a user would after `npm install @streamkit/level`.
+// Runs the README's Node examples (extracted to readme_example.mjs and readme_follow_example.mjs
+// by scripts/test_node.ts) twice in an empty directory, as a user would after
+// `npm install @streamkit/level`.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 
 const example = fileURLToPath(new URL("./readme_example.mjs", import.meta.url));
+const followExample = fileURLToPath(new URL("./readme_follow_example.mjs", import.meta.url));
 
 test("the README's Node example runs against the built package, and continues on a second run", () => {
   const cwd = mkdtempSync(join(tmpdir(), "streamkit-node-example-"));
@@ -20,6 +22,27 @@ test("the README's Node example runs against the built package, and continues on
     const second = execFileSync(process.execPath, [example], { cwd, encoding: "utf8" });
     assert.match(second, /committed up to 6/);
     assert.match(second, /6 \{"kind":"shipped"\}/);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+test("the README's follow example catches up, flushes, and resumes from its offset", () => {
+  const cwd = mkdtempSync(join(tmpdir(), "streamkit-node-follow-example-"));
+  try {
+    const first = execFileSync(process.execPath, [followExample], { cwd, encoding: "utf8" });
+    assert.deepEqual(first.trim().split("\n"), [
+      "caught up (0 applied), offset saved",
+      "caught up (1 applied), offset saved",
+      "order-live: 1 entries",
+    ]);
+    // Resumed from the saved offset: nothing is applied twice.
+    const second = execFileSync(process.execPath, [followExample], { cwd, encoding: "utf8" });
+    assert.deepEqual(second.trim().split("\n"), [
+      "caught up (0 applied), offset saved",
+      "caught up (1 applied), offset saved",
+      "order-live: 2 entries",
+    ]);
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
