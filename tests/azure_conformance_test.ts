@@ -23,6 +23,7 @@ conformance({
       tablePrefix,
       bus: options.bus,
       nodeId: options.nodeId,
+      clock: options.clock,
     });
     prefixes.set(factory, tablePrefix);
     return Promise.resolve(factory);

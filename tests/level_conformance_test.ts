@@ -14,7 +14,12 @@ conformance({
     const path = options.sameStorageAs
       ? directories.get(options.sameStorageAs)!
       : await Deno.makeTempDir({ dir: root });
-    const factory = new LevelStoreFactory({ path, bus: options.bus, nodeId: options.nodeId });
+    const factory = new LevelStoreFactory({
+      path,
+      bus: options.bus,
+      nodeId: options.nodeId,
+      clock: options.clock,
+    });
     directories.set(factory, path);
     return factory;
   },

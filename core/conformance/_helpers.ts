@@ -1,10 +1,12 @@
 // Shared helpers of the conformance suite (private).
 
 import assert from "node:assert/strict";
+import type { Clock } from "../clock.ts";
 import { type ErrorKind, StreamkitError } from "../errors.ts";
 import { compareKeys } from "../lexkey.ts";
 import type {
   Entry,
+  FollowEvent,
   ProduceRecord,
   SegmentStatus,
   Store,
@@ -337,6 +339,24 @@ export async function expectError(
   return error;
 }
 
+/**
+ * Asserts that `call` (an async generator method) does not throw, and that the first `next()`
+ * of what it returns fails with `kind`, naming `argument` when given.
+ */
+export async function expectFirstNextError(
+  call: () => AsyncIterable<unknown>,
+  kind: ErrorKind,
+  argument?: string,
+): Promise<StreamkitError> {
+  let iterable: AsyncIterable<unknown>;
+  try {
+    iterable = call();
+  } catch (error) {
+    assert.fail(`the error must surface on the first next(), not on the call: ${describe(error)}`);
+  }
+  return await expectError(() => iterable[Symbol.asyncIterator]().next(), kind, argument);
+}
+
 /** Runs `action` and asserts it fails with exactly `reason` (identity). */
 export async function expectReason(
   action: () => unknown,
@@ -382,6 +402,199 @@ export function compareSpaceOrder(a: Entry, b: Entry): number {
   const bySegment = compareKeys(utf8(a.segment), utf8(b.segment));
   if (bySegment !== 0) return bySegment;
   return a.sequence - b.sequence;
+}
+
+/**
+ * The order of `consume` and `follow`, computed independently of lexkey: timestamp, space UTF-8
+ * bytes, segment UTF-8 bytes, sequence.
+ */
+export function compareConsumeOrder(a: Entry, b: Entry): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp - b.timestamp;
+  const bySpace = compareKeys(utf8(a.space), utf8(b.space));
+  if (bySpace !== 0) return bySpace;
+  return compareSpaceOrder(a, b);
+}
+
+/** Asserts every entry sorts strictly after the one before it in the order of `consume`. */
+export function assertConsumeOrder(entries: readonly Entry[], what: string): void {
+  for (let i = 1; i < entries.length; i++) {
+    const [before, after] = spaceKeysOf([entries[i - 1], entries[i]]);
+    assert.ok(
+      compareConsumeOrder(entries[i - 1], entries[i]) < 0,
+      `${what}: ${after} (entry ${i}) does not sort after ${before}`,
+    );
+  }
+}
+
+/** `"space"/"segment"#sequence` of entries, to compare orders across spaces. */
+export function spaceKeysOf(entries: readonly Entry[]): string[] {
+  return entries.map((entry) =>
+    `${JSON.stringify(entry.space)}/${JSON.stringify(entry.segment)}#${entry.sequence}`
+  );
+}
+
+/** The `spaces` argument of `consume` and `follow` that reads each of `names` from the start. */
+export function fromStart(names: readonly string[]): Record<string, undefined> {
+  return Object.fromEntries(names.map((name) => [name, undefined]));
+}
+
+/**
+ * A clock the case moves by hand (handed to the factory as `clock`), so that chunks produced
+ * into several spaces share one millisecond. A produce stamps above what a reader already read,
+ * so after a read the case must advance it before producing again, or the produce waits.
+ */
+export class HandClock implements Clock {
+  #now = Date.now();
+
+  now(): number {
+    return this.#now;
+  }
+
+  /** Moves to the next millisecond. */
+  advance(): void {
+    this.#now++;
+  }
+}
+
+/** A follow event, short, for assertion messages. */
+export function describeEvent(event: FollowEvent): string {
+  if (event.type !== "entry") return event.type;
+  const { space, segment, sequence } = event.entry;
+  return `entry ${JSON.stringify(space)}/${JSON.stringify(segment)}#${sequence}`;
+}
+
+/** Asserts that `caught-up` never comes twice in a row. */
+export function assertNoCaughtUpTwice(events: readonly FollowEvent[]): void {
+  for (let i = 1; i < events.length; i++) {
+    assert.ok(
+      events[i].type !== "caught-up" || events[i - 1].type !== "caught-up",
+      `caught-up twice in a row at event ${i}: ${events.map(describeEvent).join(", ")}`,
+    );
+  }
+}
+
+/**
+ * A follow read event by event, each wait bounded by {@linkcode withTimeout}; keeps every event
+ * for later checks. A wait that times out leaves the follow pending: closing the store ends it.
+ */
+export class FollowReader {
+  /** Every event received, in order. */
+  readonly events: FollowEvent[] = [];
+  #iterator: AsyncIterator<FollowEvent>;
+
+  constructor(follow: AsyncIterable<FollowEvent>) {
+    this.#iterator = follow[Symbol.asyncIterator]();
+  }
+
+  async #next(what: string): Promise<FollowEvent> {
+    const result = await this.#iterator.next();
+    assert.ok(!result.done, `${what}: a follow ends only by abort or close`);
+    this.events.push(result.value);
+    return result.value;
+  }
+
+  /** The next event. */
+  next(what: string): Promise<FollowEvent> {
+    return withTimeout(this.#next(what), what);
+  }
+
+  /** Asserts the next event is `caught-up`. */
+  async caughtUp(what: string): Promise<void> {
+    const event = await this.next(what);
+    assert.equal(
+      event.type,
+      "caught-up",
+      `${what}: expected caught-up, got ${describeEvent(event)}`,
+    );
+  }
+
+  /** Asserts the next `count` events are entries (no `caught-up` between) and returns them. */
+  nextEntries(count: number, what: string): Promise<Entry[]> {
+    return withTimeout(
+      (async () => {
+        const entries: Entry[] = [];
+        while (entries.length < count) {
+          const event = await this.#next(what);
+          assert.equal(
+            event.type,
+            "entry",
+            `${what}: expected entry ${entries.length + 1} of ${count}, got caught-up`,
+          );
+          if (event.type === "entry") entries.push(event.entry);
+        }
+        return entries;
+      })(),
+      what,
+    );
+  }
+
+  /** The next `count` entries, whatever `caught-up` events come between. */
+  collect(
+    count: number,
+    what: string,
+    onEntry?: (entry: Entry) => Promise<void>,
+  ): Promise<Entry[]> {
+    return withTimeout(
+      (async () => {
+        const entries: Entry[] = [];
+        while (entries.length < count) {
+          const event = await this.#next(`${what} (${entries.length} of ${count} so far)`);
+          if (event.type !== "entry") continue;
+          entries.push(event.entry);
+          await onEntry?.(event.entry);
+        }
+        return entries;
+      })(),
+      `${what} (${count} entries)`,
+    );
+  }
+
+  /** Ends the follow as `break` does. */
+  async stop(): Promise<void> {
+    await withTimeout(Promise.resolve(this.#iterator.return?.()), "ending a follow by break");
+  }
+}
+
+/** Producers started by {@linkcode startWriters}. */
+export interface Writers {
+  /** How many entries they write in all. */
+  total: number;
+  /** Resolves when every one of them is done; rejects with the first failure. */
+  done: Promise<void>;
+}
+
+/**
+ * Starts one producer per segment of each space, each writing `chunks` chunks of 1 to
+ * `maxBatch` records (sizes drawn up front, so the total is known at once) with short random
+ * pauses between them.
+ */
+export function startWriters(
+  store: Store,
+  spaces: readonly string[],
+  segments: readonly string[],
+  chunks: number,
+  maxBatch: number,
+): Writers {
+  const batch = Math.max(1, Math.min(maxBatch, store.limits.maxChunkRecords));
+  const plans = spaces.flatMap((space) =>
+    segments.map((segment) => ({
+      space,
+      segment,
+      counts: range(1, chunks).map(() => 1 + Math.floor(Math.random() * batch)),
+    }))
+  );
+  const total = plans.reduce((sum, plan) => sum + plan.counts.reduce((a, b) => a + b, 0), 0);
+  const done = Promise.all(plans.map(async ({ space, segment, counts }) => {
+    let next = 1;
+    for (const count of counts) {
+      await produce(store, space, segment, records(next, count, segment));
+      next += count;
+      await sleep(Math.floor(Math.random() * 3));
+    }
+  })).then(() => {});
+  // Callers await it alongside a follower: a failure must not count as unhandled meanwhile.
+  done.catch(() => {});
+  return { total, done };
 }
 
 /** Random bytes of any length. */

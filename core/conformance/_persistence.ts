@@ -25,8 +25,11 @@ import {
   textOf,
 } from "./_helpers.ts";
 
-/** Two factories over one storage, each with the store open; everything closed afterwards. */
-async function withTwoInstances(
+/**
+ * Two factories over one storage, each with the store open; everything closed afterwards.
+ * Exported for the multi-instance cases of follow.
+ */
+export async function withTwoInstances(
   ctx: Ctx,
   fn: (a: Store, b: Store, storeId: string) => Promise<void>,
 ): Promise<void> {

@@ -1,19 +1,23 @@
 /**
  * The driver conformance suite: one call registers, with the caller's test runner, every case
- * of the store's semantics (names, produce, both consumes, peek and status, inventory, limits,
- * concurrency, abort, lifecycle) and of its notifications.
+ * of the store's semantics (names, produce, the consumes, follow and followSegment, peek and
+ * status, inventory, limits, concurrency, abort, lifecycle) and of its notifications.
  *
  * @module
  */
 
 import type { StatusBus } from "../bus.ts";
+import type { Clock } from "../clock.ts";
 import type { StoreFactory } from "../types.ts";
 import type { Ctx } from "./_helpers.ts";
 import { registerAbort } from "./_abort.ts";
 import { registerArguments } from "./_arguments.ts";
 import { registerConcurrency } from "./_concurrency.ts";
+import { registerConsume } from "./_consume.ts";
 import { registerConsumeSegment } from "./_consume_segment.ts";
 import { registerConsumeSpace } from "./_consume_space.ts";
+import { registerFollow } from "./_follow.ts";
+import { registerFollowSegment } from "./_follow_segment.ts";
 import { registerLifecycle } from "./_lifecycle.ts";
 import { registerNames } from "./_names.ts";
 import { registerNotifications } from "./_notifications.ts";
@@ -41,6 +45,12 @@ export interface ConformanceFactoryOptions {
   bus?: StatusBus;
   /** A node UUID to hand to the factory (every factory accepts `nodeId`). */
   nodeId?: string;
+  /**
+   * A clock to hand to the factory (factories built on `BackendStoreFactory` accept `clock`).
+   * Cases pass one they move by hand to stamp chunks of several spaces in one millisecond; with
+   * a factory that ignores it they fall back on concurrent produces landing in one millisecond.
+   */
+  clock?: Clock;
   /**
    * A factory made earlier by the same function: open a new factory over the same storage.
    * Only used when `supports.persistence` or `supports.multiInstance` is set.
@@ -111,10 +121,11 @@ export interface ConformanceOptions {
 
 /**
  * Registers the streamkit driver conformance suite: one test per case of the contract
- * (produce, sequence checks, argument validation, names, both consumes, offsets, peek and
- * status, inventory, payload limits, concurrency, abort, close, reopening, and, when supported,
- * persistence and several instances over one storage). Each test opens its own factory and
- * store (a fresh `crypto.randomUUID()`) and closes them, also when it fails.
+ * (produce, sequence checks, argument validation, names, both consumes, consume across spaces,
+ * follow and followSegment, offsets, peek and status, inventory, payload limits, concurrency,
+ * abort, close, reopening, and, when supported, persistence and several instances over one
+ * storage). Each test opens its own factory and store (a fresh `crypto.randomUUID()`) and closes
+ * them, also when it fails.
  *
  * The suite is runner-agnostic: it uses only `node:assert/strict`, Web APIs and core.
  *
@@ -162,6 +173,9 @@ export function conformance(options: ConformanceOptions): void {
   registerNames(ctx);
   registerConsumeSegment(ctx);
   registerConsumeSpace(ctx);
+  registerConsume(ctx);
+  registerFollow(ctx);
+  registerFollowSegment(ctx);
   registerRead(ctx);
   registerPayload(ctx);
   registerConcurrency(ctx);

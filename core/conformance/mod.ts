@@ -26,4 +26,5 @@ export {
 
 // The core types the suite's options refer to, so that this entry point documents completely.
 export type { StatusBus } from "../bus.ts";
+export type { Clock } from "../clock.ts";
 export type * from "../types.ts";

@@ -28,7 +28,12 @@ conformance({
     const path = options.sameStorageAs
       ? directories.get(options.sameStorageAs)
       : mkdtempSync(join(root, "store-"));
-    const factory = new LevelStoreFactory({ path, bus: options.bus, nodeId: options.nodeId });
+    const factory = new LevelStoreFactory({
+      path,
+      bus: options.bus,
+      nodeId: options.nodeId,
+      clock: options.clock,
+    });
     directories.set(factory, path);
     return Promise.resolve(factory);
   },
@@ -54,6 +59,7 @@ conformance({
       tablePrefix,
       bus: options.bus,
       nodeId: options.nodeId,
+      clock: options.clock,
     });
     tablePrefixes.set(factory, tablePrefix);
     return Promise.resolve(factory);
