@@ -324,6 +324,7 @@ export class EngineStore implements Store {
     const { feed, backend } = this.#shared;
     const polls = backend.sharedAcrossProcesses === true;
     const firstPollMs = Math.min(FIRST_POLL_MS, pollIntervalMs);
+    let waitMs = firstPollMs;
     let caughtUpSaid = false;
     let deliveredSinceCaughtUp = false;
     while (true) {
@@ -346,13 +347,20 @@ export class EngineStore implements Store {
         await feed.wait(keys, versions, stop);
         continue;
       }
-      if (delivered > 0) continue;
-      let waitMs = firstPollMs;
+      if (delivered > 0) {
+        waitMs = firstPollMs;
+        continue;
+      }
+      // Nothing new, or entries there but held back (another process's chunk still pending):
+      // back off either way until a read delivers again or this process commits.
       while (true) {
         await feed.wait(keys, versions, stop, waitMs);
-        if (feed.changedSince(keys, versions)) break;
-        if (!rounds.probe || await rounds.probe()) break;
+        if (feed.changedSince(keys, versions)) {
+          waitMs = firstPollMs;
+          break;
+        }
         waitMs = Math.min(2 * waitMs, pollIntervalMs);
+        if (!rounds.probe || await rounds.probe()) break;
       }
     }
   }

@@ -25,6 +25,7 @@ import {
 } from "./_entities.ts";
 import { statusOf } from "./_requests.ts";
 import type { AzureTable } from "./_table.ts";
+import { FanoutOrder, type FanoutTicket } from "./_fanout_order.ts";
 
 /**
  * The largest compressed entry a row may hold. Space rows are upserted, and an upsert's JSON
@@ -48,6 +49,7 @@ export class ChunkCommitter {
    * forgot, repeat the fanout idempotently; a stale entry fails one commit (If-Match).
    */
   readonly #lastCommits = new Map<string, StoredHead>();
+  readonly #fanoutOrder = new FanoutOrder();
 
   constructor(table: AzureTable, afterStep: CommitStepHook | undefined) {
     this.#table = table;
@@ -69,6 +71,15 @@ export class ChunkCommitter {
    * lost the race gets `SequenceMismatch` (or a transient `Conflict`) and wrote no rows.
    */
   async commit(chunk: ChunkCommit): Promise<void> {
+    const ticket = this.#fanoutOrder.enter(chunk.space, chunk.timestamp);
+    try {
+      await this.#commit(chunk, ticket);
+    } finally {
+      this.#fanoutOrder.leave(chunk.space, ticket);
+    }
+  }
+
+  async #commit(chunk: ChunkCommit, ticket: FanoutTicket): Promise<void> {
     const { space, segment, trx, timestamp, entries } = chunk;
     const partition = segmentPartition(space, segment);
     const first = entries[0].sequence;
@@ -140,7 +151,10 @@ export class ChunkCommitter {
     const rows = entries.map((entry, i) =>
       entryRow(spacePartition(space), spaceRow(timestamp, segment, entry.sequence), values[i])
     );
+    await this.#fanoutOrder.turnOf(space, ticket);
     await this.completeFanout(space, segment, pending, rows);
+    // The rows are in the space index: later chunks of the space may follow.
+    this.#fanoutOrder.leave(space, ticket);
     // The marker goes before the head's mark: once the fanout is done the marker is of no use,
     // and it holds back readers of the space. A crash between the two leaves a mark whose
     // (idempotent) fanout the next head read repeats; the other order would leave a marker
