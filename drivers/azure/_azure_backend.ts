@@ -1,6 +1,7 @@
 // The Azure driver's StoreBackend: one table per store, hex keys (see _entities.ts). Heads and
 // commits follow the protocol in _commit.ts; what crashed writers left is settled by
-// _recovery.ts; scans and listings are here.
+// _recovery.ts; the read bound of a space (below its oldest pending marker), scans and listings
+// are here.
 
 import { odata } from "@azure/data-tables";
 import { type Entry, StreamkitError, toHex } from "@streamkit/core";
@@ -35,12 +36,19 @@ export interface AzureBackendSettings {
   afterCommitStep: CommitStepHook | undefined;
 }
 
-/** Inventory row keys are hex; `g` sorts after every hex digit. */
+/** Inventory and space row keys are hex; `g` sorts after every hex digit. */
 const HEX_DIGIT_LIMIT = "g";
+
+/** Whether `key` begins with `prefix`. */
+function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
+  return key.length >= prefix.length && prefix.every((byte, i) => key[i] === byte);
+}
 
 /** A {@linkcode StoreBackend} over one Azure table. */
 export class AzureBackend implements StoreBackend {
   readonly limits: BackendLimits;
+  /** Every process with the table's credentials may commit to it. */
+  readonly sharedAcrossProcesses = true;
   readonly #table: AzureTable;
   readonly #committer: ChunkCommitter;
   readonly #recovery: Recovery;
@@ -97,13 +105,29 @@ export class AzureBackend implements StoreBackend {
     for await (const row of this.#table.rows(filter, signal, range.limit)) yield entryOf(row);
   }
 
+  /**
+   * Just below the oldest pending marker of `space`: a chunk may still become visible in the
+   * space index at that timestamp (its writer, in any process, is between marker and fanout).
+   * Core calls this before every space read and passes the bound on as `range.lt`.
+   */
+  async spaceReadBound(space: string, signal?: AbortSignal): Promise<number | undefined> {
+    const oldest = await this.#recovery.oldestPendingTimestamp(space, signal);
+    return oldest === undefined ? undefined : oldest - 1;
+  }
+
+  /**
+   * One query of the space partition, a request per page of 1,000 rows (one request in all with
+   * `range.limit` 1, as a follower's probe asks). It reads up to `range.lt` and no further: core
+   * puts the read bound there.
+   */
   async *scanSpace(space: string, range: SpaceRange, signal?: AbortSignal): AsyncIterable<Entry> {
-    const prefixLength = spaceIndexPrefix(space).length;
-    let upper = toHex(range.lt.subarray(prefixLength));
-    // Across processes: never read at or past the oldest chunk still being committed anywhere.
-    const pending = await this.#recovery.oldestPendingTimestampHex(space, signal);
-    if (pending !== undefined && pending < upper) upper = pending;
-    const lower = toHex(range.gt.subarray(prefixLength));
+    const prefix = spaceIndexPrefix(space);
+    // A bound outside the prefix is an end of the space: the start, or the end (every row key is
+    // hex, below `g`).
+    const lower = startsWith(range.gt, prefix) ? toHex(range.gt.subarray(prefix.length)) : "";
+    const upper = startsWith(range.lt, prefix)
+      ? toHex(range.lt.subarray(prefix.length))
+      : HEX_DIGIT_LIMIT;
     const filter = odata`PartitionKey eq ${
       spacePartition(space)
     } and RowKey gt ${lower} and RowKey lt ${upper}`;

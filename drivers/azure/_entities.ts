@@ -105,10 +105,19 @@ export function markerRowRange(space: string): { first: string; end: string } {
   return { first: toHex(prefix), end: toHex(prefixEnd(prefix)) };
 }
 
-/** The hex `i64` timestamp in the row key of a marker of `space`. */
-export function markerTimestampHex(space: string, rowKey: string): string {
+/**
+ * The timestamp in the row key of a marker of `space`; `undefined` when the key does not carry
+ * one (no writer wrote it).
+ */
+export function markerTimestamp(space: string, rowKey: string): number | undefined {
   const at = markerRowPrefix(space).length;
-  return rowKey.slice(at, at + 16);
+  const hex = rowKey.slice(at, at + 16);
+  if (!/^[0-9a-f]{16}$/.test(hex)) return undefined;
+  const timestamp = BigInt.asIntN(64, BigInt(`0x${hex}`) ^ (1n << 63n));
+  return timestamp >= BigInt(Number.MIN_SAFE_INTEGER) &&
+      timestamp <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(timestamp)
+    : undefined;
 }
 
 /** Splits `bytes` into properties `v0`, `v1`, ... of at most {@linkcode PROPERTY_BYTES}. */

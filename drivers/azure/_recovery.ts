@@ -10,7 +10,7 @@ import {
   markerOf,
   markerRowKey,
   markerRowRange,
-  markerTimestampHex,
+  markerTimestamp,
   type Row,
   segmentPartition,
   type StoredHead,
@@ -67,25 +67,26 @@ export class Recovery {
   }
 
   /**
-   * The hex `i64` timestamp of `space`'s oldest chunk that may still be committing anywhere, or
-   * `undefined` if there is none: readers stop below it. A marker older than a commit takes may
-   * belong to a crashed writer or a loser: it is settled first rather than hold readers back
-   * until the sweep.
+   * The timestamp of `space`'s oldest chunk that may still be committing anywhere, or
+   * `undefined` if there is none: readers stop below it. One query while no marker is old. A
+   * marker older than a commit takes (or than `abandonedMarkerMs`, when that is shorter: it is
+   * due for settling anyway) may belong to a crashed writer or a loser: it is settled first
+   * rather than hold readers back until the sweep.
    */
-  async oldestPendingTimestampHex(
-    space: string,
-    signal?: AbortSignal,
-  ): Promise<string | undefined> {
+  async oldestPendingTimestamp(space: string, signal?: AbortSignal): Promise<number | undefined> {
     const { first, end } = markerRowRange(space);
     const filter =
       odata`PartitionKey eq ${MARKER_PARTITION} and RowKey ge ${first} and RowKey lt ${end}`;
+    const settleAfterMs = Math.min(SETTLE_MARKERS_AFTER_MS, this.#abandonedMarkerMs);
     for await (const marker of this.#table.rows(filter, signal)) {
       const age = Date.now() - Number(marker.createdAt);
-      if (!(age < SETTLE_MARKERS_AFTER_MS)) {
+      if (!(age < settleAfterMs)) {
         const outcome = await this.#settleMarker(marker).catch(() => "live" as const);
         if (outcome !== "live") continue;
       }
-      return markerTimestampHex(space, marker.rowKey);
+      const timestamp = markerTimestamp(space, marker.rowKey);
+      // A key without a timestamp is no writer's marker: nothing can commit under it.
+      if (timestamp !== undefined) return timestamp;
     }
     return undefined;
   }
