@@ -2,7 +2,7 @@
 // winner, timestamps, watermarks, notifications, lifecycle) over a driver's backend.
 
 import { concatBytes } from "./bytes.ts";
-import type { StoreBackend } from "./backend.ts";
+import type { SegmentHead, StoreBackend } from "./backend.ts";
 import type { StatusBus } from "./bus.ts";
 import type { Clock } from "./clock.ts";
 import { SequenceMismatchError, StreamkitError } from "./errors.ts";
@@ -25,9 +25,11 @@ import type {
   ProduceArgs,
   ProduceRecord,
   ReadOptions,
+  RestoreArgs,
   SegmentStatus,
   Store,
   StoreLimits,
+  Trx,
 } from "./types.ts";
 import type { SpaceWatermark } from "./_watermark.ts";
 
@@ -82,6 +84,44 @@ function spacePositions(spaces: unknown): SpacePosition[] {
   }
   positions.sort((a, b) => compareKeys(a.key, b.key));
   return positions.map(({ space, offset }) => ({ space, offset }));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What `restore` requires of each entry beyond what `produce` requires of a record. */
+function checkRestoredEntry(entry: Entry, index: number, space: string, segment: string): void {
+  const invalid = (why: string) =>
+    new StreamkitError("InvalidArgument", `entries[${index}].${why}`);
+  if (entry.space !== space) {
+    throw invalid(
+      `space: must be ${JSON.stringify(space)} (the restore's), got ${JSON.stringify(entry.space)}`,
+    );
+  }
+  if (entry.segment !== segment) {
+    throw invalid(
+      `segment: must be ${JSON.stringify(segment)} (the restore's), got ${
+        JSON.stringify(entry.segment)
+      }`,
+    );
+  }
+  if (!Number.isSafeInteger(entry.timestamp) || entry.timestamp < 0) {
+    throw invalid(
+      `timestamp: must be a non-negative safe integer (Unix ms), got ${String(entry.timestamp)}`,
+    );
+  }
+  const trx = entry.trx;
+  if (typeof trx !== "object" || trx === null) {
+    throw invalid("trx: must be an object { id, node, number }");
+  }
+  if (typeof trx.id !== "string" || !UUID.test(trx.id)) {
+    throw invalid(`trx.id: must be a UUID, got ${JSON.stringify(trx.id)}`);
+  }
+  if (typeof trx.node !== "string" || !UUID.test(trx.node)) {
+    throw invalid(`trx.node: must be a UUID, got ${JSON.stringify(trx.node)}`);
+  }
+  if (!Number.isSafeInteger(trx.number) || trx.number < 1) {
+    throw invalid(`trx.number: must be a safe integer >= 1, got ${String(trx.number)}`);
+  }
 }
 
 /** Followers of a store shared across processes poll no sooner than this after an empty read. */
@@ -482,15 +522,48 @@ export class EngineStore implements Store {
     const segment = validateName("segment", args.segment);
     this.#assertOpen();
     args.signal?.throwIfAborted();
-    const stop = args.signal
-      ? AbortSignal.any([args.signal, this.#closing.signal])
-      : this.#closing.signal;
+    const stop = this.#stopSignal(args.signal);
     const reader = new ChunkReader(records, this.#shared.backend.limits, space, segment);
+    yield* this.#commitChunks(
+      reader,
+      stop,
+      (chunk) => this.#produceChunk(space, segment, chunk, stop),
+    );
+  }
+
+  async *restore(
+    args: RestoreArgs,
+    entries: Iterable<Entry> | AsyncIterable<Entry>,
+  ): AsyncIterable<SegmentStatus> {
+    const space = validateName("space", args?.space);
+    const segment = validateName("segment", args.segment);
+    this.#assertOpen();
+    args.signal?.throwIfAborted();
+    const stop = this.#stopSignal(args.signal);
+    const reader = new ChunkReader(entries, this.#shared.backend.limits, space, segment, {
+      argument: "entries",
+      check: (entry, index) => checkRestoredEntry(entry, index, space, segment),
+      // One trx commits together: a chunk holds entries of one trx (more only when it is cut).
+      startsChunk: (previous, next) => previous.trx.id !== next.trx.id,
+    });
+    yield* this.#commitChunks(
+      reader,
+      stop,
+      (chunk) => this.#restoreChunk(space, segment, chunk, stop),
+    );
+  }
+
+  /** Commits the chunks `reader` cuts, one at a time, yielding the status after each. */
+  async *#commitChunks<T extends ProduceRecord>(
+    reader: ChunkReader<T>,
+    stop: AbortSignal,
+    commitChunk: (chunk: T[]) => Promise<SegmentStatus>,
+  ): AsyncIterable<SegmentStatus> {
     try {
       while (true) {
         const chunk = await reader.next(stop);
         if (chunk.length === 0) return;
-        const commit = this.#commitChunk(space, segment, chunk, stop);
+        const commit = commitChunk(chunk);
         this.#commits.add(commit);
         try {
           yield await commit;
@@ -503,29 +576,64 @@ export class EngineStore implements Store {
     }
   }
 
+  /**
+   * Commits one chunk under the segment's lock: reads the head, checks that the chunk continues
+   * it, lets `prepare` build the chunk against that head (it marks the chunk's timestamp in
+   * flight in the watermark), commits, releases the watermark, wakes followers, notifies.
+   */
   #commitChunk(
+    space: string,
+    segment: string,
+    firstSequence: number,
+    stop: AbortSignal,
+    prepare: (head: SegmentHead | undefined) => Promise<{ trx: Trx; entries: Entry[] }>,
+  ): Promise<SegmentStatus> {
+    const { lock, backend, watermark, bus, storeId, feed } = this.#shared;
+    return lock.run(`${space}\u0000${segment}`, async () => {
+      stop.throwIfAborted();
+      let head =
+        await (backend.readHeadForWrite?.(space, segment) ?? backend.readHead(space, segment));
+      if (firstSequence !== (head?.status.lastSequence ?? 0) + 1 && backend.readHeadForWrite) {
+        // A remembered head may be stale: refuse only what the stored head refuses.
+        head = await backend.readHead(space, segment);
+      }
+      const expected = (head?.status.lastSequence ?? 0) + 1;
+      if (firstSequence !== expected) {
+        throw new SequenceMismatchError(space, segment, expected, firstSequence);
+      }
+      // Past this point the chunk commits whole, whatever the signal does.
+      stop.throwIfAborted();
+      const { trx, entries } = await prepare(head);
+      const timestamp = entries[0].timestamp;
+      const status: SegmentStatus = {
+        space,
+        segment,
+        firstSequence: head?.status.firstSequence ?? firstSequence,
+        firstTimestamp: head?.status.firstTimestamp ?? timestamp,
+        lastSequence: entries[entries.length - 1].sequence,
+        lastTimestamp: timestamp,
+      };
+      try {
+        await backend.commit({ space, segment, head, trx, timestamp, entries, status });
+      } finally {
+        watermark.release(space, timestamp);
+      }
+      // After the release: a woken follower's read bound already lets the chunk through.
+      feed.committed(space, segmentFeedKey(space, segment));
+      bus?.publish(storeId, copyStatus(status));
+      return status;
+    });
+  }
+
+  /** A produce chunk: stamped now (see `stampChunk`), under a new trx. */
+  #produceChunk(
     space: string,
     segment: string,
     records: ProduceRecord[],
     stop: AbortSignal,
   ): Promise<SegmentStatus> {
-    const { lock, backend, watermark, clock, nodeId, bus, storeId, feed } = this.#shared;
-    return lock.run(`${space}\u0000${segment}`, async () => {
-      stop.throwIfAborted();
-      let head =
-        await (backend.readHeadForWrite?.(space, segment) ?? backend.readHead(space, segment));
-      if (
-        records[0].sequence !== (head?.status.lastSequence ?? 0) + 1 && backend.readHeadForWrite
-      ) {
-        // A remembered head may be stale: refuse only what the stored head refuses.
-        head = await backend.readHead(space, segment);
-      }
-      const expected = (head?.status.lastSequence ?? 0) + 1;
-      if (records[0].sequence !== expected) {
-        throw new SequenceMismatchError(space, segment, expected, records[0].sequence);
-      }
-      // Past this point the chunk commits whole, whatever the signal does.
-      stop.throwIfAborted();
+    const { watermark, clock, nodeId } = this.#shared;
+    return this.#commitChunk(space, segment, records[0].sequence, stop, async (head) => {
       const timestamp = await stampChunk(
         watermark,
         clock,
@@ -542,23 +650,49 @@ export class EngineStore implements Store {
         payload: record.payload,
         metadata: record.metadata ?? {},
       }));
-      const status: SegmentStatus = {
-        space,
-        segment,
-        firstSequence: head?.status.firstSequence ?? records[0].sequence,
-        firstTimestamp: head?.status.firstTimestamp ?? timestamp,
-        lastSequence: records[records.length - 1].sequence,
-        lastTimestamp: timestamp,
-      };
-      try {
-        await backend.commit({ space, segment, head, trx, timestamp, entries, status });
-      } finally {
-        watermark.release(space, timestamp);
+      return { trx, entries };
+    });
+  }
+
+  /** A restore chunk: entries of one trx, exactly as given, checked against the head. */
+  #restoreChunk(
+    space: string,
+    segment: string,
+    chunk: Entry[],
+    stop: AbortSignal,
+  ): Promise<SegmentStatus> {
+    const { trx, timestamp } = chunk[0];
+    for (const entry of chunk) {
+      if (
+        entry.timestamp !== timestamp || entry.trx.node !== trx.node ||
+        entry.trx.number !== trx.number
+      ) {
+        throw new StreamkitError(
+          "InvalidArgument",
+          `entries: sequence ${entry.sequence} is of trx ${trx.id} but differs from its first entry in timestamp, trx node or trx number`,
+        );
       }
-      // After the release: a woken follower's read bound already lets the chunk through.
-      feed.committed(space, segmentFeedKey(space, segment));
-      bus?.publish(storeId, copyStatus(status));
-      return status;
+    }
+    return this.#commitChunk(space, segment, chunk[0].sequence, stop, (head) => {
+      if (head && timestamp < head.status.lastTimestamp) {
+        throw new StreamkitError(
+          "InvalidArgument",
+          `entries: sequence ${
+            chunk[0].sequence
+          } has timestamp ${timestamp}, below the segment's last (${head.status.lastTimestamp})`,
+        );
+      }
+      if (head && trx.number < head.trxNumber) {
+        throw new StreamkitError(
+          "InvalidArgument",
+          `entries: sequence ${
+            chunk[0].sequence
+          } has trx number ${trx.number}, below the segment's last (${head.trxNumber})`,
+        );
+      }
+      this.#shared.watermark.hold(space, timestamp);
+      const entries = chunk.map((entry) => ({ ...entry, metadata: entry.metadata ?? {} }));
+      return Promise.resolve({ trx: { ...trx }, entries });
     });
   }
 

@@ -1,4 +1,5 @@
-// Reads produce records in chunks: validation, continuity, payload and chunk size caps.
+// Reads produce records (and restored entries) in chunks: validation, continuity, payload and
+// chunk size caps.
 
 import { SequenceMismatchError, StreamkitError } from "./errors.ts";
 import type { BackendLimits } from "./backend.ts";
@@ -26,36 +27,45 @@ export function raceAbort<T>(pending: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
-function invalidRecord(index: number, why: string): StreamkitError {
-  return new StreamkitError("InvalidArgument", `records[${index}]${why}`);
+function invalidItem(argument: string, index: number, why: string): StreamkitError {
+  return new StreamkitError("InvalidArgument", `${argument}[${index}]${why}`);
 }
 
 /** The bytes a record adds to its chunk: payload plus a UTF-8 upper bound of its metadata. */
-function checkRecord(record: unknown, index: number, limits: BackendLimits): number {
+function checkRecord(
+  record: unknown,
+  argument: string,
+  index: number,
+  limits: BackendLimits,
+): number {
   if (typeof record !== "object" || record === null) {
-    throw invalidRecord(index, ": must be an object { sequence, payload, metadata? }");
+    throw invalidItem(argument, index, ": must be an object { sequence, payload, metadata? }");
   }
   const { sequence, payload, metadata } = record as ProduceRecord;
   if (!Number.isSafeInteger(sequence) || sequence < 1) {
-    throw invalidRecord(index, `.sequence: must be a safe integer >= 1, got ${String(sequence)}`);
+    throw invalidItem(
+      argument,
+      index,
+      `.sequence: must be a safe integer >= 1, got ${String(sequence)}`,
+    );
   }
   if (!(payload instanceof Uint8Array)) {
-    throw invalidRecord(index, ".payload: must be a Uint8Array");
+    throw invalidItem(argument, index, ".payload: must be a Uint8Array");
   }
   if (payload.byteLength > limits.maxPayloadBytes) {
     throw new StreamkitError(
       "PayloadTooLarge",
-      `records[${index}].payload: ${payload.byteLength} bytes exceeds limits.maxPayloadBytes (${limits.maxPayloadBytes})`,
+      `${argument}[${index}].payload: ${payload.byteLength} bytes exceeds limits.maxPayloadBytes (${limits.maxPayloadBytes})`,
     );
   }
   let bytes = payload.byteLength;
   if (metadata !== undefined) {
     if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-      throw invalidRecord(index, ".metadata: must be an object of strings");
+      throw invalidItem(argument, index, ".metadata: must be an object of strings");
     }
     for (const [key, value] of Object.entries(metadata)) {
       if (typeof value !== "string") {
-        throw invalidRecord(index, `.metadata[${JSON.stringify(key)}]: must be a string`);
+        throw invalidItem(argument, index, `.metadata[${JSON.stringify(key)}]: must be a string`);
       }
       bytes += (key.length + value.length) * 3;
     }
@@ -63,51 +73,67 @@ function checkRecord(record: unknown, index: number, limits: BackendLimits): num
   return bytes;
 }
 
+/** What a {@linkcode ChunkReader} checks beyond a record's own fields. */
+export interface ChunkRules<T extends ProduceRecord> {
+  /** The argument the items came in, for error messages (`records`, `entries`). */
+  argument: string;
+  /** Checks what is particular to the items (their index in the source given). */
+  check?(item: T, index: number): void;
+  /** Whether `next` must start a new chunk after `previous`, whatever the limits allow. */
+  startsChunk?(previous: T, next: T): boolean;
+}
+
 /**
  * Pulls records from a sync or async source and cuts them into chunks of at most
  * `maxChunkRecords` records and `maxChunkBytes` bytes (a single record always makes a chunk).
  * Every record is checked before its chunk is handed out, so a bad record fails its chunk whole.
  */
-export class ChunkReader {
-  #source: Iterator<ProduceRecord> | AsyncIterator<ProduceRecord>;
+export class ChunkReader<T extends ProduceRecord = ProduceRecord> {
+  #source: Iterator<T> | AsyncIterator<T>;
   #isAsync: boolean;
   #limits: BackendLimits;
   #space: string;
   #segment: string;
-  #carried: ProduceRecord | undefined;
+  #rules: ChunkRules<T>;
+  #carried: T | undefined;
   #index = 0;
   #previousSequence: number | undefined;
   #done = false;
 
   constructor(
-    records: Iterable<ProduceRecord> | AsyncIterable<ProduceRecord>,
+    records: Iterable<T> | AsyncIterable<T>,
     limits: BackendLimits,
     space: string,
     segment: string,
+    rules: ChunkRules<T> = { argument: "records" },
   ) {
     if (records !== null && typeof records === "object" && Symbol.asyncIterator in records) {
       this.#source = records[Symbol.asyncIterator]();
       this.#isAsync = true;
     } else if (records !== null && typeof records === "object" && Symbol.iterator in records) {
-      this.#source = (records as Iterable<ProduceRecord>)[Symbol.iterator]();
+      this.#source = (records as Iterable<T>)[Symbol.iterator]();
       this.#isAsync = false;
     } else {
-      throw new StreamkitError("InvalidArgument", "records: must be an iterable or async iterable");
+      throw new StreamkitError(
+        "InvalidArgument",
+        `${rules.argument}: must be an iterable or async iterable`,
+      );
     }
     this.#limits = limits;
     this.#space = space;
     this.#segment = segment;
+    this.#rules = rules;
   }
 
   /** The next item of the source (`undefined` is an item too), or `EXHAUSTED`. */
   async #pull(signal: AbortSignal): Promise<unknown> {
     if (this.#done) return EXHAUSTED;
-    let result: IteratorResult<ProduceRecord>;
+    let result: IteratorResult<T>;
     if (this.#isAsync) {
-      result = await raceAbort((this.#source as AsyncIterator<ProduceRecord>).next(), signal);
+      result = await raceAbort((this.#source as AsyncIterator<T>).next(), signal);
     } else {
       signal.throwIfAborted();
-      result = (this.#source as Iterator<ProduceRecord>).next();
+      result = (this.#source as Iterator<T>).next();
     }
     if (result.done) {
       this.#done = true;
@@ -117,17 +143,22 @@ export class ChunkReader {
   }
 
   /** The next chunk, or an empty array when the source is exhausted. */
-  async next(signal: AbortSignal): Promise<ProduceRecord[]> {
-    const chunk: ProduceRecord[] = [];
+  async next(signal: AbortSignal): Promise<T[]> {
+    const chunk: T[] = [];
     let chunkBytes = 0;
     while (chunk.length < this.#limits.maxChunkRecords) {
       const item = this.#carried ?? await this.#pull(signal);
       this.#carried = undefined;
       if (item === EXHAUSTED) break;
       const index = this.#index;
-      const bytes = checkRecord(item, index, this.#limits);
-      const record = item as ProduceRecord;
-      if (chunk.length > 0 && chunkBytes + bytes > this.#limits.maxChunkBytes) {
+      const bytes = checkRecord(item, this.#rules.argument, index, this.#limits);
+      const record = item as T;
+      this.#rules.check?.(record, index);
+      if (
+        chunk.length > 0 &&
+        (chunkBytes + bytes > this.#limits.maxChunkBytes ||
+          this.#rules.startsChunk?.(chunk[chunk.length - 1], record))
+      ) {
         this.#carried = record;
         break;
       }

@@ -57,8 +57,17 @@ export class SpaceWatermark {
   tryStamp(space: string, timestamp: number): number | undefined {
     const state = this.#state(space);
     if (timestamp <= state.readFloor) return undefined;
-    state.inFlight.set(timestamp, (state.inFlight.get(timestamp) ?? 0) + 1);
+    this.hold(space, timestamp);
     return timestamp;
+  }
+
+  /**
+   * Marks a chunk whose timestamp was given (a restore) as in flight, whatever readers have
+   * passed: readers of this process wait for it, though it may land behind them.
+   */
+  hold(space: string, timestamp: number): void {
+    const state = this.#state(space);
+    state.inFlight.set(timestamp, (state.inFlight.get(timestamp) ?? 0) + 1);
   }
 
   /** Marks a chunk stamped with `timestamp` as committed or failed. */

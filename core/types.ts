@@ -133,6 +133,24 @@ export interface ProduceArgs {
 }
 
 /**
+ * Where {@linkcode Store.restore} writes.
+ *
+ * @example
+ * ```ts
+ * import type { RestoreArgs } from "@streamkit/core";
+ * const args: RestoreArgs = { space: "orders", segment: "order-42" };
+ * ```
+ */
+export interface RestoreArgs {
+  /** The space to write to; every entry must name it. */
+  space: string;
+  /** The segment to write to; every entry must name it. */
+  segment: string;
+  /** Aborts the restore: committed chunks stay, the in-flight chunk commits wholly or not at all. */
+  signal?: AbortSignal;
+}
+
+/**
  * What {@linkcode Store.consumeSegment} reads.
  *
  * @example
@@ -358,6 +376,19 @@ export interface Store extends AsyncDisposable {
   produce(
     args: ProduceArgs,
     records: Iterable<ProduceRecord> | AsyncIterable<ProduceRecord>,
+  ): AsyncIterable<SegmentStatus>;
+  /**
+   * Appends entries exactly as given (sequence, timestamp, trx, payload, metadata), continuing
+   * the segment: sequences follow the head (else `SequenceMismatch`), timestamps and trx numbers
+   * never decrease and are not below the head's (else `InvalidArgument`). The entries of one
+   * trx commit together, split into several atomic chunks only where the store's chunk limit
+   * forces it. Lazy like `produce`: yields the segment's status after each committed chunk. For
+   * moving, backing up and copying stores: restored entries keep their old timestamps, so they
+   * may land behind a follower's offset; restore into empty or quiet spaces.
+   */
+  restore(
+    args: RestoreArgs,
+    entries: Iterable<Entry> | AsyncIterable<Entry>,
   ): AsyncIterable<SegmentStatus>;
   /** Closes the handle; idempotent. Every later call fails with kind `Closed`. */
   close(): Promise<void>;
