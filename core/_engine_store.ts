@@ -124,6 +124,21 @@ function checkRestoredEntry(entry: Entry, index: number, space: string, segment:
   }
 }
 
+/** What `#follow` needs to know of what it follows. */
+interface FollowPlan {
+  /** The change-feed keys whose commits wake the follower. */
+  keys: string[];
+  pollIntervalMs: number;
+  /** Everything committed so far, after what was delivered. */
+  read(stop: AbortSignal): Promise<AsyncIterable<Entry>>;
+  /** An entry is handed to the caller. */
+  delivered(entry: Entry): void;
+  /** A read ended, however: the next one resumes after what was delivered. */
+  ended(): void;
+  /** Whether a full read may find anything (one cheap read per space), for idle polls. */
+  probe?(stop: AbortSignal): Promise<boolean>;
+}
+
 /** Followers of a store shared across processes poll no sooner than this after an empty read. */
 const FIRST_POLL_MS = 25;
 const DEFAULT_POLL_INTERVAL_MS = 1_000;
@@ -290,57 +305,52 @@ export class EngineStore implements Store {
     }
   }
 
-  async *follow(args: FollowArgs): AsyncIterable<FollowEvent> {
-    const positions = spacePositions(args?.spaces);
-    const pollIntervalMs = pollInterval(args.pollIntervalMs);
-    this.#assertReadable(args.signal);
-    const stop = this.#stopSignal(args.signal);
-    const keys = positions.map((position) => position.space);
-    yield* this.#follow(args.signal, stop, keys, pollIntervalMs, {
-      read: () => this.#readSpacesOnce(positions, stop),
-      probe: () => this.#anyEntryPast(positions, stop),
+  follow(args: FollowArgs): AsyncIterable<FollowEvent> {
+    return this.#follow(args?.signal, () => {
+      const positions = spacePositions(args?.spaces);
+      // Offsets are encoded once a read ends, from the last entry delivered of each space.
+      const lastDelivered = new Map<string, Entry>();
+      return {
+        keys: positions.map((position) => position.space),
+        pollIntervalMs: pollInterval(args.pollIntervalMs),
+        read: async (stop) => {
+          const upper = await this.#readBound(positions, 0, stop);
+          return this.#timelines(positions, 0, upper, 0, stop);
+        },
+        delivered: (entry) => lastDelivered.set(entry.space, entry),
+        ended: () => {
+          for (const position of positions) {
+            const last = lastDelivered.get(position.space);
+            if (last) position.offset = spaceOffset(last);
+          }
+          lastDelivered.clear();
+        },
+        probe: (stop) => this.#anyEntryPast(positions, stop),
+      };
     });
   }
 
-  async *followSegment(args: FollowSegmentArgs): AsyncIterable<FollowEvent> {
-    const space = validateName("space", args?.space);
-    const segment = validateName("segment", args.segment);
-    const after = optionalCount("afterSequence", args.afterSequence);
-    const pollIntervalMs = pollInterval(args.pollIntervalMs);
-    this.#assertReadable(args.signal);
-    const stop = this.#stopSignal(args.signal);
-    const position = { space, segment, after };
-    yield* this.#follow(args.signal, stop, [segmentFeedKey(space, segment)], pollIntervalMs, {
-      read: () => this.#readSegmentOnce(position, stop),
+  followSegment(args: FollowSegmentArgs): AsyncIterable<FollowEvent> {
+    return this.#follow(args?.signal, () => {
+      const space = validateName("space", args?.space);
+      const segment = validateName("segment", args.segment);
+      let after = optionalCount("afterSequence", args.afterSequence);
+      const { backend, watermark } = this.#shared;
+      return {
+        keys: [segmentFeedKey(space, segment)],
+        pollIntervalMs: pollInterval(args.pollIntervalMs),
+        read: (stop) => {
+          const range = { minSequence: after + 1, maxSequence: Number.MAX_SAFE_INTEGER, limit: 0 };
+          return Promise.resolve(backend.scanSegment(space, segment, range, stop));
+        },
+        delivered: (entry) => {
+          // Its space offset may be resumed from: later chunks must be stamped above it.
+          watermark.observe(space, entry.timestamp);
+          after = entry.sequence;
+        },
+        ended: () => {},
+      };
     });
-  }
-
-  /** What `follow` reads in one round; each position moves past what was read. */
-  async *#readSpacesOnce(positions: SpacePosition[], stop: AbortSignal): AsyncIterable<Entry> {
-    const upper = await this.#readBound(positions, 0, stop);
-    for await (const entry of this.#timelines(positions, 0, upper, 0, stop)) {
-      positions.find((position) => position.space === entry.space)!.offset = spaceOffset(entry);
-      yield entry;
-    }
-  }
-
-  /** What `followSegment` reads in one round; the position moves past what was read. */
-  async *#readSegmentOnce(
-    position: { space: string; segment: string; after: number },
-    stop: AbortSignal,
-  ): AsyncIterable<Entry> {
-    const { space, segment } = position;
-    const range = {
-      minSequence: position.after + 1,
-      maxSequence: Number.MAX_SAFE_INTEGER,
-      limit: 0,
-    };
-    for await (const entry of this.#shared.backend.scanSegment(space, segment, range, stop)) {
-      // Its space offset may be resumed from: later chunks must be stamped above it.
-      this.#shared.watermark.observe(space, entry.timestamp);
-      position.after = entry.sequence;
-      yield entry;
-    }
   }
 
   /** The caller's signal or this handle's close, whichever comes first. */
@@ -349,18 +359,22 @@ export class EngineStore implements Store {
   }
 
   /**
-   * The loop of `follow` and `followSegment`: read everything committed so far (`read` resumes
-   * after what it yielded), say `caught-up`, wait for a commit of this process to `keys` (and,
-   * on a store shared across processes, poll: at once after a read that found entries, then
-   * backing off to `pollIntervalMs`, asking `probe` first when there is one), and again.
+   * The loop of `follow` and `followSegment`, over the plan `plan()` returns (called on the
+   * first `next()`, so bad arguments fail there like every read's): read everything committed
+   * so far (`read`; `delivered` sees each entry handed out, `ended` the end of the read, so the
+   * next read resumes after them), say `caught-up`, wait for a commit of this process to the
+   * plan's `keys` (and, on a store shared across processes, poll: at once after a read that
+   * found entries, then backing off to `pollIntervalMs`, asking `probe` first when there is
+   * one), and again.
    */
   async *#follow(
     signal: AbortSignal | undefined,
-    stop: AbortSignal,
-    keys: string[],
-    pollIntervalMs: number,
-    rounds: { read: () => AsyncIterable<Entry>; probe?: () => Promise<boolean> },
+    plan: () => FollowPlan,
   ): AsyncIterable<FollowEvent> {
+    const rounds = plan();
+    const { keys, pollIntervalMs } = rounds;
+    this.#assertReadable(signal);
+    const stop = this.#stopSignal(signal);
     const { feed, backend } = this.#shared;
     const polls = backend.sharedAcrossProcesses === true;
     const firstPollMs = Math.min(FIRST_POLL_MS, pollIntervalMs);
@@ -371,11 +385,17 @@ export class EngineStore implements Store {
       // Taken before reading: a commit that lands during the read is waited for by no one.
       const versions = feed.versions(keys);
       let delivered = 0;
-      for await (const entry of rounds.read()) {
-        this.#assertReadable(signal);
-        delivered++;
-        deliveredSinceCaughtUp = true;
-        yield { type: "entry", entry };
+      const timeline = await rounds.read(stop);
+      try {
+        for await (const entry of timeline) {
+          this.#assertReadable(signal);
+          rounds.delivered(entry);
+          delivered++;
+          deliveredSinceCaughtUp = true;
+          yield { type: "entry", entry };
+        }
+      } finally {
+        rounds.ended();
       }
       this.#assertReadable(signal);
       if (!caughtUpSaid || deliveredSinceCaughtUp) {
@@ -400,7 +420,7 @@ export class EngineStore implements Store {
           break;
         }
         waitMs = Math.min(2 * waitMs, pollIntervalMs);
-        if (!rounds.probe || await rounds.probe()) break;
+        if (!rounds.probe || await rounds.probe(stop)) break;
       }
     }
   }
