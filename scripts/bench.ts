@@ -1,12 +1,16 @@
 /**
- * `deno task bench` (DESIGN section 10): the level driver against raw `classic-level` and
- * Deno KV doing the same job, and the Azure driver against raw `@azure/data-tables` on the
- * same Azurite, measured in the same run. Every scenario of every contestant runs in a process
- * of its own (`Deno.execPath()`) on a fresh temporary directory (level) or on fresh tables of
- * one Azurite that this orchestrator starts for the Azure scenarios and hands to the children
- * by its connection string (azure); each child prints its result as one JSON line. This
- * orchestrator collects them, prints a markdown table per driver and one JSON line per
- * scenario with the ratios (our throughput divided by the reference's).
+ * `deno task bench` (DESIGN sections 10 and 11): the level driver against raw `classic-level`
+ * and Deno KV doing the same job, and the Azure driver against raw `@azure/data-tables` on the
+ * same Azurite, measured in the same run; and following and merging (`level.follow.*`,
+ * `level.consume.merge8`, `azure.follow.latency`): the latency from a produce to a follower
+ * (against a Deno KV watch), a follow catching up and a merging `consume`, each against
+ * `consumeSpace` timed in the same process. Every scenario of every contestant runs in a
+ * process of its own (`Deno.execPath()`) on a fresh temporary directory (level) or on fresh
+ * tables of one Azurite that this orchestrator starts for the Azure scenarios and hands to the
+ * children by its connection string (azure); each child prints its result as one JSON line.
+ * This orchestrator collects them, prints markdown tables and one JSON line per scenario with
+ * the ratios (our throughput divided by the reference's; for latency, the reference's p99
+ * divided by ours: above 1, ours is lower).
  *
  * Flags: `--entries N` (level; default 100,000), `--azure-entries N` (azure; default 5,000),
  * `--only a,b` (scenario names, or their leading parts: `--only azure`, `--only level`,
@@ -24,14 +28,17 @@
  * - `_child.ts`: the child process, both sides: starting one with its arguments, and, run as a
  *   script, the one child entry (parsing those arguments, loading the contestant, running one
  *   phase, printing the JSON result line).
- * - `_contestant.ts`: what a contestant implements (produce, consume, memory) and the measuring
- *   they share (timing after a garbage collection, the median pass, the read checks).
+ * - `_contestant.ts`: what a contestant implements (produce, consume, memory, follow latency,
+ *   catch-up, merge) and the measuring they share (timing after a garbage collection, the
+ *   median pass, two reads compared pass by pass in one process, the read checks).
+ * - `_latency.ts`: timing single entries from their produce to a follower in the same process,
+ *   whatever follows them, and the percentiles.
  * - `_contestant_streamkit_level.ts`, `_contestant_classic_level.ts`, `_contestant_deno_kv.ts`:
  *   the level scenarios' contestants: streamkit's LevelDB driver, and its two references.
  * - `_contestant_streamkit_azure.ts`, `_contestant_data_tables.ts`: the Azure scenarios'
  *   contestants: streamkit's Azure driver, and its reference.
- * - `_streamkit_store.ts`: what the two streamkit contestants share (producing and consuming
- *   through the public `Store`).
+ * - `_streamkit_store.ts`: what the two streamkit contestants share (producing, consuming and
+ *   following through the public `Store`).
  * - `_leveldb.ts`, `_azure_tables.ts`: what each driver's contestants share: the rows the
  *   driver writes, precomputed for its raw reference, and the library's common set-up.
  *
@@ -48,21 +55,30 @@ import {
   positiveInteger,
   runChildProcess,
 } from "./bench/_child.ts";
+import type { SameProcessReference } from "./bench/_contestant.ts";
 import {
   DEFAULT_SEED,
   type Driver,
+  hasSetup,
   type ScenarioName,
   type Workload,
   WORKLOADS,
 } from "./bench/_workload.ts";
 import { type Azurite, startAzurite } from "../tests/_azurite.ts";
 
+/** What a scenario's figures are compared with: another contestant, or a read of our own. */
+type Reference = ContestantName | SameProcessReference;
+
 interface Scenario {
   name: ScenarioName;
   /** The driver's contestant first, then the references. */
   contestants: ContestantName[];
   /** Goals as ratios against each reference. */
-  goals?: Partial<Record<ContestantName, number>>;
+  goals?: Partial<Record<Reference, number>>;
+  /** A latency scenario's goal: the highest p99 that meets it, in milliseconds. */
+  maxP99Ms?: number;
+  /** What the figures of a following or merging scenario are compared with, for its table. */
+  comparedWith?: string;
 }
 
 const LEVEL_CONTESTANTS: ContestantName[] = ["level", "classic-level", "deno-kv"];
@@ -77,12 +93,33 @@ const SCENARIOS: Scenario[] = [
   { name: "level.consumeSegment", contestants: LEVEL_CONTESTANTS, goals: LEVEL_CONSUME_GOALS },
   { name: "level.consumeSpace", contestants: LEVEL_CONTESTANTS, goals: LEVEL_CONSUME_GOALS },
   { name: "level.memory.consume500k", contestants: ["level"] },
+  {
+    name: "level.follow.latency",
+    contestants: ["level", "deno-kv"],
+    goals: { "deno-kv": 1 },
+    maxP99Ms: 5,
+    comparedWith: "Deno KV: watch of the head key, then a get of the entry",
+  },
+  {
+    name: "level.follow.catchup",
+    contestants: ["level"],
+    goals: { consumeSpace: 0.9 },
+    comparedWith: "consumeSpace of the same space, same process",
+  },
+  {
+    name: "level.consume.merge8",
+    contestants: ["level"],
+    goals: { consumeSpace: 0.7 },
+    comparedWith: "consumeSpace of each space in turn, same process",
+  },
   // An entry is written to two indexes (two transactions, plus the commit protocol's small
   // requests) where the raw reference writes one: hence the produce goal below 0.5.
   { name: "azure.produce.1seg", contestants: AZURE_CONTESTANTS, goals: { "data-tables": 0.45 } },
   { name: "azure.produce.8seg", contestants: AZURE_CONTESTANTS, goals: { "data-tables": 0.45 } },
   { name: "azure.consumeSegment", contestants: AZURE_CONTESTANTS, goals: { "data-tables": 0.8 } },
   { name: "azure.consumeSpace", contestants: AZURE_CONTESTANTS, goals: { "data-tables": 0.8 } },
+  // No Azure library follows a table: nothing to compare with.
+  { name: "azure.follow.latency", contestants: ["azure"] },
 ];
 
 function workloadOf(scenario: Scenario): Workload {
@@ -169,7 +206,8 @@ async function runContestant(
   seed: number,
   azurite: Azurite | undefined,
 ): Promise<ChildResult> {
-  const { driver, kind } = workloadOf(scenario);
+  const workload = workloadOf(scenario);
+  const { driver } = workload;
   let place: ChildRequest["place"];
   if (driver === "azure") {
     if (!azurite) throw new Error(`${scenario.name}: Azurite is not running`);
@@ -182,7 +220,7 @@ async function runContestant(
   }
   const request = { contestant, scenario: scenario.name, entries, seed, place };
   try {
-    if (kind === "produce") {
+    if (!hasSetup(workload)) {
       return await runChildProcess({ ...request, phase: "all" }) as ChildResult;
     }
     await runChildProcess({ ...request, phase: "setup" });
@@ -204,6 +242,18 @@ function median(results: ChildResult[]): ChildResult {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
+function medianOf(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+}
+
+/** The median p50 and the median p99 of a latency scenario's runs. */
+function medianLatency(results: ChildResult[]): { p50Ms: number; p99Ms: number } {
+  return {
+    p50Ms: medianOf(results.map((result) => result.latency!.p50Ms)),
+    p99Ms: medianOf(results.map((result) => result.latency!.p99Ms)),
+  };
+}
+
 function ratio(ours: number, reference: number | undefined): number | undefined {
   return reference === undefined ? undefined : Math.round(ours / reference * 100) / 100;
 }
@@ -216,6 +266,28 @@ function formatRatio(value: number | undefined, goal: number | undefined): strin
   if (value === undefined) return "–";
   const mark = goal === undefined ? "" : value >= goal ? " ✓" : ` ✗ (goal ${goal})`;
   return `${value.toFixed(2)}×${mark}`;
+}
+
+function formatLatency({ p50Ms, p99Ms }: { p50Ms: number; p99Ms: number }): string {
+  return `p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms`;
+}
+
+/** How many samples a latency scenario times, for the notes under the tables. */
+function formatSamples({ warmUp, timed }: { warmUp: number; timed: number }): string {
+  return `${timed.toLocaleString("en-US")} timed samples after ${warmUp} warm-up ones`;
+}
+
+function formatMaxP99(p99Ms: number, maxP99Ms: number | undefined): string {
+  if (maxP99Ms === undefined) return "";
+  return p99Ms <= maxP99Ms ? " ✓" : ` ✗ (goal p99 ≤ ${maxP99Ms} ms)`;
+}
+
+/** A child's result as the progress line shows it. */
+function describeResult(result: ChildResult): string {
+  if (result.latency) return formatLatency(result.latency);
+  const references = Object.entries(result.references ?? {})
+    .map(([name, rate]) => `, ${name} ${formatRate(rate)}`).join("");
+  return `${formatRate(result.entriesPerSec)} entries/s${references}`;
 }
 
 function azuriteVersion(): string {
@@ -234,12 +306,12 @@ const selected = SCENARIOS.filter((scenario) =>
 const results = new Map<string, ChildResult[]>();
 const started = performance.now();
 
-const entriesOf = (scenario: Scenario) =>
-  workloadOf(scenario).kind === "memory"
-    ? options.memoryEntries
-    : workloadOf(scenario).driver === "azure"
-    ? options.azureEntries
-    : options.entries;
+const entriesOf = (scenario: Scenario) => {
+  const workload = workloadOf(scenario);
+  if (workload.kind === "followLatency") return workload.samples.timed;
+  if (workload.kind === "memory") return options.memoryEntries;
+  return workload.driver === "azure" ? options.azureEntries : options.entries;
+};
 
 // One Azurite for every Azure scenario, shared by their processes; each run has tables of its own.
 const azurite = selected.some((scenario) => workloadOf(scenario).driver === "azure")
@@ -262,9 +334,7 @@ try {
         const key = `${scenario.name}/${contestant}`;
         results.set(key, [...results.get(key) ?? [], result]);
         console.error(
-          `[${round}/${options.repeat}] ${scenario.name} ${contestant}: ${
-            formatRate(result.entriesPerSec)
-          } entries/s`,
+          `[${round}/${options.repeat}] ${scenario.name} ${contestant}: ${describeResult(result)}`,
         );
       }
       driverMinutes[workloadOf(scenario).driver] += (performance.now() - scenarioStarted) / 60_000;
@@ -274,18 +344,68 @@ try {
   await azurite?.stop();
 }
 
+const runsOf = (scenario: Scenario, contestant: ContestantName) =>
+  results.get(`${scenario.name}/${contestant}`);
 const get = (scenario: Scenario, contestant: ContestantName) => {
-  const runs = results.get(`${scenario.name}/${contestant}`);
+  const runs = runsOf(scenario, contestant);
   return runs && median(runs);
 };
 
 const levelRows: string[] = [];
+const followRows: string[] = [];
 const azureRows: string[] = [];
+const azureFollowRows: string[] = [];
 const memoryRows: string[] = [];
 const jsonLines: string[] = [];
 for (const scenario of selected) {
+  const { kind, driver } = workloadOf(scenario);
+  if (kind === "followLatency") {
+    const ours = medianLatency(runsOf(scenario, scenario.contestants[0])!);
+    const oursCell = `${formatLatency(ours)}${formatMaxP99(ours.p99Ms, scenario.maxP99Ms)}`;
+    if (driver === "azure") {
+      azureFollowRows.push(`| ${scenario.name} | ${oursCell} | none |`);
+      jsonLines.push(JSON.stringify({ scenario: scenario.name, ...ours }));
+      continue;
+    }
+    const kvRuns = runsOf(scenario, "deno-kv");
+    const kv = kvRuns && medianLatency(kvRuns);
+    // The reference's p99 over ours: above 1, ours is the lower.
+    const vsKv = kv && ratio(kv.p99Ms, ours.p99Ms);
+    followRows.push(
+      `| ${scenario.name} | ${oursCell} | ${scenario.comparedWith} | ${
+        kv ? formatLatency(kv) : "–"
+      } | ${formatRatio(vsKv, scenario.goals?.["deno-kv"])} (p99) |`,
+    );
+    jsonLines.push(JSON.stringify({
+      scenario: scenario.name,
+      ...ours,
+      vs: { "deno-kv": vsKv ?? null },
+    }));
+    continue;
+  }
   const ours = get(scenario, scenario.contestants[0])!;
-  if (workloadOf(scenario).kind === "memory") {
+  if (kind === "catchUp" || kind === "merge") {
+    // Both reads ran in every process: the median of the processes' own ratios.
+    const runs = runsOf(scenario, scenario.contestants[0])!;
+    const reference = medianOf(runs.map((run) => run.references!.consumeSpace!));
+    const vsReference = medianOf(
+      runs.map((run) => ratio(run.entriesPerSec, run.references!.consumeSpace)!),
+    );
+    followRows.push(
+      `| ${scenario.name} | ${
+        formatRate(ours.entriesPerSec)
+      } entries/s | ${scenario.comparedWith} | ${formatRate(reference)} entries/s | ${
+        formatRatio(vsReference, scenario.goals?.consumeSpace)
+      } |`,
+    );
+    jsonLines.push(JSON.stringify({
+      scenario: scenario.name,
+      entriesPerSec: ours.entriesPerSec,
+      vs: { consumeSpace: vsReference },
+    }));
+    continue;
+  }
+  if (kind === "memory") {
     const details = ours.details as Record<string, Record<string, number>>;
     for (const read of ["consumeSpace", "consumeSegment"]) {
       const d = details[read];
@@ -306,7 +426,7 @@ for (const scenario of selected) {
     }));
     continue;
   }
-  if (workloadOf(scenario).driver === "azure") {
+  if (driver === "azure") {
     const raw = get(scenario, "data-tables");
     const vsRaw = ratio(ours.entriesPerSec, raw?.entriesPerSec);
     azureRows.push(
@@ -346,7 +466,7 @@ const partMinutes = (driver: Driver) =>
     : `${driver} part ${driverMinutes[driver].toFixed(1)} min of ${minutes}`;
 const machine = `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs, ` +
   `Deno ${Deno.version.deno}`;
-if (levelRows.length > 0 || memoryRows.length > 0) {
+if (levelRows.length > 0 || memoryRows.length > 0 || followRows.length > 0) {
   console.log(
     `\nstreamkit level driver, ${options.entries.toLocaleString("en-US")} entries of 256 bytes, ` +
       `median of ${options.repeat} run(s), ${machine} (${partMinutes("level")})\n`,
@@ -376,12 +496,34 @@ if (memoryRows.length > 0) {
   console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const row of memoryRows) console.log(row);
 }
-if (azureRows.length > 0) {
+if (followRows.length > 0) {
+  console.log(
+    "\n| following and merging | streamkit | compared with | its figure | ratio |",
+  );
+  console.log("|---|---:|---|---:|---:|");
+  for (const row of followRows) console.log(row);
+  console.log(
+    "\nLatency: one producer and one follower in one process, 1-record chunks; each sample is " +
+      "the time from a produce resolving (its iteration yielding the status; for Deno KV, the " +
+      "atomic commit resolving) to the follower holding the decoded entry, the next record sent " +
+      `only once the previous one arrived; ${
+        formatSamples(WORKLOADS["level.follow.latency"].samples)
+      }, the median of the runs' percentiles; ratio: Deno KV's p99 ÷ ours. Catch-up: ` +
+      "follow({ spaces }) from the start to its first caught-up over the data of " +
+      "level.consumeSpace; merge: one consume of 8 spaces (one segment each, written " +
+      "concurrently), against the 8 consumeSpace reads one after the other (all entries ÷ their " +
+      "total time). Each compared pair runs in one process, its passes alternating (a warm-up " +
+      "and 5 timed each, the median pass counts); ratio: the median of the processes' ratios.",
+  );
+}
+if (azureRows.length > 0 || azureFollowRows.length > 0) {
   console.log(
     `\nstreamkit azure driver on Azurite ${azuriteVersion()} (in memory, one for every run), ` +
       `${options.azureEntries.toLocaleString("en-US")} entries of 256 bytes, median of ` +
       `${options.repeat} run(s), ${machine} (${partMinutes("azure")})\n`,
   );
+}
+if (azureRows.length > 0) {
   console.log("| scenario | streamkit entries/s | @azure/data-tables entries/s | vs data-tables |");
   console.log("|---|---:|---:|---:|");
   for (const row of azureRows) console.log(row);
@@ -394,6 +536,17 @@ if (azureRows.length > 0) {
       "nothing. Every run has fresh tables. In each process, produce: 1 warm-up and 5 timed " +
       "passes, each on fresh tables; reads: a setup process writes the data, a fresh process " +
       "reads it in 3 warm-up and 15 timed passes; the median pass counts.",
+  );
+}
+if (azureFollowRows.length > 0) {
+  console.log("\n| following | streamkit | reference |");
+  console.log("|---|---:|---|");
+  for (const row of azureFollowRows) console.log(row);
+  console.log(
+    "\nLatency across two factory instances in one process (writer on one, follower on the " +
+      "other, so the follower learns of commits only by polling, pollIntervalMs 250), 1-record " +
+      `chunks, ${formatSamples(WORKLOADS["azure.follow.latency"].samples)}, measured as the ` +
+      "level latency. No reference: no Azure library follows a table.",
   );
 }
 console.log("");

@@ -198,6 +198,12 @@ function scenarioRun(contestant: Contestant<Driver>, workload: Workload) {
       return contestant.consume(workload.read);
     case "memory":
       return contestant.memory;
+    case "followLatency":
+      return contestant.followLatency?.(workload.samples);
+    case "catchUp":
+      return contestant.catchUp;
+    case "merge":
+      return contestant.merge?.(workload.spaces);
   }
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Driver, PAYLOAD_BYTES, type Read } from "./_workload.ts";
+import { type Driver, type LatencySamples, PAYLOAD_BYTES, type Read } from "./_workload.ts";
 
 /**
  * Where a contestant works, by driver: a fresh directory (level), or fresh tables on the
@@ -34,6 +34,17 @@ export interface Places {
 export type ScenarioArgs<D extends Driver> = { entries: number; seed: number } & Places[D];
 
 /**
+ * A read timed as the reference of another read of the same contestant, in the same process
+ * over the same data.
+ *
+ * @example
+ * ```ts ignore
+ * const reference: SameProcessReference = "consumeSpace";
+ * ```
+ */
+export type SameProcessReference = "consumeSpace";
+
+/**
  * What a measurement resolves to.
  *
  * @example
@@ -45,6 +56,10 @@ export interface Measured {
   entries: number;
   seconds: number;
   entriesPerSec: number;
+  /** A latency scenario's percentiles over its timed samples, in milliseconds. */
+  latency?: { p50Ms: number; p99Ms: number };
+  /** The entries per second of the reads timed as references in the same process. */
+  references?: Partial<Record<SameProcessReference, number>>;
   /** Scenario-specific numbers (per-pass rates, heap samples, chunk sizes). */
   details?: Record<string, unknown>;
 }
@@ -77,6 +92,12 @@ export interface Contestant<D extends Driver> {
   consume(read: Read): ScenarioRun<D>;
   /** Consuming while sampling the heap: only streamkit's own level driver is measured so. */
   memory?: ScenarioRun<D>;
+  /** Single entries timed from their produce to a follower in the same process. */
+  followLatency?(samples: LatencySamples): ScenarioRun<D>;
+  /** Following a space from its start to the live end, against `consumeSpace` (streamkit's). */
+  catchUp?: ScenarioRun<D>;
+  /** One `consume` merging `spaces` spaces, against `consumeSpace` of each (streamkit's). */
+  merge?(spaces: number): ScenarioRun<D>;
 }
 
 /**
@@ -151,6 +172,11 @@ export const PASSES = {
   /** Each pass writes every entry again, on fresh tables. */
   azureProduce: { warmUp: 1, timed: 5 },
   azureRead: { warmUp: 3, timed: 15 },
+  /**
+   * Two reads compared in one process alternate: a warm-up pass of each, so that neither
+   * pays alone for the JIT of the code they share (the decoder, the driver's iterator).
+   */
+  levelComparedRead: { warmUp: 1, timed: 5 },
 } as const satisfies Record<string, Passes>;
 
 /**
@@ -164,6 +190,12 @@ export const PASSES = {
 export interface PassResult {
   seconds: number;
   count: number;
+}
+
+/** The middle of `values` (the upper one of the middle two when their count is even). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /**
@@ -187,10 +219,8 @@ export async function medianPass(
     expectCount(what, count, entries);
     if (i >= passes.warmUp) times.push(seconds);
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  const seconds = sorted[Math.floor(sorted.length / 2)];
   return {
-    ...throughput(entries, seconds),
+    ...throughput(entries, median(times)),
     details: { passes: times.map((t) => Math.round(entries / t)) },
   };
 }
@@ -214,6 +244,58 @@ export function medianReadPass(
     const { seconds, value } = await timed(count);
     return { seconds, count: value };
   });
+}
+
+/**
+ * A read of a compared pair: what it is called, and the read itself, resolving to the entries
+ * it saw.
+ *
+ * @example
+ * ```ts ignore
+ * const read: ComparedRead = { what: "consume space", count: () => countEntries(entries) };
+ * ```
+ */
+export interface ComparedRead {
+  what: string;
+  count: () => Promise<number>;
+}
+
+/**
+ * Times two reads of the same `entries` in one process, pass by pass in turn (which goes first
+ * alternates, so neither always reads after the other's garbage), and reports the median timed
+ * pass of `ours`, with the median of `reference` under `references[name]`. One process for
+ * both: their ratio is what counts, and on a shared machine two processes would see different
+ * loads.
+ *
+ * @example
+ * ```ts ignore
+ * await medianComparedPasses(entries, PASSES.levelComparedRead, follow, "consumeSpace", consumeSpace);
+ * ```
+ */
+export async function medianComparedPasses(
+  entries: number,
+  passes: Passes,
+  ours: ComparedRead,
+  name: SameProcessReference,
+  reference: ComparedRead,
+): Promise<Measured> {
+  const oursTimes: number[] = [];
+  const referenceTimes: number[] = [];
+  for (let i = 0; i < passes.warmUp + passes.timed; i++) {
+    const turns: [ComparedRead, number[]][] = [[ours, oursTimes], [reference, referenceTimes]];
+    if (i % 2 === 1) turns.reverse();
+    for (const [read, times] of turns) {
+      const { seconds, value } = await timed(read.count);
+      expectCount(read.what, value, entries);
+      if (i >= passes.warmUp) times.push(seconds);
+    }
+  }
+  const rates = (times: number[]) => times.map((t) => Math.round(entries / t));
+  return {
+    ...throughput(entries, median(oursTimes)),
+    references: { [name]: Math.round(entries / median(referenceTimes)) },
+    details: { passes: rates(oursTimes), [`${name}Passes`]: rates(referenceTimes) },
+  };
 }
 
 /**

@@ -4,7 +4,9 @@
  * continue it, stamp a timestamp and a trx, and commit one atomic operation that checks the
  * head's versionstamp and writes every entry to both indexes (`encodeEntry` bytes), the new
  * head and, for a new segment, the inventory. Consume: `kv.list` over the index prefix,
- * decoding each value with `decodeEntry` (yielding entries is the job).
+ * decoding each value with `decodeEntry` (yielding entries is the job). Following, as Deno KV
+ * offers it: `kv.watch` on the segment's head key, and on each new head a `kv.get` of each
+ * entry up to it, decoded.
  *
  * Deno KV caps one atomic operation at 1,000 mutations, 819,200 bytes of keys and values,
  * 81,920 bytes of keys and 100 checks (probed on Deno 2.9). With two mutations per entry plus
@@ -21,13 +23,16 @@ import { decodeHead, encodeHead } from "../../drivers/level/_head_codec.ts";
 import {
   type Contestant,
   expectPayloadBytes,
+  type Measured,
   medianReadPass,
   PASSES,
   throughput,
   timed,
 } from "./_contestant.ts";
+import { Arrivals, measureFollowLatency } from "./_latency.ts";
 import {
   benchEntry,
+  type LatencySamples,
   newTrx,
   READ_SEGMENT,
   segmentPayloads,
@@ -54,35 +59,55 @@ function headKey(segment: string): Deno.KvKey {
   return ["INV", "SEGMENT_STATUSES", SPACE, segment];
 }
 
+/**
+ * Commits `payloads[start..end)` as one chunk at sequences `start + 1` to `end`: reads the
+ * head, checks the chunk continues it, and writes the entries to both indexes with the new head
+ * in one atomic operation that checks the head's versionstamp.
+ */
+async function commitChunk(
+  kv: Deno.Kv,
+  segment: string,
+  payloads: Uint8Array[],
+  start: number,
+  end: number,
+): Promise<void> {
+  const stored = await kv.get<Uint8Array>(headKey(segment));
+  const head = stored.value === null ? undefined : decodeHead(SPACE, segment, stored.value);
+  const expected = (head?.status.lastSequence ?? 0) + 1;
+  if (expected !== start + 1) throw new Error(`sequence mismatch: ${expected} != ${start + 1}`);
+  const timestamp = Math.max(Date.now(), head?.status.lastTimestamp ?? 0);
+  const trx = newTrx((head?.trxNumber ?? 0) + 1);
+  const atomic = kv.atomic().check({ key: headKey(segment), versionstamp: stored.versionstamp });
+  for (let i = start; i < end; i++) {
+    const value = encodeEntry(benchEntry(segment, i + 1, timestamp, trx, payloads[i]));
+    atomic.set(segmentKey(segment, i + 1), value).set(spaceKey(timestamp, segment, i + 1), value);
+  }
+  const status: SegmentStatus = {
+    space: SPACE,
+    segment,
+    firstSequence: head?.status.firstSequence ?? 1,
+    firstTimestamp: head?.status.firstTimestamp ?? timestamp,
+    lastSequence: end,
+    lastTimestamp: timestamp,
+  };
+  atomic.set(headKey(segment), encodeHead({ status, trxNumber: trx.number }));
+  if (head === undefined) {
+    atomic.set(["INV", "SPACES", SPACE], new Uint8Array(0));
+    atomic.set(["INV", "SEGMENTS", SPACE, segment], new Uint8Array(0));
+  }
+  const result = await atomic.commit();
+  if (!result.ok) throw new Error(`segment ${segment}: head changed under the commit`);
+}
+
 async function produceSegment(kv: Deno.Kv, segment: string, payloads: Uint8Array[]) {
   for (let start = 0; start < payloads.length; start += KV_CHUNK_RECORDS) {
-    const end = Math.min(start + KV_CHUNK_RECORDS, payloads.length);
-    const stored = await kv.get<Uint8Array>(headKey(segment));
-    const head = stored.value === null ? undefined : decodeHead(SPACE, segment, stored.value);
-    const expected = (head?.status.lastSequence ?? 0) + 1;
-    if (expected !== start + 1) throw new Error(`sequence mismatch: ${expected} != ${start + 1}`);
-    const timestamp = Math.max(Date.now(), head?.status.lastTimestamp ?? 0);
-    const trx = newTrx((head?.trxNumber ?? 0) + 1);
-    const atomic = kv.atomic().check({ key: headKey(segment), versionstamp: stored.versionstamp });
-    for (let i = start; i < end; i++) {
-      const value = encodeEntry(benchEntry(segment, i + 1, timestamp, trx, payloads[i]));
-      atomic.set(segmentKey(segment, i + 1), value).set(spaceKey(timestamp, segment, i + 1), value);
-    }
-    const status: SegmentStatus = {
-      space: SPACE,
+    await commitChunk(
+      kv,
       segment,
-      firstSequence: head?.status.firstSequence ?? 1,
-      firstTimestamp: head?.status.firstTimestamp ?? timestamp,
-      lastSequence: end,
-      lastTimestamp: timestamp,
-    };
-    atomic.set(headKey(segment), encodeHead({ status, trxNumber: trx.number }));
-    if (head === undefined) {
-      atomic.set(["INV", "SPACES", SPACE], new Uint8Array(0));
-      atomic.set(["INV", "SEGMENTS", SPACE, segment], new Uint8Array(0));
-    }
-    const result = await atomic.commit();
-    if (!result.ok) throw new Error(`segment ${segment}: head changed under the commit`);
+      payloads,
+      start,
+      Math.min(start + KV_CHUNK_RECORDS, payloads.length),
+    );
   }
 }
 
@@ -113,6 +138,45 @@ async function countEntries(kv: Deno.Kv, prefix: Deno.KvKey): Promise<number> {
   }
   expectPayloadBytes(count, bytes);
   return count;
+}
+
+/**
+ * Times single entries, each committed as one chunk, to their arrival at a follower in the same
+ * process: a watch of the segment's head key, reading each entry up to the head it reports.
+ */
+async function followLatency(
+  kv: Deno.Kv,
+  samples: LatencySamples,
+  seed: number,
+): Promise<Measured> {
+  const [{ segment, payloads }] = segmentPayloads(samples.warmUp + samples.timed, 1, seed);
+  const arrivals = new Arrivals();
+  const heads = kv.watch<[Uint8Array]>([headKey(segment)]).getReader();
+  const following = (async () => {
+    let delivered = 0;
+    while (true) {
+      const { done, value } = await heads.read();
+      if (done) return;
+      // The watch reports the key's value at once, null before the first commit.
+      const [head] = value;
+      if (head.value === null) continue;
+      const { lastSequence } = decodeHead(SPACE, segment, head.value).status;
+      for (; delivered < lastSequence; delivered++) {
+        const stored = await kv.get<Uint8Array>(segmentKey(segment, delivered + 1));
+        if (stored.value === null) throw new Error(`entry ${delivered + 1} is not stored`);
+        arrivals.arrived(decodeEntry(stored.value).sequence);
+      }
+    }
+  })().catch((error) => arrivals.fail(error));
+  try {
+    return await measureFollowLatency(samples, arrivals, async (sequence) => {
+      await commitChunk(kv, segment, payloads, sequence - 1, sequence);
+      return performance.now();
+    });
+  } finally {
+    await heads.cancel();
+    await following;
+  }
 }
 
 /**
@@ -148,4 +212,7 @@ export const contestant: Contestant<"level"> = {
         ),
     };
   },
+  followLatency: (samples) => ({
+    measure: ({ dir, seed }) => withKv(dir, (kv) => followLatency(kv, samples, seed)),
+  }),
 };

@@ -3,7 +3,9 @@
  * `Store` API, on the Azurite the orchestrator started, on tables of its own (a fresh table
  * prefix per scenario). Produce: warm-up and timed passes, each into a store on fresh tables.
  * Reads: a setup process writes the data, the timed process reads it in warm-up and timed
- * passes. The median timed pass counts.
+ * passes. The median timed pass counts. Follow latency: a writer and a follower on two factory
+ * instances (two processes, as far as the store can tell: the follower learns of commits only
+ * by polling), with a poll interval of {@linkcode FOLLOW_POLL_INTERVAL_MS}.
  *
  * @module
  */
@@ -19,8 +21,17 @@ import {
   timed,
 } from "./_contestant.ts";
 import { tableClient } from "./_azure_tables.ts";
-import { consumed, countEntries, produceSegments, segmentRecords } from "./_streamkit_store.ts";
+import {
+  consumed,
+  countEntries,
+  followLatency,
+  produceSegments,
+  segmentRecords,
+} from "./_streamkit_store.ts";
 import { SEGMENTS_WRITTEN, STORE_ID } from "./_workload.ts";
+
+/** The follower's longest wait between polls while idle, in milliseconds. */
+const FOLLOW_POLL_INTERVAL_MS = 250;
 
 async function withStore<T>(
   { tablePrefix, connectionString }: Places["azure"],
@@ -73,5 +84,14 @@ export const contestant: Contestant<"azure"> = {
           medianReadPass(read, args.entries, PASSES.azureRead, () =>
             countEntries(consumed(store, read))),
       ),
+  }),
+  followLatency: (samples) => ({
+    measure: (args) =>
+      withStore(args, (writer) =>
+        withStore(
+          args,
+          (follower) =>
+            followLatency(writer, follower, samples, args.seed, FOLLOW_POLL_INTERVAL_MS),
+        )),
   }),
 };

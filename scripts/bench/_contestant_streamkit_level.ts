@@ -1,7 +1,9 @@
 /**
  * The benchmark's contestant "level": streamkit's LevelDB driver through the public `Store`
- * API, in a fresh directory per scenario. It alone also runs the memory scenario: consuming
- * many entries while sampling the heap.
+ * API, in a fresh directory per scenario. It alone also runs the memory scenario (consuming
+ * many entries while sampling the heap) and the scenarios that compare two of its own reads:
+ * a follow catching up against `consumeSpace`, and a merging `consume` against `consumeSpace`
+ * of each space.
  *
  * @module
  */
@@ -13,15 +15,32 @@ import {
   collectGarbage,
   type Contestant,
   expectCount,
+  medianComparedPasses,
   medianReadPass,
   PASSES,
+  type ScenarioArgs,
   type ScenarioRun,
   throughput,
   timed,
 } from "./_contestant.ts";
 import { compactLevel } from "./_leveldb.ts";
-import { consumed, countEntries, produceSegments, segmentRecords } from "./_streamkit_store.ts";
-import { lazyPayloads, READ_SEGMENT, SEGMENTS_WRITTEN, STORE_ID } from "./_workload.ts";
+import {
+  consumed,
+  countEntries,
+  countUntilCaughtUp,
+  followLatency,
+  produceSegments,
+  segmentRecords,
+} from "./_streamkit_store.ts";
+import {
+  lazyPayloads,
+  mergedSpaces,
+  type Read,
+  READ_SEGMENT,
+  SEGMENTS_WRITTEN,
+  SPACE,
+  STORE_ID,
+} from "./_workload.ts";
 
 async function withStore<T>(dir: string, body: (store: Store) => Promise<T>): Promise<T> {
   await using factory = new LevelStoreFactory({ path: dir });
@@ -102,6 +121,70 @@ const memory: ScenarioRun<"level"> = {
     }),
 };
 
+/** Writes what a `read` scenario reads and compacts the files. */
+function setupRead(read: Read): (args: ScenarioArgs<"level">) => Promise<void> {
+  return async ({ entries, dir, seed }) => {
+    const records = segmentRecords(entries, SEGMENTS_WRITTEN[read], seed);
+    await withStore(dir, (store) => produceSegments(store, records));
+    await compactLevel(join(dir, STORE_ID));
+  };
+}
+
+/** Follows the space from its start to its first `caught-up`, against `consumeSpace`. */
+const catchUp: ScenarioRun<"level"> = {
+  setup: setupRead("space"),
+  measure: ({ entries, dir }) =>
+    withStore(dir, (store) =>
+      medianComparedPasses(
+        entries,
+        PASSES.levelComparedRead,
+        {
+          what: "follow to caught-up",
+          count: () => countUntilCaughtUp(store.follow({ spaces: { [SPACE]: undefined } })),
+        },
+        "consumeSpace",
+        { what: "consume space", count: () => countEntries(store.consumeSpace({ space: SPACE })) },
+      )),
+};
+
+/**
+ * Writes `spaces` spaces of one segment each (the spaces concurrently, so the timestamps of
+ * their chunks interleave), then times one `consume` of all of them against `consumeSpace` of
+ * each in turn.
+ */
+function merge(spaces: number): ScenarioRun<"level"> {
+  const names = mergedSpaces(spaces);
+  return {
+    setup: async ({ entries, dir, seed }) => {
+      const records = segmentRecords(entries, spaces, seed);
+      await withStore(
+        dir,
+        (store) =>
+          Promise.all(names.map((space, i) => produceSegments(store, [records[i]], space))),
+      );
+      await compactLevel(join(dir, STORE_ID));
+    },
+    measure: ({ entries, dir }) =>
+      withStore(dir, (store) => {
+        const all = Object.fromEntries(names.map((space) => [space, undefined]));
+        return medianComparedPasses(
+          entries,
+          PASSES.levelComparedRead,
+          { what: "consume merged", count: () => countEntries(store.consume({ spaces: all })) },
+          "consumeSpace",
+          {
+            what: "consume each space",
+            count: async () => {
+              let count = 0;
+              for (const space of names) count += await countEntries(store.consumeSpace({ space }));
+              return count;
+            },
+          },
+        );
+      }),
+  };
+}
+
 /**
  * Streamkit's level driver: produce is timed once over every segment; reads are timed over
  * compacted files, the median of the passes.
@@ -122,11 +205,7 @@ export const contestant: Contestant<"level"> = {
       }),
   }),
   consume: (read) => ({
-    setup: async ({ entries, dir, seed }) => {
-      const records = segmentRecords(entries, SEGMENTS_WRITTEN[read], seed);
-      await withStore(dir, (store) => produceSegments(store, records));
-      await compactLevel(join(dir, STORE_ID));
-    },
+    setup: setupRead(read),
     measure: ({ entries, dir }) =>
       withStore(
         dir,
@@ -140,4 +219,10 @@ export const contestant: Contestant<"level"> = {
       ),
   }),
   memory,
+  followLatency: (samples) => ({
+    measure: ({ dir, seed }) =>
+      withStore(dir, (store) => followLatency(store, store, samples, seed)),
+  }),
+  catchUp,
+  merge,
 };

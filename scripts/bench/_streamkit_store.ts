@@ -1,14 +1,22 @@
 /**
  * What the two streamkit contestants ("level", "azure") share: the records of a scenario,
- * produced through `Store.produce` with the segments written concurrently, and read back
- * through `consumeSegment` or `consumeSpace`.
+ * produced through `Store.produce` with the segments written concurrently, read back through
+ * `consumeSegment`, `consumeSpace` or a follow to its first `caught-up`, and single entries
+ * timed from their produce to a follower.
  *
  * @module
  */
 
-import type { Entry, ProduceRecord, Store } from "../../core/mod.ts";
-import { expectPayloadBytes } from "./_contestant.ts";
-import { type Read, READ_SEGMENT, segmentPayloads, SPACE } from "./_workload.ts";
+import type { Entry, FollowEvent, ProduceRecord, Store } from "../../core/mod.ts";
+import { expectPayloadBytes, type Measured } from "./_contestant.ts";
+import { Arrivals, measureFollowLatency } from "./_latency.ts";
+import {
+  type LatencySamples,
+  type Read,
+  READ_SEGMENT,
+  segmentPayloads,
+  SPACE,
+} from "./_workload.ts";
 
 /**
  * A segment's name and the records produced into it.
@@ -40,16 +48,20 @@ export function segmentRecords(entries: number, segments: number, seed: number):
 }
 
 /**
- * Produces the records of each segment, the segments concurrently.
+ * Produces the records of each segment into `space`, the segments concurrently.
  *
  * @example
  * ```ts ignore
  * await produceSegments(store, segmentRecords(1_000, 1, DEFAULT_SEED));
  * ```
  */
-export async function produceSegments(store: Store, segments: SegmentRecords[]): Promise<void> {
+export async function produceSegments(
+  store: Store,
+  segments: SegmentRecords[],
+  space: string = SPACE,
+): Promise<void> {
   await Promise.all(segments.map(async ({ segment, records }) => {
-    for await (const _status of store.produce({ space: SPACE, segment }, records)) {
+    for await (const _status of store.produce({ space, segment }, records)) {
       // Each committed chunk yields its status; the loop drives the writes.
     }
   }));
@@ -86,4 +98,70 @@ export async function countEntries(entries: AsyncIterable<Entry>): Promise<numbe
   }
   expectPayloadBytes(count, bytes);
   return count;
+}
+
+/**
+ * Counts the entries a follow delivers before its first `caught-up` (the history), checking
+ * that each carried its payload; leaving the loop ends the follow.
+ *
+ * @example
+ * ```ts ignore
+ * const count = await countUntilCaughtUp(store.follow({ spaces: { [SPACE]: undefined } }));
+ * ```
+ */
+export async function countUntilCaughtUp(events: AsyncIterable<FollowEvent>): Promise<number> {
+  let count = 0;
+  let bytes = 0;
+  for await (const event of events) {
+    if (event.type === "caught-up") break;
+    count++;
+    bytes += event.entry.payload.length;
+  }
+  expectPayloadBytes(count, bytes);
+  return count;
+}
+
+/**
+ * Times single entries produced through `writer` to their arrival at a follower of the space
+ * on `follower` (the same store, or the same store opened through another factory), one entry
+ * at a time; `pollIntervalMs` is passed to the follow.
+ *
+ * @example
+ * ```ts ignore
+ * const measured = await followLatency(store, store, { warmUp: 10, timed: 100 }, DEFAULT_SEED);
+ * ```
+ */
+export async function followLatency(
+  writer: Store,
+  follower: Store,
+  samples: LatencySamples,
+  seed: number,
+  pollIntervalMs?: number,
+): Promise<Measured> {
+  const [{ payloads }] = segmentPayloads(samples.warmUp + samples.timed, 1, seed);
+  const arrivals = new Arrivals();
+  const stop = new AbortController();
+  const following = (async () => {
+    const spaces = { [SPACE]: undefined };
+    for await (const event of follower.follow({ spaces, signal: stop.signal, pollIntervalMs })) {
+      if (event.type === "entry") arrivals.arrived(event.entry.sequence);
+    }
+  })().catch((error) => {
+    // Aborting the signal is how the follow ends: iteration ends with its reason.
+    if (!stop.signal.aborted) arrivals.fail(error);
+  });
+  const produceOne = async (sequence: number) => {
+    let resolvedAt = NaN;
+    const records = [{ sequence, payload: payloads[sequence - 1] }];
+    for await (const _status of writer.produce({ space: SPACE, segment: READ_SEGMENT }, records)) {
+      resolvedAt = performance.now();
+    }
+    return resolvedAt;
+  };
+  try {
+    return await measureFollowLatency(samples, arrivals, produceOne);
+  } finally {
+    stop.abort();
+    await following;
+  }
 }

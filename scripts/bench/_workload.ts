@@ -30,8 +30,25 @@ export type Driver = "level" | "azure";
 export type Read = "segment" | "space";
 
 /**
+ * How many round trips a latency scenario times, after how many untimed ones.
+ *
+ * @example
+ * ```ts ignore
+ * const samples: LatencySamples = { warmUp: 300, timed: 3_000 };
+ * ```
+ */
+export interface LatencySamples {
+  warmUp: number;
+  timed: number;
+}
+
+/**
  * What a scenario does, the same for every contestant: produce into `segments` segments
- * concurrently, consume what a setup wrote, or consume while sampling the heap (`memory`).
+ * concurrently, consume what a setup wrote, consume while sampling the heap (`memory`), time
+ * single entries from their produce to a follower in the same process (`followLatency`), or
+ * read what a setup wrote in two ways, each the other's reference: following the space from
+ * its start to the live end against `consumeSpace` (`catchUp`), and one `consume` merging
+ * `spaces` spaces against `consumeSpace` of each in turn (`merge`).
  *
  * @example
  * ```ts ignore
@@ -41,7 +58,23 @@ export type Read = "segment" | "space";
 export type Workload =
   | { driver: Driver; kind: "produce"; segments: number }
   | { driver: Driver; kind: "consume"; read: Read }
-  | { driver: Driver; kind: "memory" };
+  | { driver: Driver; kind: "memory" }
+  | { driver: Driver; kind: "followLatency"; samples: LatencySamples }
+  | { driver: Driver; kind: "catchUp" }
+  | { driver: Driver; kind: "merge"; spaces: number };
+
+/**
+ * Whether a scenario reads what an untimed setup process wrote before it: every scenario but
+ * the ones that time their own writes.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(hasSetup(WORKLOADS["level.consumeSpace"])); // true
+ * ```
+ */
+export function hasSetup(workload: Workload): boolean {
+  return workload.kind !== "produce" && workload.kind !== "followLatency";
+}
 
 /**
  * How many segments the concurrent scenarios write.
@@ -67,10 +100,25 @@ export const WORKLOADS = {
   "level.consumeSegment": { driver: "level", kind: "consume", read: "segment" },
   "level.consumeSpace": { driver: "level", kind: "consume", read: "space" },
   "level.memory.consume500k": { driver: "level", kind: "memory" },
+  "level.follow.latency": {
+    driver: "level",
+    kind: "followLatency",
+    samples: { warmUp: 300, timed: 3_000 },
+  },
+  "level.follow.catchup": { driver: "level", kind: "catchUp" },
+  "level.consume.merge8": { driver: "level", kind: "merge", spaces: CONCURRENT_SEGMENTS },
   "azure.produce.1seg": { driver: "azure", kind: "produce", segments: 1 },
   "azure.produce.8seg": { driver: "azure", kind: "produce", segments: CONCURRENT_SEGMENTS },
   "azure.consumeSegment": { driver: "azure", kind: "consume", read: "segment" },
   "azure.consumeSpace": { driver: "azure", kind: "consume", read: "space" },
+  // A follower of another factory learns of a commit by polling, at most its poll interval
+  // (250 ms) apart: 220 round trips take at most about a minute, some 10 s when each commit is
+  // found by the first poll after it.
+  "azure.follow.latency": {
+    driver: "azure",
+    kind: "followLatency",
+    samples: { warmUp: 20, timed: 200 },
+  },
 } as const satisfies Record<string, Workload>;
 
 /**
@@ -101,6 +149,18 @@ export const STORE_ID = "6b1c0e4a-1f7e-4d8a-9c3b-5e2f7a9d0c41";
  * ```
  */
 export const SPACE = "bench";
+
+/**
+ * The spaces a merge scenario writes, one segment each: `bench-0`, `bench-1`, ...
+ *
+ * @example
+ * ```ts ignore
+ * console.log(mergedSpaces(2)); // ["bench-0", "bench-1"]
+ * ```
+ */
+export function mergedSpaces(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${SPACE}-${i}`);
+}
 /**
  * Payload bytes per entry.
  *
