@@ -27,3 +27,10 @@ export type * from "./txn.ts";
 export type { Clock } from "./clock.ts";
 export * from "./bus.ts";
 export type { BackendStoreFactoryOptions } from "./backend_store_factory.ts";
+export {
+  type VerifyOptions,
+  type VerifyProblem,
+  type VerifyProgress,
+  type VerifyReport,
+  verifyStore,
+} from "./verify.ts";
