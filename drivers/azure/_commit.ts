@@ -71,11 +71,12 @@ export class ChunkCommitter {
    * lost the race gets `SequenceMismatch` (or a transient `Conflict`) and wrote no rows.
    */
   async commit(chunk: ChunkCommit): Promise<void> {
-    const ticket = this.#fanoutOrder.enter(chunk.space, chunk.timestamp);
+    const { space, segment, timestamp, trx } = chunk;
+    const ticket = this.#fanoutOrder.enter({ trxId: trx.id, timestamp, space, segment });
     try {
       await this.#commit(chunk, ticket);
     } finally {
-      this.#fanoutOrder.leave(chunk.space, ticket);
+      this.#fanoutOrder.leave(ticket);
     }
   }
 
@@ -151,10 +152,9 @@ export class ChunkCommitter {
     const rows = entries.map((entry, i) =>
       entryRow(spacePartition(space), spaceRow(timestamp, segment, entry.sequence), values[i])
     );
-    await this.#fanoutOrder.turnOf(space, ticket);
     await this.completeFanout(space, segment, pending, rows);
-    // The rows are in the space index: later chunks of the space may follow.
-    this.#fanoutOrder.leave(space, ticket);
+    // The rows are in the space index: later chunks may follow.
+    this.#fanoutOrder.leave(ticket);
     // The marker goes before the head's mark: once the fanout is done the marker is of no use,
     // and it holds back readers of the space. A crash between the two leaves a mark whose
     // (idempotent) fanout the next head read repeats; the other order would leave a marker
@@ -210,6 +210,10 @@ export class ChunkCommitter {
     pending: PendingFanout,
     rows?: Row[],
   ): Promise<void> {
+    // In the chunk's turn, whoever completes it: its own commit, or recovery in a head read of
+    // this process that met the pending mark of a chunk still waiting. Written at once, its rows
+    // would overtake an earlier chunk whose marker is still on its way.
+    await this.#fanoutOrder.turnOf(pending.trxId);
     const spaceRows = rows ?? [];
     if (!rows) {
       const partition = segmentPartition(space, segment);

@@ -1,54 +1,84 @@
-// Within one process, a space's rows appear in timestamp order. Readers in other processes
-// read a space up to just below its oldest pending marker; a chunk whose marker is still being
-// written holds nobody back yet. Were a later chunk of this process (another segment, a later
-// timestamp) to reach the space index first, such a reader could read past the earlier one and
-// never see it. So a chunk's space rows wait until every chunk of this process stamped before
-// it in that space has finished (fanned out, or failed).
+// Within one process, a store's space rows appear in the order readers read them: timestamp,
+// then space, then segment. Readers in other processes read a space up to just below its oldest
+// pending marker; a chunk whose marker is still being written holds nobody back yet. Were a
+// later chunk of this process (another segment, a later timestamp) to reach the space index
+// first, such a reader could read past the earlier one and never see it. So a chunk's space rows
+// wait until every chunk of this process ordered before it has finished (fanned out, or failed).
+//
+// Across spaces too: a follower of several spaces reads them all up to one bound and merges
+// them, so a chunk of one space visible before an earlier-stamped chunk of another would be
+// delivered ahead of it. Within a timestamp the order is that of the rows' keys (space, then
+// segment, UTF-8 bytes), not the order the chunks were stamped in: a reader that read the
+// higher key of a millisecond has passed the lower one. And whoever writes the rows waits: a
+// head read of this process that meets the chunk's pending mark completes its fanout too.
 
-/** A chunk in the queue of its space. */
+import { compareKeys } from "@streamkit/core";
+
+/** A chunk being committed by this process. */
 export interface FanoutTicket {
+  trxId: string;
   timestamp: number;
-  /** Breaks ties between chunks of one timestamp: the first to enter goes first. */
-  order: number;
+  /** UTF-8 bytes of the names, which order chunks of one timestamp. */
+  space: Uint8Array;
+  segment: Uint8Array;
   done: Promise<void>;
   finish: () => void;
 }
 
-function before(a: FanoutTicket, b: FanoutTicket): boolean {
-  return a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.order < b.order);
+/** What orders a chunk among the others. */
+export interface FanoutChunk {
+  trxId: string;
+  timestamp: number;
+  space: string;
+  segment: string;
 }
 
-/** The chunks of this process being committed, by space, in the order their rows may appear. */
+const utf8 = new TextEncoder();
+
+function before(a: FanoutTicket, b: FanoutTicket): boolean {
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp;
+  return (compareKeys(a.space, b.space) || compareKeys(a.segment, b.segment)) < 0;
+}
+
+/** The chunks of this process being committed, and the order their rows may appear in. */
 export class FanoutOrder {
-  #inFlight = new Map<string, Set<FanoutTicket>>();
-  #entered = 0;
+  /** By trx id. */
+  #inFlight = new Map<string, FanoutTicket>();
 
   /**
-   * Registers a chunk of `space` stamped `timestamp`; `leave` it once its space rows are written,
-   * and in any case when its commit ends.
+   * Registers `chunk`; `leave` it once its space rows are written, and in any case when its
+   * commit ends.
    */
-  enter(space: string, timestamp: number): FanoutTicket {
+  enter(chunk: FanoutChunk): FanoutTicket {
     let finish!: () => void;
     const done = new Promise<void>((resolve) => finish = resolve);
-    const ticket = { timestamp, order: this.#entered++, done, finish };
-    let tickets = this.#inFlight.get(space);
-    if (!tickets) this.#inFlight.set(space, tickets = new Set());
-    tickets.add(ticket);
+    const ticket = {
+      trxId: chunk.trxId,
+      timestamp: chunk.timestamp,
+      space: utf8.encode(chunk.space),
+      segment: utf8.encode(chunk.segment),
+      done,
+      finish,
+    };
+    this.#inFlight.set(chunk.trxId, ticket);
     return ticket;
   }
 
-  /** Resolves once every chunk of `space` ahead of `ticket` has left. */
-  async turnOf(space: string, ticket: FanoutTicket): Promise<void> {
-    for (const other of [...this.#inFlight.get(space) ?? []]) {
+  /**
+   * Resolves once every chunk ordered before the chunk of `trxId` has left; at once when that
+   * chunk is not in flight here (another process's, or its commit ended).
+   */
+  async turnOf(trxId: string): Promise<void> {
+    const ticket = this.#inFlight.get(trxId);
+    if (!ticket) return;
+    for (const other of [...this.#inFlight.values()]) {
       if (before(other, ticket)) await other.done;
     }
   }
 
   /** Lets the chunks behind `ticket` go; idempotent. */
-  leave(space: string, ticket: FanoutTicket): void {
-    const tickets = this.#inFlight.get(space);
-    tickets?.delete(ticket);
-    if (tickets?.size === 0) this.#inFlight.delete(space);
+  leave(ticket: FanoutTicket): void {
+    this.#inFlight.delete(ticket.trxId);
     ticket.finish();
   }
 }
