@@ -564,13 +564,17 @@ export class EngineStore implements Store {
       argument: "entries",
       check: (entry, index) => checkRestoredEntry(entry, index, space, segment),
       // One trx commits together: a chunk holds entries of one trx (more only when it is cut).
-      startsChunk: (previous, next) => previous.trx.id !== next.trx.id,
+      // `next` is not checked yet: anything without this trx's id is another chunk's problem.
+      startsChunk: (previous, next) =>
+        previous.trx.id !== (next as { trx?: { id?: unknown } } | null)?.trx?.id,
     });
-    yield* this.#commitChunks(
-      reader,
-      stop,
-      (chunk) => this.#restoreChunk(space, segment, chunk, stop),
-    );
+    // A trx cut by the chunk limit goes on in the next chunk, which must agree with its start.
+    let lastRestored: Entry | undefined;
+    yield* this.#commitChunks(reader, stop, (chunk) => {
+      const trxStart = lastRestored?.trx.id === chunk[0].trx.id ? lastRestored : chunk[0];
+      lastRestored = chunk[chunk.length - 1];
+      return this.#restoreChunk(space, segment, chunk, trxStart, stop);
+    });
   }
 
   /** Commits the chunks `reader` cuts, one at a time, yielding the status after each. */
@@ -674,14 +678,18 @@ export class EngineStore implements Store {
     });
   }
 
-  /** A restore chunk: entries of one trx, exactly as given, checked against the head. */
+  /**
+   * A restore chunk: entries of one trx, exactly as given, checked against the head and against
+   * `trxStart`, the trx's first entry (of an earlier chunk when the trx was cut).
+   */
   #restoreChunk(
     space: string,
     segment: string,
     chunk: Entry[],
+    trxStart: Entry,
     stop: AbortSignal,
   ): Promise<SegmentStatus> {
-    const { trx, timestamp } = chunk[0];
+    const { trx, timestamp } = trxStart;
     for (const entry of chunk) {
       if (
         entry.timestamp !== timestamp || entry.trx.node !== trx.node ||

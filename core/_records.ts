@@ -8,6 +8,9 @@ import type { ProduceRecord } from "./types.ts";
 /** What `#pull` returns once the source is done. */
 const EXHAUSTED: unique symbol = Symbol("exhausted");
 
+/** What `#carried` holds when no item is carried over (an item may be `undefined`). */
+const NOTHING_CARRIED: unique symbol = Symbol("nothing carried");
+
 /** Rejects with `signal.reason` as soon as `signal` aborts, whatever `pending` does. */
 export function raceAbort<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -79,8 +82,12 @@ export interface ChunkRules<T extends ProduceRecord> {
   argument: string;
   /** Checks what is particular to the items (their index in the source given). */
   check?(item: T, index: number): void;
-  /** Whether `next` must start a new chunk after `previous`, whatever the limits allow. */
-  startsChunk?(previous: T, next: T): boolean;
+  /**
+   * Whether `next` must start a new chunk after `previous`, whatever the limits allow. Asked
+   * before `next` is checked (it may be anything the source yielded), so that a bad item fails
+   * its own chunk, never the one before it.
+   */
+  startsChunk?(previous: T, next: unknown): boolean;
 }
 
 /**
@@ -95,7 +102,8 @@ export class ChunkReader<T extends ProduceRecord = ProduceRecord> {
   #space: string;
   #segment: string;
   #rules: ChunkRules<T>;
-  #carried: T | undefined;
+  /** An item read but left for the next chunk: unchecked when `startsChunk` cut before it. */
+  #carried: unknown = NOTHING_CARRIED;
   #index = 0;
   #previousSequence: number | undefined;
   #done = false;
@@ -147,18 +155,18 @@ export class ChunkReader<T extends ProduceRecord = ProduceRecord> {
     const chunk: T[] = [];
     let chunkBytes = 0;
     while (chunk.length < this.#limits.maxChunkRecords) {
-      const item = this.#carried ?? await this.#pull(signal);
-      this.#carried = undefined;
+      const item = this.#carried !== NOTHING_CARRIED ? this.#carried : await this.#pull(signal);
+      this.#carried = NOTHING_CARRIED;
       if (item === EXHAUSTED) break;
+      if (chunk.length > 0 && this.#rules.startsChunk?.(chunk[chunk.length - 1], item)) {
+        this.#carried = item;
+        break;
+      }
       const index = this.#index;
       const bytes = checkRecord(item, this.#rules.argument, index, this.#limits);
       const record = item as T;
       this.#rules.check?.(record, index);
-      if (
-        chunk.length > 0 &&
-        (chunkBytes + bytes > this.#limits.maxChunkBytes ||
-          this.#rules.startsChunk?.(chunk[chunk.length - 1], record))
-      ) {
+      if (chunk.length > 0 && chunkBytes + bytes > this.#limits.maxChunkBytes) {
         this.#carried = record;
         break;
       }

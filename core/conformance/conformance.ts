@@ -1,7 +1,7 @@
 /**
  * The driver conformance suite: one call registers, with the caller's test runner, every case
- * of the store's semantics (names, produce, the consumes, follow and followSegment, peek and
- * status, inventory, limits, concurrency, abort, lifecycle) and of its notifications.
+ * of the store's semantics (names, produce, restore, the consumes, follow and followSegment,
+ * peek and status, inventory, limits, concurrency, abort, lifecycle) and of its notifications.
  *
  * @module
  */
@@ -25,6 +25,7 @@ import { registerPayload } from "./_payload.ts";
 import { registerPersistence } from "./_persistence.ts";
 import { registerProduce } from "./_produce.ts";
 import { registerRead } from "./_read.ts";
+import { registerRestore } from "./_restore.ts";
 import { registerSequence } from "./_sequence.ts";
 
 /**
@@ -121,10 +122,10 @@ export interface ConformanceOptions {
 
 /**
  * Registers the streamkit driver conformance suite: one test per case of the contract
- * (produce, sequence checks, argument validation, names, both consumes, consume across spaces,
- * follow and followSegment, offsets, peek and status, inventory, payload limits, concurrency,
- * abort, close, reopening, and, when supported, persistence and several instances over one
- * storage). Each test opens its own factory and store (a fresh `crypto.randomUUID()`) and closes
+ * (produce, restore, sequence checks, argument validation, names, both consumes, consume across
+ * spaces, follow and followSegment, offsets, peek and status, inventory, payload limits,
+ * concurrency, abort, close, reopening, and, when supported, persistence and several instances
+ * over one storage). Each test opens its own factory and store (a fresh `crypto.randomUUID()`) and closes
  * them, also when it fails.
  *
  * The suite is runner-agnostic: it uses only `node:assert/strict`, Web APIs and core.
@@ -168,6 +169,7 @@ export function conformance(options: ConformanceOptions): void {
     supports: { ...options.supports },
   };
   registerProduce(ctx);
+  registerRestore(ctx);
   registerSequence(ctx);
   registerArguments(ctx);
   registerNames(ctx);
