@@ -2,7 +2,9 @@
  * Builds the npm packages: every workspace member compiled with `tsc` (declarations, source
  * maps with their sources inlined, `.ts` import extensions rewritten to `.js`) into
  * `dist/npm/<package>/`, with a generated `package.json`, the member's README and the license,
- * and packed into `dist/npm/<package>.tgz`.
+ * and packed into `dist/npm/<package>.tgz`. A member's `deno.json` may declare commands as
+ * `"bin": { "<command>": "./<module>.ts" }`: the package's `bin` then runs the compiled module,
+ * made executable with a `#!/usr/bin/env node` line.
  *
  * Run it with `deno task build:npm`.
  *
@@ -16,6 +18,8 @@ interface MemberConfig {
   name: string;
   version: string;
   exports: Record<string, string>;
+  /** Commands the npm package installs: name → the member's module that runs it. */
+  bin?: Record<string, string>;
   imports?: Record<string, string>;
   publish?: { exclude?: string[] };
 }
@@ -218,6 +222,9 @@ async function writePackageJson(
   }
   const memberReadme = await Deno.readTextFile(join(root, member.folder, "README.md"));
   const { dependencies, optionalPeers } = await dependenciesOf(member, sources, members);
+  const bin = member.config.bin && Object.fromEntries(
+    Object.entries(member.config.bin).map(([command, path]) => [command, entryOf(path).default]),
+  );
   const description = memberReadme.split("\n").find((line) => line.trim() && !line.startsWith("#"))
     ?.trim();
   const packageJson = {
@@ -230,8 +237,10 @@ async function writePackageJson(
     main: exports["."].default,
     types: exports["."].types,
     files: ["**/*.js", "**/*.d.ts", "**/*.map", "README.md", "LICENSE"],
+    ...(bin === undefined ? {} : { bin }),
     engines: { node: ">=20" },
-    sideEffects: false,
+    // A command's module runs when it is loaded.
+    sideEffects: bin === undefined ? false : Object.values(bin),
     dependencies,
     ...(Object.keys(optionalPeers).length === 0 ? {} : {
       peerDependencies: optionalPeers,
@@ -248,17 +257,37 @@ async function writePackageJson(
   await Deno.copyFile(join(root, "LICENSE"), join(member.outDir, "LICENSE"));
 }
 
+/**
+ * Makes each command's compiled module executable by Node: a `#!` line (its source map shifted
+ * by that line) and the mode.
+ */
+async function makeCommandsExecutable(member: Member): Promise<void> {
+  for (const path of Object.values(member.config.bin ?? {})) {
+    const file = join(member.outDir, entryOf(path).default);
+    const code = await Deno.readTextFile(file);
+    if (!code.startsWith("#!")) {
+      await Deno.writeTextFile(file, `#!/usr/bin/env node\n${code}`);
+      const map = JSON.parse(await Deno.readTextFile(`${file}.map`));
+      map.mappings = `;${map.mappings}`;
+      await Deno.writeTextFile(`${file}.map`, JSON.stringify(map));
+    }
+    await Deno.chmod(file, 0o755);
+  }
+}
+
 if (import.meta.main) {
   await Deno.remove(distRoot, { recursive: true }).catch(() => {});
   await Deno.mkdir(distRoot, { recursive: true });
   const members = await readMembers();
-  // Core first: the drivers compile against its built declarations.
+  // Core first: the drivers compile against its built declarations. The others keep the
+  // workspace's order, which lists the CLI after the drivers it imports.
   members.sort((a, b) => (a.folder === "core" ? -1 : b.folder === "core" ? 1 : 0));
   for (const member of members) {
     const sources = await sourcesOf(member.folder);
     log(`${member.config.name}@${member.config.version}: compiling ${sources.length} files`);
     await compile(member, sources, members);
     await writePackageJson(member, sources, members);
+    await makeCommandsExecutable(member);
     const packed = await run(
       "npm",
       ["pack", "--silent", "--pack-destination", distRoot],

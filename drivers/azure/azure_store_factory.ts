@@ -7,9 +7,10 @@
 import {
   AzureNamedKeyCredential,
   TableClient,
+  TableServiceClient,
   type TableServiceClientOptions,
 } from "@azure/data-tables";
-import { type StoreId, StreamkitError } from "@streamkit/core";
+import { type StoreId, StreamkitError, validateStoreId } from "@streamkit/core";
 import {
   type BackendLimits,
   BackendStoreFactory,
@@ -111,6 +112,7 @@ const AZURE_CEILINGS: BackendLimits = {
  * raised.
  */
 const DEFAULT_LIMITS: BackendLimits = { ...AZURE_CEILINGS, maxPayloadBytes: 512 * 1024 };
+const NIL_STORE_ID = "00000000-0000-0000-0000-000000000000";
 const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, baseDelayMs: 50, maxDelayMs: 2_000 };
 
 function invalid(message: string): StreamkitError {
@@ -162,6 +164,8 @@ function connectionStringEndpoint(connectionString: string): string | undefined 
 interface Connection {
   kind: CredentialKind;
   client(table: string): TableClient;
+  /** The account's table service: for listing tables. */
+  service(): TableServiceClient;
 }
 
 function connect(options: AzureStoreFactoryOptions): Connection {
@@ -203,7 +207,8 @@ function connect(options: AzureStoreFactoryOptions): Connection {
     };
     // Checked now, not at the first newStore.
     client("streamkit");
-    return { kind: "connection string", client };
+    const service = () => TableServiceClient.fromConnectionString(connectionString, clientOptions);
+    return { kind: "connection string", client, service };
   }
   const accountName = options.accountName;
   if (
@@ -227,6 +232,7 @@ function connect(options: AzureStoreFactoryOptions): Connection {
     return {
       kind: "account key",
       client: (table) => new TableClient(endpoint, table, credential, clientOptions),
+      service: () => new TableServiceClient(endpoint, credential, clientOptions),
     };
   }
   const given = options.credential!;
@@ -259,6 +265,7 @@ function connect(options: AzureStoreFactoryOptions): Connection {
   return {
     kind: "token credential",
     client: (table) => new TableClient(endpoint, table, credential, clientOptions),
+    service: () => new TableServiceClient(endpoint, credential, clientOptions),
   };
 }
 
@@ -326,7 +333,51 @@ export class AzureStoreFactory extends BackendStoreFactory {
       60_000,
     );
     this.#sweepIntervalMs = positiveOrZero("sweepIntervalMs", options.sweepIntervalMs, 180_000);
-    azureTableName(options.tablePrefix, "00000000-0000-0000-0000-000000000000");
+    azureTableName(options.tablePrefix, NIL_STORE_ID);
+  }
+
+  /**
+   * The ids of the stores in the account under this factory's `tablePrefix`, in ascending
+   * order: the tables named `<prefix><store id without dashes>` (see `azureTableName`). Needs
+   * a credential that may list the account's tables.
+   *
+   * @example
+   * ```ts ignore
+   * import { AzureStoreFactory } from "@streamkit/azure";
+   * await using factory = new AzureStoreFactory({
+   *   connectionString: Deno.env.get("AZURE_STORAGE_CONNECTION_STRING")!,
+   *   tablePrefix: "orders",
+   * });
+   * for (const storeId of await factory.listStores()) console.log(storeId);
+   * ```
+   */
+  async listStores(options: { signal?: AbortSignal } = {}): Promise<StoreId[]> {
+    // The prefix as table names carry it: sanitised, maybe cut (ids are the last 32 characters).
+    const prefix = azureTableName(this.#tablePrefix, NIL_STORE_ID).slice(0, -32).toLowerCase();
+    const service = this.#connection.service();
+    const storeIds: StoreId[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.#requests.send("list the tables of the account", async () => {
+        const next = await service.listTables().byPage({ continuationToken }).next();
+        return next.done ? undefined : next.value;
+      }, { signal: options.signal });
+      if (!page) break;
+      for (const { name } of page) {
+        // Table names are case-insensitive; Azure keeps the case they were created with.
+        const lower = name?.toLowerCase() ?? "";
+        const id = lower.slice(prefix.length);
+        if (lower.startsWith(prefix) && /^[0-9a-f]{32}$/.test(id)) {
+          storeIds.push(validateStoreId(
+            `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${
+              id.slice(20)
+            }`,
+          ));
+        }
+      }
+      continuationToken = page.continuationToken;
+    } while (continuationToken);
+    return storeIds.sort();
   }
 
   /** Opens (creating) the table of store `storeId`, then completes what crashed writers left. */

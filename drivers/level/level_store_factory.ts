@@ -4,10 +4,10 @@
  * @module
  */
 
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
-import { type StoreId, StreamkitError } from "@streamkit/core";
+import { type StoreId, StreamkitError, validateStoreId } from "@streamkit/core";
 import {
   type BackendLimits,
   BackendStoreFactory,
@@ -47,6 +47,15 @@ function codeOf(error: unknown): string | undefined {
   return typeof cause?.code === "string" ? cause.code : typeof code === "string" ? code : undefined;
 }
 
+/** Whether `name` is a store id as `newStore` names directories (lower-case). */
+function isStoreId(name: string): boolean {
+  try {
+    return validateStoreId(name) === name;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Stores in embedded LevelDB databases (through `classic-level`): one directory per store under
  * `path`. Each chunk is validated against the segment's head and written to both indexes, the
@@ -79,6 +88,32 @@ export class LevelStoreFactory extends BackendStoreFactory {
     }
     this.#path = options.path;
     this.#limits = resolveLimits(DEFAULT_LIMITS, options.limits);
+  }
+
+  /**
+   * The ids of the stores under `path`, in ascending order: its subdirectories named by a store
+   * id (a lower-case UUID, as `newStore` creates them); none when `path` does not exist. Other
+   * files and directories there are ignored.
+   *
+   * @example
+   * ```ts ignore
+   * import { LevelStoreFactory } from "@streamkit/level";
+   * await using factory = new LevelStoreFactory({ path: "./.streamkit-data" });
+   * for (const storeId of await factory.listStores()) console.log(storeId);
+   * ```
+   */
+  async listStores(): Promise<StoreId[]> {
+    let items;
+    try {
+      items = await readdir(this.#path, { withFileTypes: true });
+    } catch (error) {
+      if (codeOf(error) === "ENOENT") return [];
+      throw new StreamkitError("Unavailable", `could not list the stores in ${this.#path}`, {
+        cause: error,
+      });
+    }
+    return items.filter((item) => item.isDirectory() && isStoreId(item.name))
+      .map((item) => item.name).sort();
   }
 
   /** Opens (creating) the LevelDB directory `<path>/<storeId>`. */

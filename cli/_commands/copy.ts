@@ -1,0 +1,103 @@
+// `streamkit copy --to <db>`: the store (or some spaces of it) moved exactly into a store of
+// another database, resumably: what the destination holds already is checked and continued.
+
+import { listOption, stringOption } from "../_args.ts";
+import type { Command } from "../_command.ts";
+import { openDatabase, sameDatabase, storeIdOption, withStore } from "../_db.ts";
+import { UsageError } from "../_errors.ts";
+import { formatCount, formatNumberOf, Progress } from "../_progress.ts";
+import { selectSpaces } from "../_spaces.ts";
+import { moveSegment } from "../_transfer.ts";
+
+/** `streamkit copy`. */
+export const copyCommand: Command = {
+  name: "copy",
+  summary: "copy the store into another database exactly (resumable), e.g. LevelDB to Azure",
+  usage: "--to <db>",
+  arity: [0, 0],
+  description: "Copies every segment of every space (or of the --space ones) of the store into " +
+    "the store --to-store (default: the same id) of the database --to, entry by entry and " +
+    "exactly (sequence, timestamp, trx, metadata, payload). Resumable: where the destination " +
+    "holds part of a segment already, those entries must equal the source's (compared one by " +
+    "one: trx id, payload, timestamp, trx, metadata) and only the rest is copied, so running " +
+    "it again after an interruption goes on where it stopped and never writes an entry twice; " +
+    "run again later, it brings the destination up to date. A difference ends it with exit " +
+    "code 1, naming the space, segment and sequence. --allow-insecure-http and --table-prefix " +
+    "apply to each side that is azure. Copied entries keep their timestamps: copy into a new " +
+    "or quiet store, not under live followers.",
+  options: {
+    to: {
+      type: "string",
+      value: "<db>",
+      expects: "a database: level:<dir>, memory: or azure",
+      help: "the destination database: level:<dir>, memory: or azure (as --db)",
+    },
+    "to-store": {
+      type: "string",
+      value: "<uuid>",
+      expects: "a store id (a UUID)",
+      help: "the destination store, created if it does not exist; default: the source's id",
+    },
+    space: {
+      type: "string",
+      multiple: true,
+      value: "<space>",
+      expects: "a space name",
+      help: "copy only this space (repeat for more); default: every space",
+    },
+  },
+  database: "store",
+  examples: [
+    "streamkit copy --db level:./.streamkit-data --to azure",
+    "streamkit copy --to level:/backup/orders --space orders",
+  ],
+  run: ({ values, signal }) => {
+    const to = stringOption(values, "to");
+    if (to === undefined) {
+      throw new UsageError("copy needs --to <db>: the destination (level:<dir>, memory: or azure)");
+    }
+    const toStore = stringOption(values, "to-store");
+    const requestedId = toStore === undefined ? undefined : storeIdOption("--to-store", toStore);
+    return withStore(values, { mustExist: true, signal }, async (source, from) => {
+      const destinationId = requestedId ?? from.storeId;
+      // A LevelDB store is opened once per process: within one database, the factory is shared.
+      const shared = sameDatabase(to, from.database.name);
+      if (shared && destinationId === from.storeId) {
+        throw new UsageError(
+          `--to ${to}: the destination is the source store ${from.storeId}; name another ` +
+            "database or --to-store",
+        );
+      }
+      await using opened = shared ? undefined : await openDatabase("--to", to, values);
+      const database = opened ?? from.database;
+      await using destination = await database.factory.newStore(destinationId);
+      const spaces = await selectSpaces(source, listOption(values, "space"), signal);
+      const progress = new Progress();
+      let segments = 0;
+      let checked = 0;
+      try {
+        for (const space of spaces) {
+          for await (const segment of source.getSegments(space, { signal })) {
+            const entries = source.consumeSegment({ space, segment, signal });
+            const moved = await moveSegment(destination, space, segment, entries, {
+              signal,
+              onEntry: (entry) => progress.add(entry.payload.byteLength),
+            });
+            segments++;
+            checked += moved.checked;
+          }
+        }
+      } catch (error) {
+        progress.stop();
+        throw error;
+      }
+      progress.finish(
+        `copy: ${progress.describe()}: ${formatNumberOf(segments, "segment")} in ` +
+          `${formatNumberOf(spaces.length, "space")} from store ${from.storeId} ` +
+          `(${from.database.name}) to store ${destinationId} (${database.name}); ` +
+          `${formatCount(checked)} of the entries were there already and equal`,
+      );
+      return 0;
+    });
+  },
+};

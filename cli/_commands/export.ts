@@ -1,0 +1,78 @@
+// `streamkit export`: every entry of the store (or of some spaces) in the export format, segment
+// by segment, to stdout or a file.
+
+import { listOption, stringOption } from "../_args.ts";
+import type { Command } from "../_command.ts";
+import { withStore } from "../_db.ts";
+import { formatEntry } from "../_export_format.ts";
+import { LineOutput } from "../_output.ts";
+import { formatNumberOf, Progress } from "../_progress.ts";
+import { selectSpaces } from "../_spaces.ts";
+
+/** `streamkit export`. */
+export const exportCommand: Command = {
+  name: "export",
+  summary: "write the store's entries as NDJSON (the export format), for backups and moves",
+  usage: "",
+  arity: [0, 0],
+  description: "Writes every entry of every space (or of the --space ones) as one line of " +
+    'NDJSON: {"space", "segment", "sequence", "timestamp", "trx": {"id", "node", "number"}, ' +
+    '"metadata", "payload": "<standard base64>"}. Spaces and their segments come in ascending ' +
+    "order, each segment's entries by sequence, every field exactly as stored: `streamkit " +
+    "import` of the output reproduces the store. Progress goes to stderr when it is a " +
+    "terminal, and a summary line at the end.",
+  options: {
+    space: {
+      type: "string",
+      multiple: true,
+      value: "<space>",
+      expects: "a space name",
+      help: "export only this space (repeat for more); default: every space",
+    },
+    out: {
+      type: "string",
+      value: "<file>",
+      expects: "a file path",
+      help: "write to this file instead of stdout: written as <file>.partial and renamed when " +
+        "complete, so <file> is never half a backup",
+    },
+  },
+  database: "store",
+  examples: [
+    "streamkit export --out backup.ndjson",
+    "streamkit export --space orders --space payments | gzip > orders.ndjson.gz",
+  ],
+  run: ({ values, signal }) => {
+    const path = stringOption(values, "out");
+    return withStore(values, { mustExist: true, signal }, async (store, { storeId, database }) => {
+      const spaces = await selectSpaces(store, listOption(values, "space"), signal);
+      const output = path === undefined
+        ? LineOutput.stdout()
+        : await LineOutput.file("--out", path);
+      const progress = new Progress();
+      let segments = 0;
+      try {
+        for (const space of spaces) {
+          for await (const segment of store.getSegments(space, { signal })) {
+            segments++;
+            for await (const entry of store.consumeSegment({ space, segment, signal })) {
+              await output.line(formatEntry(entry));
+              progress.add(entry.payload.byteLength);
+            }
+          }
+        }
+        await output.finish(true);
+      } catch (error) {
+        progress.stop();
+        await output.finish(false);
+        throw error;
+      }
+      progress.finish(
+        `export: ${progress.describe()}: ${formatNumberOf(segments, "segment")} in ` +
+          `${formatNumberOf(spaces.length, "space")} of store ${storeId} (${database.name}) to ` +
+          (path ?? "stdout"),
+      );
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,139 @@
+// `streamkit import`: entries in the export format restored into a store, resumably: a segment
+// the store holds part of already is checked against the input and continued.
+
+import type { Entry } from "@streamkit/core";
+import { stringOption } from "../_args.ts";
+import type { Command } from "../_command.ts";
+import { withStore } from "../_db.ts";
+import { UsageError } from "../_errors.ts";
+import { FormatError, parseEntry } from "../_export_format.ts";
+import { type Input, openInput } from "../_input.ts";
+import { formatCount, formatNumberOf, Progress } from "../_progress.ts";
+import { moveSegment, segmentLabel } from "../_transfer.ts";
+
+/** Consecutive input entries of one segment. */
+interface SegmentRun {
+  space: string;
+  segment: string;
+  entries: AsyncIterable<Entry>;
+}
+
+/** The input's entries, each with its line number; a usage error names a line that is not one. */
+async function* inputEntries(input: Input): AsyncIterable<{ entry: Entry; line: number }> {
+  for await (const { text, number } of input.lines()) {
+    if (text.trim() === "") continue;
+    try {
+      yield { entry: parseEntry(text), line: number };
+    } catch (error) {
+      if (!(error instanceof FormatError)) throw error;
+      throw new UsageError(`${input.name} line ${number}: ${error.message}`);
+    }
+  }
+}
+
+/**
+ * The input cut into runs of consecutive lines of one segment. Each run must be consumed before
+ * the next is asked for. Within a run, sequences go up by one, and timestamps and trx numbers
+ * never go back: anything else is a usage error naming the line.
+ */
+async function* segmentRuns(input: Input): AsyncIterable<SegmentRun> {
+  const lines = inputEntries(input)[Symbol.asyncIterator]();
+  let next = await lines.next();
+  while (!next.done) {
+    const { space, segment } = next.value.entry;
+    const entries = async function* () {
+      let previous: Entry | undefined;
+      while (
+        !next.done && next.value.entry.space === space && next.value.entry.segment === segment
+      ) {
+        const { entry, line } = next.value;
+        if (previous !== undefined) {
+          const wrong = entry.sequence !== previous.sequence + 1
+            ? `sequence ${entry.sequence} does not follow ${previous.sequence}`
+            : entry.timestamp < previous.timestamp
+            ? `timestamp ${entry.timestamp} is below the previous entry's ${previous.timestamp}`
+            : entry.trx.number < previous.trx.number
+            ? `trx number ${entry.trx.number} is below the previous entry's ${previous.trx.number}`
+            : undefined;
+          if (wrong !== undefined) {
+            throw new UsageError(
+              `${input.name} line ${line}: ${segmentLabel(space, segment)}: ${wrong}`,
+            );
+          }
+        }
+        previous = entry;
+        next = await lines.next();
+        yield entry;
+      }
+    };
+    yield { space, segment, entries: entries() };
+  }
+}
+
+/** `streamkit import`. */
+export const importCommand: Command = {
+  name: "import",
+  summary: "restore entries in the export format into a store (resumable)",
+  usage: "",
+  arity: [0, 0],
+  description: "Reads NDJSON in the export format (what `streamkit export` writes) and restores " +
+    "every entry exactly (sequence, timestamp, trx, metadata, payload), consecutive lines of " +
+    "one segment together. Resumable: where the store holds part of a segment already, those " +
+    "entries must equal the input's (compared one by one: trx id, payload, timestamp, trx, " +
+    "metadata) and only the rest is restored, so running it again after an interruption goes " +
+    "on where it stopped and never writes an entry twice. A difference ends it with exit code " +
+    "1, naming the space, segment and sequence. Restored entries keep their timestamps: " +
+    "import into a new or quiet store, not under live followers. The store is created if it " +
+    "does not exist.",
+  options: {
+    in: {
+      type: "string",
+      value: "<file>",
+      expects: "a file path",
+      help: "read this file instead of stdin",
+    },
+  },
+  database: "store",
+  examples: [
+    "streamkit import --in backup.ndjson --store 0f8fad5b-d9cb-469f-a165-70867728950e",
+    "gunzip -c orders.ndjson.gz | streamkit import --db azure",
+  ],
+  run: async ({ values, signal }) => {
+    const input = await openInput("--in", stringOption(values, "in"), "entries (export format)");
+    try {
+      return await withStore(
+        values,
+        { mustExist: false, signal },
+        async (store, { storeId, database }) => {
+          const progress = new Progress();
+          const spaces = new Set<string>();
+          let segments = 0;
+          let checked = 0;
+          try {
+            for await (const run of segmentRuns(input)) {
+              const moved = await moveSegment(store, run.space, run.segment, run.entries, {
+                signal,
+                onEntry: (entry) => progress.add(entry.payload.byteLength),
+              });
+              spaces.add(run.space);
+              segments++;
+              checked += moved.checked;
+            }
+          } catch (error) {
+            progress.stop();
+            throw error;
+          }
+          progress.finish(
+            `import: ${progress.describe()}: ${formatNumberOf(segments, "segment")} in ` +
+              `${formatNumberOf(spaces.size, "space")} from ${input.name} into store ${storeId} ` +
+              `(${database.name}); ${formatCount(checked)} of the entries were there already ` +
+              "and equal",
+          );
+          return 0;
+        },
+      );
+    } finally {
+      await input.close();
+    }
+  },
+};

@@ -1,0 +1,83 @@
+// The listings: `stores`, `spaces` and `segments <space>`, one name per line, as it is, or JSON
+// lines with --format jsonl.
+
+import { nameArgument } from "../_args.ts";
+import type { Command } from "../_command.ts";
+import { sourceDatabase, withStore } from "../_db.ts";
+import { LineOutput } from "../_output.ts";
+import { formatOption, outputFormat } from "./_format.ts";
+
+/** `streamkit stores`. */
+export const storesCommand: Command = {
+  name: "stores",
+  summary: "list the stores of the database",
+  usage: "",
+  arity: [0, 0],
+  description: "Prints the id of every store the database holds, one per line, in ascending " +
+    "order: the LevelDB directories under <dir> named by a store id, or the Azure tables with " +
+    "the table prefix. memory: starts empty in every process and lists none.",
+  options: { format: formatOption('one {"store": id} object per line') },
+  database: "database",
+  examples: ["streamkit stores", "streamkit stores --db level:/var/lib/orders"],
+  async run({ values, signal }) {
+    const format = outputFormat(values);
+    await using database = await sourceDatabase(values);
+    const output = LineOutput.stdout();
+    for (const store of await database.listStores(signal) ?? []) {
+      await output.line(format === "jsonl" ? JSON.stringify({ store }) : store);
+    }
+    await output.finish(true);
+    return 0;
+  },
+};
+
+/** `streamkit spaces`. */
+export const spacesCommand: Command = {
+  name: "spaces",
+  summary: "list the spaces of the store",
+  usage: "",
+  arity: [0, 0],
+  description:
+    "Prints every space of the store, one per line, as it is (no quoting), in ascending " +
+    "UTF-8 byte order. Names may hold any character but U+0000, line breaks included: use " +
+    "--format jsonl where that matters.",
+  options: { format: formatOption('one {"space": name} object per line') },
+  database: "store",
+  examples: ["streamkit spaces", "streamkit spaces --format jsonl"],
+  run: ({ values, signal }) => {
+    const format = outputFormat(values);
+    return withStore(values, { mustExist: true, signal }, async (store) => {
+      const output = LineOutput.stdout();
+      for await (const space of store.getSpaces({ signal })) {
+        await output.line(format === "jsonl" ? JSON.stringify({ space }) : space);
+      }
+      await output.finish(true);
+      return 0;
+    });
+  },
+};
+
+/** `streamkit segments <space>`. */
+export const segmentsCommand: Command = {
+  name: "segments",
+  summary: "list the segments of a space",
+  usage: "<space>",
+  arity: [1, 1],
+  description: "Prints every segment of the space, one per line, as it is (no quoting), in " +
+    "ascending UTF-8 byte order; nothing for a space the store does not hold.",
+  options: { format: formatOption('one {"space": name, "segment": name} object per line') },
+  database: "store",
+  examples: ["streamkit segments orders", "streamkit segments 'orders/eu #1' --format jsonl"],
+  run: ({ args, values, signal }) => {
+    const space = nameArgument("<space>", args[0]);
+    const format = outputFormat(values);
+    return withStore(values, { mustExist: true, signal }, async (store) => {
+      const output = LineOutput.stdout();
+      for await (const segment of store.getSegments(space, { signal })) {
+        await output.line(format === "jsonl" ? JSON.stringify({ space, segment }) : segment);
+      }
+      await output.finish(true);
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,287 @@
+// Where a command works: the database named by --db (LevelDB, memory or Azure) and the store in
+// it named by --store (or the only one there). Azure connects from environment variables, so
+// secrets never appear on the command line; the names of the secrets are known here, so their
+// values can be kept out of every message.
+
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import process from "node:process";
+import { type Store, type StoreFactory, type StoreId, validateStoreId } from "@streamkit/core";
+import type { AzureStoreFactory } from "@streamkit/azure";
+import { LevelStoreFactory } from "@streamkit/level";
+import { MemoryStoreFactory } from "@streamkit/memory";
+import { flagOption, type OptionSpecs, type OptionValues, stringOption } from "./_args.ts";
+import { UsageError } from "./_errors.ts";
+
+/** The database the demo and `streamkit` use when `--db` is not given. */
+export const DEFAULT_DB = "level:./.streamkit-data";
+
+const ENV_CONNECTION_STRING = "STREAMKIT_AZURE_CONNECTION_STRING";
+const ENV_ACCOUNT_NAME = "STREAMKIT_AZURE_ACCOUNT_NAME";
+const ENV_ACCOUNT_KEY = "STREAMKIT_AZURE_ACCOUNT_KEY";
+const ENV_ENDPOINT = "STREAMKIT_AZURE_ENDPOINT";
+
+const DB_VALUE = "level:<dir>, memory: or azure";
+
+/** The options naming a database: every command but `help` takes them. */
+export const DATABASE_OPTIONS: OptionSpecs = {
+  db: {
+    type: "string",
+    value: "<db>",
+    expects: `a database: ${DB_VALUE}`,
+    help: `the database: level:<dir> (default ${DEFAULT_DB}), memory: (empty, for trying ` +
+      `things out), or azure (connection from ${ENV_CONNECTION_STRING}, or ${ENV_ACCOUNT_NAME}, ` +
+      `${ENV_ACCOUNT_KEY} and optionally ${ENV_ENDPOINT})`,
+  },
+  "allow-insecure-http": {
+    type: "boolean",
+    help: "azure: allow an http: endpoint (for the Azurite emulator only)",
+  },
+  "table-prefix": {
+    type: "string",
+    value: "<prefix>",
+    expects: "a table name prefix (letters and digits)",
+    help: "azure: the prefix of the stores' table names (default streamkit)",
+  },
+};
+
+/** The option naming a store. */
+export const STORE_OPTIONS: OptionSpecs = {
+  store: {
+    type: "string",
+    value: "<uuid>",
+    expects: "a store id (a UUID)",
+    help: "the store; may be left out when the database holds exactly one",
+  },
+};
+
+/** An open database: a store factory, and the stores it holds. */
+export interface Database extends AsyncDisposable {
+  /** The database as given (`level:./data`, `memory:`, `azure`): never holds a secret. */
+  readonly name: string;
+  readonly factory: StoreFactory;
+  /**
+   * The ids of the stores it holds, in ascending order; `undefined` for `memory:`, which starts
+   * empty in every process.
+   */
+  listStores(signal?: AbortSignal): Promise<StoreId[] | undefined>;
+  close(): Promise<void>;
+}
+
+/** The Azure settings the environment holds, checked: exactly one way in. */
+function azureOptions(flag: string) {
+  const env = (name: string) => process.env[name] || undefined;
+  const connectionString = env(ENV_CONNECTION_STRING);
+  const accountName = env(ENV_ACCOUNT_NAME);
+  const accountKey = env(ENV_ACCOUNT_KEY);
+  const endpoint = env(ENV_ENDPOINT);
+  if (connectionString !== undefined) {
+    if (accountName !== undefined || accountKey !== undefined || endpoint !== undefined) {
+      throw new UsageError(
+        `${flag} azure: set either ${ENV_CONNECTION_STRING} or ${ENV_ACCOUNT_NAME} and ` +
+          `${ENV_ACCOUNT_KEY} (and ${ENV_ENDPOINT}), not both`,
+      );
+    }
+    return { connectionString };
+  }
+  if (accountName === undefined || accountKey === undefined) {
+    throw new UsageError(
+      `${flag} azure: set ${ENV_CONNECTION_STRING}, or ${ENV_ACCOUNT_NAME} and ${ENV_ACCOUNT_KEY} ` +
+        `(and ${ENV_ENDPOINT} for another endpoint than the account's, e.g. Azurite)`,
+    );
+  }
+  return { accountName, accountKey, endpoint };
+}
+
+/**
+ * The secrets the environment holds for Azure: the account key and the connection string with
+ * its key or signature. Every message `streamkit` prints is cleaned of them.
+ */
+export function secretsFromEnvironment(): string[] {
+  const secrets: string[] = [];
+  const accountKey = process.env[ENV_ACCOUNT_KEY];
+  if (accountKey) secrets.push(accountKey);
+  const connectionString = process.env[ENV_CONNECTION_STRING];
+  if (connectionString) {
+    secrets.push(connectionString);
+    for (const setting of connectionString.split(";")) {
+      const at = setting.indexOf("=");
+      const key = setting.slice(0, at).trim().toLowerCase();
+      if (key === "accountkey" || key === "sharedaccesssignature") {
+        secrets.push(setting.slice(at + 1).trim());
+      }
+    }
+  }
+  // Longest first: a secret that contains another is replaced whole.
+  return secrets.sort((a, b) => b.length - a.length);
+}
+
+function levelDatabase(name: string, path: string): Database {
+  const factory = new LevelStoreFactory({ path });
+  return {
+    name,
+    factory,
+    listStores: () => factory.listStores(),
+    close: () => factory.close(),
+    [Symbol.asyncDispose]: () => factory.close(),
+  };
+}
+
+function memoryDatabase(name: string): Database {
+  const factory = new MemoryStoreFactory();
+  return {
+    name,
+    factory,
+    listStores: () => Promise.resolve(undefined),
+    close: () => factory.close(),
+    [Symbol.asyncDispose]: () => factory.close(),
+  };
+}
+
+async function azureDatabase(
+  name: string,
+  flag: string,
+  values: OptionValues,
+): Promise<Database> {
+  const allowInsecureHttp = flagOption(values, "allow-insecure-http");
+  const options = azureOptions(flag);
+  // Loaded for --db azure only: on Node, the Azure SDK is most of the command's start-up time.
+  const { AzureStoreFactory } = await import("@streamkit/azure");
+  let factory: AzureStoreFactory;
+  try {
+    factory = new AzureStoreFactory({
+      ...options,
+      allowInsecureHttp,
+      tablePrefix: stringOption(values, "table-prefix"),
+    });
+  } catch (error) {
+    // The driver names the setting at fault, never its secret value.
+    const message = (error as Error).message;
+    if (/http: is refused/.test(message)) {
+      throw new UsageError(
+        `${flag} azure: the endpoint is http:, which is refused; add --allow-insecure-http ` +
+          "(for the Azurite emulator only)",
+      );
+    }
+    throw new UsageError(`${flag} azure: ${message}`);
+  }
+  return {
+    name,
+    factory,
+    listStores: (signal) => factory.listStores({ signal }),
+    close: () => factory.close(),
+    [Symbol.asyncDispose]: () => factory.close(),
+  };
+}
+
+/**
+ * Opens the database `spec` names (given as `flag`, `--db` or `--to`); the Azure options
+ * `--allow-insecure-http` and `--table-prefix` come from `values`. Throws a usage error for
+ * anything but `level:<dir>`, `memory:` and `azure`.
+ */
+export async function openDatabase(
+  flag: string,
+  spec: string,
+  values: OptionValues,
+): Promise<Database> {
+  if (spec.startsWith("level:")) {
+    const path = spec.slice("level:".length);
+    if (path === "") throw new UsageError(`${flag} expects level:<dir>, with a directory`);
+    return levelDatabase(spec, path);
+  }
+  if (spec === "memory:" || spec === "memory") return memoryDatabase("memory:");
+  if (spec === "azure" || spec === "azure:") return await azureDatabase("azure", flag, values);
+  if (spec.startsWith("azure:")) {
+    throw new UsageError(
+      `${flag} azure takes its connection from the environment (${ENV_CONNECTION_STRING}, or ` +
+        `${ENV_ACCOUNT_NAME} and ${ENV_ACCOUNT_KEY}), never from the command line`,
+    );
+  }
+  throw new UsageError(`${flag} expects a database: ${DB_VALUE}, got ${JSON.stringify(spec)}`);
+}
+
+/**
+ * Whether two database specs name the same database: the same LevelDB directory however it is
+ * spelled, or both azure (one account, one table prefix: the environment and the options are
+ * shared).
+ */
+export function sameDatabase(a: string, b: string): boolean {
+  const level = (spec: string) => spec.startsWith("level:") ? resolve(spec.slice(6)) : undefined;
+  const levelA = level(a);
+  if (levelA !== undefined) return levelA === level(b);
+  const kind = (spec: string) => spec.replace(/:$/, "");
+  return kind(a) === "azure" && kind(b) === "azure";
+}
+
+/** The database `--db` names (or the default). */
+export function sourceDatabase(values: OptionValues): Promise<Database> {
+  return openDatabase("--db", stringOption(values, "db") ?? DEFAULT_DB, values);
+}
+
+/** A store id given as `flag`, checked and lower-cased. */
+export function storeIdOption(flag: string, value: string): StoreId {
+  try {
+    return validateStoreId(value);
+  } catch {
+    throw new UsageError(`${flag} expects a store id (a UUID), got ${JSON.stringify(value)}`);
+  }
+}
+
+/**
+ * The store a command works on: the one `--store` names (`requested`) or, when it is not
+ * given, the only store the database holds. With `mustExist` (commands that only read) a
+ * requested store must be there: reading never creates one.
+ */
+async function selectStore(
+  database: Database,
+  requested: string | undefined,
+  options: { mustExist: boolean; signal?: AbortSignal },
+): Promise<StoreId> {
+  const flag = "--store";
+  const storeId = requested === undefined ? undefined : storeIdOption(flag, requested);
+  const storeIds = storeId !== undefined && !options.mustExist
+    ? undefined
+    : await database.listStores(options.signal);
+  if (storeId !== undefined) {
+    if (storeIds !== undefined && !storeIds.includes(storeId)) {
+      throw new UsageError(
+        `${flag}: ${database.name} holds no store ${storeId} (\`streamkit stores\` lists them)`,
+      );
+    }
+    return storeId;
+  }
+  if (storeIds?.length === 1) return storeIds[0];
+  if (storeIds !== undefined && storeIds.length > 1) {
+    throw new UsageError(
+      `${flag}: ${database.name} holds ${storeIds.length} stores: name one with ${flag} <uuid> ` +
+        "(`streamkit stores` lists them)",
+    );
+  }
+  throw new UsageError(
+    `${flag}: ${database.name} holds no store` +
+      (options.mustExist
+        ? ""
+        : `: name the store to create with ${flag} <uuid>, e.g. ${flag} ${randomUUID()}`),
+  );
+}
+
+/** Where a command's store is: its database and id. */
+export interface StorePlace {
+  database: Database;
+  storeId: StoreId;
+}
+
+/**
+ * Runs `use` on the store `--db` and `--store` name (see {@linkcode selectStore}), then closes
+ * the store and its database.
+ */
+export async function withStore<T>(
+  values: OptionValues,
+  options: { mustExist: boolean; signal: AbortSignal },
+  use: (store: Store, place: StorePlace) => Promise<T>,
+): Promise<T> {
+  await using database = await sourceDatabase(values);
+  const storeId = await selectStore(database, stringOption(values, "store"), options);
+  await using store = await database.factory.newStore(storeId);
+  return await use(store, { database, storeId });
+}

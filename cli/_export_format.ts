@@ -1,0 +1,128 @@
+// The export format (DESIGN 12): one entry per line of NDJSON,
+// {"space","segment","sequence","timestamp","trx":{"id","node","number"},"metadata":{},"payload"}
+// with the payload in standard base64. `export` and `read --format jsonl` write it, `import`
+// reads it; every field travels exactly, so export then import reproduces a store.
+
+import { type Entry, validateName, validateUuid } from "@streamkit/core";
+import { decodeBase64, encodeBase64 } from "./_base64.ts";
+
+/** A line that is not an entry of the export format; the message says which field and why. */
+export class FormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FormatError";
+  }
+}
+
+const ENTRY_FIELDS = new Set([
+  "space",
+  "segment",
+  "sequence",
+  "timestamp",
+  "trx",
+  "metadata",
+  "payload",
+]);
+const TRX_FIELDS = new Set(["id", "node", "number"]);
+
+/** One line of the export format for `entry` (without the line break). */
+export function formatEntry(entry: Entry): string {
+  return JSON.stringify({
+    space: entry.space,
+    segment: entry.segment,
+    sequence: entry.sequence,
+    timestamp: entry.timestamp,
+    trx: { id: entry.trx.id, node: entry.trx.node, number: entry.trx.number },
+    metadata: entry.metadata,
+    payload: encodeBase64(entry.payload),
+  });
+}
+
+/** Parses `line` as JSON; a {@linkcode FormatError} if it is not. */
+export function parseJsonLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (error) {
+    throw new FormatError(`not JSON (${(error as Error).message})`);
+  }
+}
+
+/** `value` as a plain object with only `allowed` fields; a {@linkcode FormatError} otherwise. */
+export function objectWith(
+  what: string,
+  value: unknown,
+  allowed: ReadonlySet<string>,
+): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new FormatError(`${what}: must be an object`);
+  }
+  for (const field of Object.keys(value)) {
+    if (!allowed.has(field)) {
+      throw new FormatError(
+        `${what}: unknown field ${JSON.stringify(field)} (expected ${[...allowed].join(", ")})`,
+      );
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Metadata: an object of strings (absent: `{}`). */
+export function metadataOf(value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new FormatError("metadata: must be an object of strings");
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== "string") {
+      throw new FormatError(`metadata[${JSON.stringify(key)}]: must be a string`);
+    }
+  }
+  return value as Record<string, string>;
+}
+
+/** A payload: standard base64 text. */
+export function payloadOf(value: unknown): Uint8Array {
+  const bytes = typeof value === "string" ? decodeBase64(value) : undefined;
+  if (bytes === undefined) throw new FormatError("payload: must be standard base64 text");
+  return bytes;
+}
+
+function wholeNumber(what: string, value: unknown, min: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new FormatError(
+      `${what}: must be a whole number >= ${min}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function checked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw new FormatError((error as Error).message);
+  }
+}
+
+/** The entry one line of the export format holds; a {@linkcode FormatError} names what is wrong. */
+export function parseEntry(line: string): Entry {
+  const fields = objectWith("entry", parseJsonLine(line), ENTRY_FIELDS);
+  for (const field of ENTRY_FIELDS) {
+    if (fields[field] === undefined) throw new FormatError(`${field}: missing`);
+  }
+  const trx = objectWith("trx", fields.trx, TRX_FIELDS);
+  return {
+    space: checked(() => validateName("space", fields.space)),
+    segment: checked(() => validateName("segment", fields.segment)),
+    sequence: wholeNumber("sequence", fields.sequence, 1),
+    timestamp: wholeNumber("timestamp", fields.timestamp, 0),
+    trx: {
+      // Kept as written (not lower-cased): the entry travels exactly.
+      id: checked(() => (validateUuid("trx.id", trx.id), trx.id as string)),
+      node: checked(() => (validateUuid("trx.node", trx.node), trx.node as string)),
+      number: wholeNumber("trx.number", trx.number, 1),
+    },
+    metadata: metadataOf(fields.metadata),
+    payload: payloadOf(fields.payload),
+  };
+}

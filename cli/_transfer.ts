@@ -1,0 +1,152 @@
+// The resumable, exact move of one segment (import and copy): what the destination holds
+// already is compared with the source, entry by entry, and only the rest is restored, so a move
+// run again after an interruption continues where the destination stops and never writes an
+// entry twice.
+
+import type { Entry, Store } from "@streamkit/core";
+import { CheckFailed } from "./_errors.ts";
+
+/** What moving one segment did. */
+export interface SegmentMove {
+  /** Entries the destination held already, compared with the source's and equal. */
+  checked: number;
+  /** Entries restored into the destination. */
+  restored: number;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function metadataEqual(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length &&
+    keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
+}
+
+/** How the destination's entry differs from the source's, or `undefined` if it does not. */
+export function entryDifference(source: Entry, destination: Entry): string | undefined {
+  const differs = (what: string, ours: unknown, theirs: unknown) =>
+    `${what} ${JSON.stringify(ours)} in the source, ${JSON.stringify(theirs)} in the destination`;
+  if (source.trx.id !== destination.trx.id) {
+    return differs("trx id", source.trx.id, destination.trx.id);
+  }
+  if (!bytesEqual(source.payload, destination.payload)) {
+    return `the payload differs (${source.payload.byteLength} bytes in the source, ` +
+      `${destination.payload.byteLength} in the destination)`;
+  }
+  if (source.timestamp !== destination.timestamp) {
+    return differs("timestamp", source.timestamp, destination.timestamp);
+  }
+  if (source.trx.node !== destination.trx.node) {
+    return differs("trx node", source.trx.node, destination.trx.node);
+  }
+  if (source.trx.number !== destination.trx.number) {
+    return differs("trx number", source.trx.number, destination.trx.number);
+  }
+  if (!metadataEqual(source.metadata, destination.metadata)) {
+    return differs("metadata", source.metadata, destination.metadata);
+  }
+  return undefined;
+}
+
+/** `space`/`segment` as messages name them. */
+export function segmentLabel(space: string, segment: string): string {
+  return `space ${JSON.stringify(space)} segment ${JSON.stringify(segment)}`;
+}
+
+/**
+ * Continues the destination's segment with `source` (entries of the segment in sequence order,
+ * without gaps): the source's entries up to the destination's last sequence must be there
+ * already and equal (compared side by side: trx id, payload, timestamp, trx, metadata), else a
+ * {@linkcode CheckFailed} names the space, segment and sequence; the later ones are restored
+ * exactly. `onEntry` is told of each source entry done.
+ */
+export async function moveSegment(
+  destination: Store,
+  space: string,
+  segment: string,
+  source: AsyncIterable<Entry>,
+  options: { signal: AbortSignal; onEntry: (entry: Entry) => void },
+): Promise<SegmentMove> {
+  const { signal, onEntry } = options;
+  const label = segmentLabel(space, segment);
+  const sourceEntries = source[Symbol.asyncIterator]();
+  try {
+    const first = await sourceEntries.next();
+    if (first.done) return { checked: 0, restored: 0 };
+    const head = await destination.getSegmentStatus(space, segment, { signal });
+    const last = head?.lastSequence ?? 0;
+    const firstSequence = first.value.sequence;
+    if (firstSequence > last + 1) {
+      throw new CheckFailed(
+        `${label}: the source goes on at sequence ${firstSequence}, but the destination ` +
+          (last === 0 ? "holds none of the segment" : `ends at sequence ${last}`),
+      );
+    }
+    // The source's next entry, not yet compared or restored.
+    let pending: Entry | undefined = first.value;
+    let checked = 0;
+    if (firstSequence <= last) {
+      const held = destination.consumeSegment({
+        space,
+        segment,
+        minSequence: firstSequence,
+        maxSequence: last,
+        signal,
+      });
+      for await (const theirs of held) {
+        if (pending === undefined) {
+          const next = await sourceEntries.next();
+          if (next.done) {
+            throw new CheckFailed(
+              `${label}: the destination holds entries up to sequence ${last}, the source ` +
+                `only up to ${theirs.sequence - 1}`,
+            );
+          }
+          pending = next.value;
+        }
+        if (pending.sequence !== theirs.sequence) {
+          throw new CheckFailed(
+            `${label}: sequence ${pending.sequence} of the source meets sequence ` +
+              `${theirs.sequence} in the destination`,
+          );
+        }
+        const difference = entryDifference(pending, theirs);
+        if (difference !== undefined) {
+          throw new CheckFailed(`${label} sequence ${pending.sequence}: ${difference}`);
+        }
+        onEntry(pending);
+        checked++;
+        pending = undefined;
+      }
+      if (firstSequence + checked - 1 !== last) {
+        throw new CheckFailed(
+          `${label}: the destination's status ends at sequence ${last}, its entries at ` +
+            `${firstSequence + checked - 1}`,
+        );
+      }
+    }
+    let restored = 0;
+    const rest = async function* () {
+      let next: IteratorResult<Entry> = pending === undefined
+        ? await sourceEntries.next()
+        : { done: false, value: pending };
+      while (!next.done) {
+        yield next.value;
+        // The store asked for the next one: it has taken this one.
+        onEntry(next.value);
+        restored++;
+        next = await sourceEntries.next();
+      }
+    };
+    for await (const _status of destination.restore({ space, segment, signal }, rest())) {
+      // one status per committed chunk
+    }
+    return { checked, restored };
+  } finally {
+    await sourceEntries.return?.();
+  }
+}
