@@ -3,7 +3,6 @@
 // secrets never appear on the command line; the names of the secrets are known here, so their
 // values can be kept out of every message.
 
-import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import process from "node:process";
 import { type Store, type StoreFactory, type StoreId, validateStoreId } from "@streamkit/core";
@@ -261,7 +260,7 @@ async function selectStore(
     `${flag}: ${database.name} holds no store` +
       (options.mustExist
         ? ""
-        : `: name the store to create with ${flag} <uuid>, e.g. ${flag} ${randomUUID()}`),
+        : `: name the store to create with ${flag} <uuid>, e.g. ${flag} ${crypto.randomUUID()}`),
   );
 }
 

@@ -25,17 +25,20 @@ const ENTRY_FIELDS = new Set([
 ]);
 const TRX_FIELDS = new Set(["id", "node", "number"]);
 
-/** One line of the export format for `entry` (without the line break). */
+/**
+ * One line of the export format for `entry` (without the line break): what `JSON.stringify` of
+ * the object `{space, segment, sequence, timestamp, trx: {id, node, number}, metadata, payload}`
+ * gives, put together here without making that object (a store's numbers are whole, and base64
+ * needs no escaping).
+ */
 export function formatEntry(entry: Entry): string {
-  return JSON.stringify({
-    space: entry.space,
-    segment: entry.segment,
-    sequence: entry.sequence,
-    timestamp: entry.timestamp,
-    trx: { id: entry.trx.id, node: entry.trx.node, number: entry.trx.number },
-    metadata: entry.metadata,
-    payload: encodeBase64(entry.payload),
-  });
+  const { trx } = entry;
+  return `{"space":${JSON.stringify(entry.space)},"segment":${JSON.stringify(entry.segment)},` +
+    `"sequence":${entry.sequence},"timestamp":${entry.timestamp},"trx":{"id":${
+      JSON.stringify(trx.id)
+    },"node":${JSON.stringify(trx.node)},"number":${trx.number}},"metadata":${
+      JSON.stringify(entry.metadata)
+    },"payload":"${encodeBase64(entry.payload)}"}`;
 }
 
 /** Parses `line` as JSON; a {@linkcode FormatError} if it is not. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import type { Entry } from "@streamkit/core";
 import { decodeBase64, encodeBase64 } from "./_base64.ts";
 import { formatEntry, FormatError, parseEntry } from "./_export_format.ts";
@@ -35,6 +36,30 @@ Deno.test("export format: an entry travels through one line exactly, fields in t
   assert.deepEqual(parseEntry(formatEntry(empty)), empty);
 });
 
+Deno.test("export format: a line is JSON.stringify of the entry's fields, byte for byte", () => {
+  const viaObject = (entry: Entry) =>
+    JSON.stringify({
+      space: entry.space,
+      segment: entry.segment,
+      sequence: entry.sequence,
+      timestamp: entry.timestamp,
+      trx: { id: entry.trx.id, node: entry.trx.node, number: entry.trx.number },
+      metadata: entry.metadata,
+      payload: Buffer.from(entry.payload).toString("base64"),
+    });
+  const quoted = '"quoted" \\ \u2028 \u0000 \uD800';
+  for (
+    const entry of [
+      ENTRY,
+      { ...ENTRY, payload: new Uint8Array(0), metadata: {} },
+      { ...ENTRY, space: quoted, segment: quoted, metadata: { [quoted]: quoted }, timestamp: 0 },
+      { ...ENTRY, sequence: Number.MAX_SAFE_INTEGER, payload: ENTRY.payload.subarray(3, 8) },
+    ]
+  ) {
+    assert.equal(formatEntry(entry), viaObject(entry));
+  }
+});
+
 Deno.test("export format: a line that is not an entry names the field and the rule", () => {
   const fields = JSON.parse(formatEntry(ENTRY));
   const broken = (change: Record<string, unknown>) => JSON.stringify({ ...fields, ...change });
@@ -67,6 +92,8 @@ Deno.test("base64: standard and canonical only, both ways", () => {
   for (let length = 0; length < 70; length++) {
     const bytes = Uint8Array.from({ length }, (_, i) => (i * 151 + length) % 256);
     assert.deepEqual(decodeBase64(encodeBase64(bytes)), bytes);
+    const view = new Uint8Array([9, ...bytes, 9]).subarray(1, length + 1);
+    assert.equal(encodeBase64(view), Buffer.from(bytes).toString("base64"));
   }
   assert.equal(encodeBase64(new Uint8Array([251, 255])), "+/8=");
   for (const text of ["aGk", "aGl=", "aA==a", "-_8=", "aG k=", "aGk=\n", "====", "a==="]) {

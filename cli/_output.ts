@@ -17,12 +17,22 @@ export class OutputClosed extends Error {
 
 const BATCH_CHARS = 64 * 1024;
 
+/** What `line` returns when it only queued the line: nothing to wait for. */
+const QUEUED: Promise<void> = Promise.resolve();
+
+/**
+ * What a file's stream holds before `write` asks to wait: several batches, so the next ones
+ * are put together while the file is written (with the default, 64 KiB, every batch waited
+ * for its own write).
+ */
+const STREAM_BUFFER_BYTES = 1024 * 1024;
+
 /** Lines written to a stream, in batches. */
 export class LineOutput {
   readonly #stream: Writable;
   readonly #onFinish: (completed: boolean) => Promise<void>;
-  #batch: string[] = [];
-  #batchChars = 0;
+  /** The lines queued, each with its line break. */
+  #batch = "";
   #failure: Error | undefined;
 
   private constructor(stream: Writable, onFinish: (completed: boolean) => Promise<void>) {
@@ -50,7 +60,7 @@ export class LineOutput {
         `${flag} ${path}: cannot write it (${(error as { code?: string }).code})`,
       );
     });
-    const stream = file.createWriteStream();
+    const stream = file.createWriteStream({ highWaterMark: STREAM_BUFFER_BYTES });
     return new LineOutput(stream, async (completed) => {
       await new Promise<void>((resolve, reject) => {
         stream.once("error", reject);
@@ -61,20 +71,21 @@ export class LineOutput {
     });
   }
 
-  /** Queues one line (a line break is added); writes the batch when it is large. */
-  async line(text: string): Promise<void> {
-    this.#batch.push(text, "\n");
-    this.#batchChars += text.length + 1;
-    if (this.#batchChars >= BATCH_CHARS) await this.flush();
+  /**
+   * Queues one line (a line break is added); writes the batch when it is large. Not `async`:
+   * a line that is only queued costs no promise of its own.
+   */
+  line(text: string): Promise<void> {
+    this.#batch += `${text}\n`;
+    return this.#batch.length >= BATCH_CHARS ? this.flush() : QUEUED;
   }
 
   /** Writes what is queued, waiting while the stream is full. */
   async flush(): Promise<void> {
     if (this.#failure) throw this.#failure;
     if (this.#batch.length === 0) return;
-    const chunk = this.#batch.join("");
-    this.#batch = [];
-    this.#batchChars = 0;
+    const chunk = this.#batch;
+    this.#batch = "";
     if (!this.#stream.write(chunk)) {
       await new Promise<void>((resolve) => {
         const done = () => {

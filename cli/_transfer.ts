@@ -52,6 +52,61 @@ export function entryDifference(source: Entry, destination: Entry): string | und
   return undefined;
 }
 
+/**
+ * A batch of the source's entries is restored once it holds this many entries or payload
+ * bytes, at the next trx boundary.
+ */
+const BATCH_ENTRIES = 1_000;
+const BATCH_BYTES = 1024 * 1024;
+
+/** Entries of the source read for one `restore`. */
+interface Batch {
+  /** Whole trxs, in order (the last one may be cut only by the end of the source). */
+  entries: Entry[];
+  /** The source's next entry, the first of another trx, not in this batch. */
+  next?: Entry;
+  /** Whether the source has nothing after `entries` (or failed). */
+  done: boolean;
+  /** What reading the source failed with; `entries` holds the whole trxs read before it. */
+  failure?: { error: unknown };
+}
+
+/**
+ * Reads the source's entries from `first` (or from `source` when it is `undefined`) up to
+ * {@linkcode BATCH_ENTRIES} or {@linkcode BATCH_BYTES}, or past them to the end of a trx.
+ * Never rejects: a failure of the source is part of the batch, which then keeps the trxs read
+ * before it whole and drops the one being read (a restore reading the source itself would have
+ * committed the same).
+ */
+async function readBatch(source: AsyncIterator<Entry>, first: Entry | undefined): Promise<Batch> {
+  const entries: Entry[] = [];
+  let bytes = 0;
+  /** Where the trx being read starts in `entries`. */
+  let trxStart = 0;
+  let entry = first;
+  try {
+    while (true) {
+      if (entry === undefined) {
+        const next = await source.next();
+        if (next.done) return { entries, done: true };
+        entry = next.value;
+      }
+      const last = entries[entries.length - 1];
+      if (last !== undefined && entry.trx.id !== last.trx.id) {
+        if (entries.length >= BATCH_ENTRIES || bytes >= BATCH_BYTES) {
+          return { entries, next: entry, done: false };
+        }
+        trxStart = entries.length;
+      }
+      entries.push(entry);
+      bytes += entry.payload.byteLength;
+      entry = undefined;
+    }
+  } catch (error) {
+    return { entries: entries.slice(0, trxStart), done: true, failure: { error } };
+  }
+}
+
 /** `space`/`segment` as messages name them. */
 export function segmentLabel(space: string, segment: string): string {
   return `space ${JSON.stringify(space)} segment ${JSON.stringify(segment)}`;
@@ -63,6 +118,10 @@ export function segmentLabel(space: string, segment: string): string {
  * already and equal (compared side by side: trx id, payload, timestamp, trx, metadata), else a
  * {@linkcode CheckFailed} names the space, segment and sequence; the later ones are restored
  * exactly. `onEntry` is told of each source entry done.
+ *
+ * The rest is restored in batches of whole trxs, each an array (a restore from an array, unlike
+ * one from an async source, does not race the signal for every entry), the next batch read from
+ * the source while the current one is written.
  */
 export async function moveSegment(
   destination: Store,
@@ -130,20 +189,29 @@ export async function moveSegment(
       }
     }
     let restored = 0;
-    const rest = async function* () {
-      let next: IteratorResult<Entry> = pending === undefined
-        ? await sourceEntries.next()
-        : { done: false, value: pending };
-      while (!next.done) {
-        yield next.value;
-        // The store asked for the next one: it has taken this one.
-        onEntry(next.value);
-        restored++;
-        next = await sourceEntries.next();
+    const restoreBatch = async (entries: Entry[]) => {
+      if (entries.length === 0) return;
+      for await (const _status of destination.restore({ space, segment, signal }, entries)) {
+        // one status per committed chunk
       }
+      for (const entry of entries) onEntry(entry);
+      restored += entries.length;
     };
-    for await (const _status of destination.restore({ space, segment, signal }, rest())) {
-      // one status per committed chunk
+    let reading: Promise<Batch> | undefined = readBatch(sourceEntries, pending);
+    while (reading !== undefined) {
+      const batch: Batch = await reading;
+      if (batch.failure !== undefined) {
+        if (!signal.aborted) await restoreBatch(batch.entries);
+        throw batch.failure.error;
+      }
+      reading = batch.done ? undefined : readBatch(sourceEntries, batch.next);
+      try {
+        await restoreBatch(batch.entries);
+      } catch (error) {
+        // The source is closed below, once it is no longer being read.
+        await reading;
+        throw error;
+      }
     }
     return { checked, restored };
   } finally {
