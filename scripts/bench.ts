@@ -4,10 +4,14 @@
  * same Azurite, measured in the same run; and following and merging (`level.follow.*`,
  * `level.consume.merge8`, `azure.follow.latency`): the latency from a produce to a follower
  * (against a Deno KV watch), a follow catching up and a merging `consume`, each against
- * `consumeSpace` timed in the same process. Every scenario of every contestant runs in a
- * process of its own (`Deno.execPath()`) on a fresh temporary directory (level) or on fresh
- * tables of one Azurite that this orchestrator starts for the Azure scenarios and hands to the
- * children by its connection string (azure); each child prints its result as one JSON line.
+ * `consumeSpace` timed in the same process; and the `streamkit` command (`cli.copy.level`,
+ * `cli.export.level`): `copy` and `export --out` of level.consumeSpace's data, each run as a
+ * process of its own and timed whole (start-up included), against the level driver's produce
+ * of the same entries and its `consumeSpace`, timed in the process that runs the command.
+ * Every scenario of every contestant runs in a process of its own (`Deno.execPath()`) on a
+ * fresh temporary directory (level) or on fresh tables of one Azurite that this orchestrator
+ * starts for the Azure scenarios and hands to the children by its connection string (azure);
+ * each child prints its result as one JSON line.
  * This orchestrator collects them, prints markdown tables and one JSON line per scenario with
  * the ratios (our throughput divided by the reference's; for latency, the reference's p99
  * divided by ours: above 1, ours is lower).
@@ -39,6 +43,8 @@
  *   contestants: streamkit's Azure driver, and its reference.
  * - `_streamkit_store.ts`: what the two streamkit contestants share (producing, consuming and
  *   following through the public `Store`).
+ * - `_streamkit_cli.ts`: the `streamkit` command (`cli/main.ts`) run and timed as a process of
+ *   its own, for the CLI scenarios of the "level" contestant.
  * - `_leveldb.ts`, `_azure_tables.ts`: what each driver's contestants share: the rows the
  *   driver writes, precomputed for its raw reference, and the library's common set-up.
  *
@@ -55,7 +61,7 @@ import {
   positiveInteger,
   runChildProcess,
 } from "./bench/_child.ts";
-import type { SameProcessReference } from "./bench/_contestant.ts";
+import { COMMAND_REFERENCES, type SameProcessReference } from "./bench/_contestant.ts";
 import {
   DEFAULT_SEED,
   type Driver,
@@ -77,7 +83,9 @@ interface Scenario {
   goals?: Partial<Record<Reference, number>>;
   /** A latency scenario's goal: the highest p99 that meets it, in milliseconds. */
   maxP99Ms?: number;
-  /** What the figures of a following or merging scenario are compared with, for its table. */
+  /**
+   * What the figures of a following, merging or CLI scenario are compared with, for its table.
+   */
   comparedWith?: string;
 }
 
@@ -111,6 +119,19 @@ const SCENARIOS: Scenario[] = [
     contestants: ["level"],
     goals: { consumeSpace: 0.7 },
     comparedWith: "consumeSpace of each space in turn, same process",
+  },
+  // The command is timed whole, start-up included (some 0.15 s, measured and shown apart).
+  {
+    name: "cli.copy.level",
+    contestants: ["level"],
+    goals: { produce: 0.5 },
+    comparedWith: "produce of the same entries (8 segments concurrently), same process",
+  },
+  {
+    name: "cli.export.level",
+    contestants: ["level"],
+    goals: { consumeSpace: 0.5 },
+    comparedWith: "consumeSpace of the same space, same process",
   },
   // An entry is written to two indexes (two transactions, plus the commit protocol's small
   // requests) where the raw reference writes one: hence the produce goal below 0.5.
@@ -356,9 +377,11 @@ const followRows: string[] = [];
 const azureRows: string[] = [];
 const azureFollowRows: string[] = [];
 const memoryRows: string[] = [];
+const cliRows: string[] = [];
 const jsonLines: string[] = [];
 for (const scenario of selected) {
-  const { kind, driver } = workloadOf(scenario);
+  const workload = workloadOf(scenario);
+  const { kind, driver } = workload;
   if (kind === "followLatency") {
     const ours = medianLatency(runsOf(scenario, scenario.contestants[0])!);
     const oursCell = `${formatLatency(ours)}${formatMaxP99(ours.p99Ms, scenario.maxP99Ms)}`;
@@ -384,24 +407,41 @@ for (const scenario of selected) {
     continue;
   }
   const ours = get(scenario, scenario.contestants[0])!;
-  if (kind === "catchUp" || kind === "merge") {
-    // Both reads ran in every process: the median of the processes' own ratios.
+  if (workload.kind === "catchUp" || workload.kind === "merge" || workload.kind === "cli") {
+    // Both jobs ran in every process: the median of the processes' own ratios.
+    const name: SameProcessReference = workload.kind === "cli"
+      ? COMMAND_REFERENCES[workload.command]
+      : "consumeSpace";
     const runs = runsOf(scenario, scenario.contestants[0])!;
-    const reference = medianOf(runs.map((run) => run.references!.consumeSpace!));
+    const reference = medianOf(runs.map((run) => run.references![name]!));
     const vsReference = medianOf(
-      runs.map((run) => ratio(run.entriesPerSec, run.references!.consumeSpace)!),
+      runs.map((run) => ratio(run.entriesPerSec, run.references![name])!),
     );
-    followRows.push(
-      `| ${scenario.name} | ${
-        formatRate(ours.entriesPerSec)
-      } entries/s | ${scenario.comparedWith} | ${formatRate(reference)} entries/s | ${
-        formatRatio(vsReference, scenario.goals?.consumeSpace)
-      } |`,
+    const cells = [
+      `${formatRate(ours.entriesPerSec)} entries/s`,
+      scenario.comparedWith,
+      `${formatRate(reference)} entries/s`,
+      formatRatio(vsReference, scenario.goals?.[name]),
+    ];
+    if (workload.kind === "cli") {
+      // The command's fixed cost, and the ratio its run would have without it.
+      const startup = (run: ChildResult) =>
+        (run.details as { startupSeconds: number }).startupSeconds;
+      const lessStartup = medianOf(
+        runs.map((run) =>
+          ratio(run.entries / (run.seconds - startup(run)), run.references![name])!
+        ),
+      );
+      cells.splice(1, 0, `${medianOf(runs.map(startup)).toFixed(2)} s`);
+      cells.push(`${lessStartup.toFixed(2)}×`);
+    }
+    (workload.kind === "cli" ? cliRows : followRows).push(
+      `| ${scenario.name} | ${cells.join(" | ")} |`,
     );
     jsonLines.push(JSON.stringify({
       scenario: scenario.name,
       entriesPerSec: ours.entriesPerSec,
-      vs: { consumeSpace: vsReference },
+      vs: { [name]: vsReference },
     }));
     continue;
   }
@@ -466,7 +506,7 @@ const partMinutes = (driver: Driver) =>
     : `${driver} part ${driverMinutes[driver].toFixed(1)} min of ${minutes}`;
 const machine = `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs, ` +
   `Deno ${Deno.version.deno}`;
-if (levelRows.length > 0 || memoryRows.length > 0 || followRows.length > 0) {
+if (levelRows.length > 0 || memoryRows.length > 0 || followRows.length > 0 || cliRows.length > 0) {
   console.log(
     `\nstreamkit level driver, ${options.entries.toLocaleString("en-US")} entries of 256 bytes, ` +
       `median of ${options.repeat} run(s), ${machine} (${partMinutes("level")})\n`,
@@ -514,6 +554,28 @@ if (followRows.length > 0) {
       "concurrently), against the 8 consumeSpace reads one after the other (all entries ÷ their " +
       "total time). Each compared pair runs in one process, its passes alternating (a warm-up " +
       "and 5 timed each, the median pass counts); ratio: the median of the processes' ratios.",
+  );
+}
+if (cliRows.length > 0) {
+  console.log(
+    "\n| streamkit command (level → level) | streamkit | start-up | compared with | its figure " +
+      "| ratio | ratio less start-up |",
+  );
+  console.log("|---|---:|---:|---|---:|---:|---:|");
+  for (const row of cliRows) console.log(row);
+  console.log(
+    "\nThe data of level.consumeSpace (8 segments, compacted). `streamkit copy --db level:<src> " +
+      "--to level:<fresh dir>` and `streamkit export --db level:<src> --out <file>`, each run as " +
+      "`deno run --allow-all cli/main.ts` in a process of its own and timed from its start to " +
+      "its exit: Deno's start-up, loading the modules, opening the databases and closing them " +
+      "are in its figure. The references run in the process that starts the command, the store " +
+      "opened before the clock starts and closed after it stops (LevelDB allows one process at " +
+      "a time): for copy, produce of the same entries (8 segments concurrently, sync: true as " +
+      "the driver ships) into a fresh directory; for export, consumeSpace of the source. The " +
+      "passes alternate (a warm-up and 5 timed each, the median pass counts); what was written " +
+      "is checked after the clock stops; ratio: the median of the processes' ratios. Start-up: " +
+      "the same command on a store of one entry per segment, run just before it in each pass " +
+      "(the median); ratio less start-up: the ratio with that time taken off the command's.",
   );
 }
 if (azureRows.length > 0 || azureFollowRows.length > 0) {

@@ -104,6 +104,48 @@ export function positiveInteger(flag: string, value: string | undefined): number
 }
 
 /**
+ * Runs benchmark child script `script` with `args` in a process of its own (`Deno.execPath()`,
+ * the garbage collector exposed, the repository's root as working directory) and resolves to
+ * its last stdout line, parsed as JSON; `what` names the child in the error when it fails.
+ *
+ * @example
+ * ```ts ignore
+ * const line = await runChildScript(new URL("./peers/_child.ts", import.meta.url), args, "x");
+ * ```
+ */
+export async function runChildScript(
+  script: URL,
+  args: string[],
+  what: string,
+  env: Record<string, string> = {},
+): Promise<unknown> {
+  const root = new URL("../..", import.meta.url);
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--unstable-kv",
+      "--v8-flags=--expose-gc",
+      // Named, not discovered: a script in a folder with a package.json of its own (the peers
+      // benchmark's) would take that folder for its root.
+      "--config",
+      fromFileUrl(new URL("deno.json", root)),
+      fromFileUrl(script),
+      ...args,
+    ],
+    env,
+    // The repository's root: its deno.json and node_modules serve the child.
+    cwd: fromFileUrl(root),
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const { code, stdout } = await command.output();
+  if (code !== 0) throw new Error(`${what}: exit code ${code}`);
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/**
  * Runs `request` in a child process of its own (`Deno.execPath()`, the garbage collector
  * exposed) and resolves to its result line: a {@linkcode ChildResult}, or `{"setup":"done"}`
  * after a setup phase.
@@ -113,15 +155,11 @@ export function positiveInteger(flag: string, value: string | undefined): number
  * const result = await runChildProcess({ ...request, phase: "measure" }) as ChildResult;
  * ```
  */
-export async function runChildProcess(request: ChildRequest): Promise<unknown> {
+export function runChildProcess(request: ChildRequest): Promise<unknown> {
   const { contestant, scenario, phase, entries, seed, place } = request;
-  const command = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--unstable-kv",
-      "--v8-flags=--expose-gc",
-      fromFileUrl(import.meta.url),
+  return runChildScript(
+    new URL(import.meta.url),
+    [
       "--contestant",
       contestant,
       "--scenario",
@@ -134,16 +172,38 @@ export async function runChildProcess(request: ChildRequest): Promise<unknown> {
       String(seed),
       ...("dir" in place ? ["--dir", place.dir] : ["--table-prefix", place.tablePrefix]),
     ],
-    env: "connectionString" in place ? { [CONNECTION_STRING_ENV]: place.connectionString } : {},
-    // The repository's root: its deno.json and node_modules serve the child.
-    cwd: fromFileUrl(new URL("../..", import.meta.url)),
-    stdout: "piped",
-    stderr: "inherit",
-  });
-  const { code, stdout } = await command.output();
-  if (code !== 0) throw new Error(`${contestant} ${scenario} ${phase}: exit code ${code}`);
-  const lines = new TextDecoder().decode(stdout).trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]);
+    `${contestant} ${scenario} ${phase}`,
+    "connectionString" in place ? { [CONNECTION_STRING_ENV]: place.connectionString } : {},
+  );
+}
+
+/**
+ * A child's command line (`--name value` pairs) as a lookup: `get` for an optional flag,
+ * `required` for one whose absence fails with `usage`.
+ *
+ * @example
+ * ```ts ignore
+ * const flags = childFlags(Deno.args, "usage: --entries N");
+ * const entries = positiveInteger("--entries", flags.required("entries"));
+ * ```
+ */
+export function childFlags(
+  args: string[],
+  usage: string,
+): { get(name: string): string | undefined; required(name: string): string } {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i += 2) {
+    if (!args[i].startsWith("--") || args[i + 1] === undefined) throw new Error(usage);
+    flags.set(args[i].slice(2), args[i + 1]);
+  }
+  return {
+    get: (name) => flags.get(name),
+    required: (name) => {
+      const value = flags.get(name);
+      if (value === undefined) throw new Error(`--${name} is missing; ${usage}`);
+      return value;
+    },
+  };
 }
 
 const USAGE = "usage: --contestant NAME --scenario NAME --entries N [--phase setup|measure|all] " +
@@ -154,16 +214,8 @@ const USAGE = "usage: --contestant NAME --scenario NAME --entries N [--phase set
  * from {@linkcode CONNECTION_STRING_ENV}): the inverse of {@linkcode runChildProcess}.
  */
 function parseChildRequest(args: string[]): ChildRequest {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < args.length; i += 2) {
-    if (!args[i].startsWith("--") || args[i + 1] === undefined) throw new Error(USAGE);
-    flags.set(args[i].slice(2), args[i + 1]);
-  }
-  const required = (name: string): string => {
-    const value = flags.get(name);
-    if (value === undefined) throw new Error(`--${name} is missing; ${USAGE}`);
-    return value;
-  };
+  const flags = childFlags(args, USAGE);
+  const { required } = flags;
   const contestant = required("contestant");
   if (!Object.hasOwn(CONTESTANTS, contestant)) throw new Error(`no contestant ${contestant}`);
   const scenario = required("scenario");
@@ -204,6 +256,8 @@ function scenarioRun(contestant: Contestant<Driver>, workload: Workload) {
       return contestant.catchUp;
     case "merge":
       return contestant.merge?.(workload.spaces);
+    case "cli":
+      return contestant.cli?.(workload.command);
   }
 }
 

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { type Driver, type LatencySamples, PAYLOAD_BYTES, type Read } from "./_workload.ts";
+import {
+  type CliCommand,
+  type Driver,
+  type LatencySamples,
+  PAYLOAD_BYTES,
+  type Read,
+} from "./_workload.ts";
 
 /**
  * Where a contestant works, by driver: a fresh directory (level), or fresh tables on the
@@ -34,15 +40,29 @@ export interface Places {
 export type ScenarioArgs<D extends Driver> = { entries: number; seed: number } & Places[D];
 
 /**
- * A read timed as the reference of another read of the same contestant, in the same process
- * over the same data.
+ * A job of the driver timed as the reference of another job of the same contestant, in the
+ * same process over the same data: a `consumeSpace` read, or a `produce` of the same entries.
  *
  * @example
  * ```ts ignore
  * const reference: SameProcessReference = "consumeSpace";
  * ```
  */
-export type SameProcessReference = "consumeSpace";
+export type SameProcessReference = "consumeSpace" | "produce";
+
+/**
+ * What each `streamkit` command of a CLI scenario is compared with: `copy` with a produce of
+ * the same entries, `export` with `consumeSpace` of the same data.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(COMMAND_REFERENCES.copy); // "produce"
+ * ```
+ */
+export const COMMAND_REFERENCES: Record<CliCommand, SameProcessReference> = {
+  copy: "produce",
+  export: "consumeSpace",
+};
 
 /**
  * What a measurement resolves to.
@@ -98,6 +118,11 @@ export interface Contestant<D extends Driver> {
   catchUp?: ScenarioRun<D>;
   /** One `consume` merging `spaces` spaces, against `consumeSpace` of each (streamkit's). */
   merge?(spaces: number): ScenarioRun<D>;
+  /**
+   * The `streamkit` command `command` run as a process of its own, against the driver doing
+   * the matching job in the measuring process (streamkit's).
+   */
+  cli?(command: CliCommand): ScenarioRun<D>;
 }
 
 /**
@@ -177,6 +202,11 @@ export const PASSES = {
    * pays alone for the JIT of the code they share (the decoder, the driver's iterator).
    */
   levelComparedRead: { warmUp: 1, timed: 5 },
+  /**
+   * A `streamkit` command against the driver's own job, alternating as the compared reads do:
+   * the warm-up pass also fills Deno's cache of the command's transpiled modules.
+   */
+  levelCommand: { warmUp: 1, timed: 5 },
 } as const satisfies Record<string, Passes>;
 
 /**
@@ -261,6 +291,32 @@ export interface ComparedRead {
 }
 
 /**
+ * A job of a compared pair whose pass times only part of its work (the rest prepares or
+ * checks): what it is called, and one pass, resolving to the seconds its timed part took and
+ * the entries it wrote or read. `index` counts the passes of this job from 0.
+ *
+ * @example
+ * ```ts ignore
+ * const job: ComparedJob = { what: "produce", pass: (index) => produceInto(`${dir}/${index}`) };
+ * ```
+ */
+export interface ComparedJob {
+  what: string;
+  pass: (index: number) => Promise<PassResult>;
+}
+
+/** A read of a compared pair as a job: the whole of `count` is timed. */
+function readJob(read: ComparedRead): ComparedJob {
+  return {
+    what: read.what,
+    pass: async () => {
+      const { seconds, value } = await timed(read.count);
+      return { seconds, count: value };
+    },
+  };
+}
+
+/**
  * Times two reads of the same `entries` in one process, pass by pass in turn (which goes first
  * alternates, so neither always reads after the other's garbage), and reports the median timed
  * pass of `ours`, with the median of `reference` under `references[name]`. One process for
@@ -272,21 +328,40 @@ export interface ComparedRead {
  * await medianComparedPasses(entries, PASSES.levelComparedRead, follow, "consumeSpace", consumeSpace);
  * ```
  */
-export async function medianComparedPasses(
+export function medianComparedPasses(
   entries: number,
   passes: Passes,
   ours: ComparedRead,
   name: SameProcessReference,
   reference: ComparedRead,
 ): Promise<Measured> {
+  return medianComparedJobs(entries, passes, readJob(ours), name, readJob(reference));
+}
+
+/**
+ * {@linkcode medianComparedPasses} for jobs that time their own passes: each pass of `ours`
+ * and of `reference` must see `entries`.
+ *
+ * @example
+ * ```ts ignore
+ * await medianComparedJobs(entries, PASSES.levelCommand, copyCommand, "produce", produce);
+ * ```
+ */
+export async function medianComparedJobs(
+  entries: number,
+  passes: Passes,
+  ours: ComparedJob,
+  name: SameProcessReference,
+  reference: ComparedJob,
+): Promise<Measured> {
   const oursTimes: number[] = [];
   const referenceTimes: number[] = [];
   for (let i = 0; i < passes.warmUp + passes.timed; i++) {
-    const turns: [ComparedRead, number[]][] = [[ours, oursTimes], [reference, referenceTimes]];
+    const turns: [ComparedJob, number[]][] = [[ours, oursTimes], [reference, referenceTimes]];
     if (i % 2 === 1) turns.reverse();
-    for (const [read, times] of turns) {
-      const { seconds, value } = await timed(read.count);
-      expectCount(read.what, value, entries);
+    for (const [job, times] of turns) {
+      const { seconds, count } = await job.pass(i);
+      expectCount(job.what, count, entries);
       if (i >= passes.warmUp) times.push(seconds);
     }
   }

@@ -3,7 +3,8 @@
  * API, in a fresh directory per scenario. It alone also runs the memory scenario (consuming
  * many entries while sampling the heap) and the scenarios that compare two of its own reads:
  * a follow catching up against `consumeSpace`, and a merging `consume` against `consumeSpace`
- * of each space.
+ * of each space; and the CLI scenarios, the `streamkit` command copying or exporting its data
+ * against its own produce or `consumeSpace` of the same data.
  *
  * @module
  */
@@ -13,17 +14,22 @@ import type { ProduceRecord, Store } from "../../core/mod.ts";
 import { LevelStoreFactory } from "../../drivers/level/mod.ts";
 import {
   collectGarbage,
+  COMMAND_REFERENCES,
+  type ComparedJob,
   type Contestant,
   expectCount,
+  medianComparedJobs,
   medianComparedPasses,
   medianReadPass,
   PASSES,
+  type PassResult,
   type ScenarioArgs,
   type ScenarioRun,
   throughput,
   timed,
 } from "./_contestant.ts";
 import { compactLevel } from "./_leveldb.ts";
+import { countLines, runStreamkit } from "./_streamkit_cli.ts";
 import {
   consumed,
   countEntries,
@@ -33,6 +39,8 @@ import {
   segmentRecords,
 } from "./_streamkit_store.ts";
 import {
+  type CliCommand,
+  CONCURRENT_SEGMENTS,
   lazyPayloads,
   mergedSpaces,
   type Read,
@@ -185,6 +193,129 @@ function merge(spaces: number): ScenarioRun<"level"> {
   };
 }
 
+/** The entries of the benchmark's space in the store under `dir`, counted after the clock stops. */
+function countSpace(dir: string): Promise<number> {
+  return withStore(dir, (store) => countEntries(store.consumeSpace({ space: SPACE })));
+}
+
+/** Where a CLI scenario's stores are: the data, and a store of one entry per segment. */
+function cliStores(dir: string): { source: string; tiny: string } {
+  return { source: join(dir, "source"), tiny: join(dir, "tiny") };
+}
+
+/**
+ * One run of the command on the store under `from`, pass `index` working in `dir`: the seconds
+ * of the whole process, and the entries it wrote (counted after the clock stops).
+ */
+function commandRun(
+  command: CliCommand,
+  dir: string,
+): (from: string, index: number) => Promise<PassResult> {
+  if (command === "copy") {
+    return async (from, index) => {
+      const to = join(dir, `copy-${index}`);
+      const { seconds } = await runStreamkit(
+        ["copy", "--db", `level:${from}`, "--to", `level:${to}`],
+      );
+      const count = await countSpace(to);
+      await Deno.remove(to, { recursive: true });
+      return { seconds, count };
+    };
+  }
+  return async (from, index) => {
+    const out = join(dir, `export-${index}.ndjson`);
+    const { seconds } = await runStreamkit(["export", "--db", `level:${from}`, "--out", out]);
+    const count = await countLines(out);
+    await Deno.remove(out);
+    return { seconds, count };
+  };
+}
+
+/**
+ * The driver's job a command is compared with, over the same data (`source`, or the entries of
+ * `records`), timed in this process; opening and closing the store are not. The store is opened
+ * per pass: LevelDB lets one process at a time open it, and the command opens it too.
+ */
+function referenceJob(
+  command: CliCommand,
+  { entries, dir, seed }: ScenarioArgs<"level">,
+  source: string,
+): ComparedJob {
+  if (command === "copy") {
+    const records = segmentRecords(entries, CONCURRENT_SEGMENTS, seed);
+    return {
+      what: "produce",
+      pass: async (index) => {
+        const to = join(dir, `produce-${index}`);
+        const { seconds } = await withStore(
+          to,
+          (store) => timed(() => produceSegments(store, records)),
+        );
+        const count = await countSpace(to);
+        await Deno.remove(to, { recursive: true });
+        return { seconds, count };
+      },
+    };
+  }
+  return {
+    what: "consume space",
+    pass: () =>
+      withStore(source, async (store) => {
+        const { seconds, value } = await timed(() =>
+          countEntries(store.consumeSpace({ space: SPACE }))
+        );
+        return { seconds, count: value };
+      }),
+  };
+}
+
+/**
+ * The `streamkit` command `command` on the data of level.consumeSpace (written under
+ * `<dir>/source` and compacted), timed whole, start-up included: `copy` into a fresh LevelDB
+ * database against produce of the same entries into a fresh directory, `export --out` against
+ * `consumeSpace`; their passes alternate in one process. Each pass of the command first runs
+ * it on a store of one entry per segment: its median time is the command's start-up (Deno,
+ * loading the modules, opening and closing the databases), reported in `startupSeconds`.
+ */
+function cli(command: CliCommand): ScenarioRun<"level"> {
+  return {
+    setup: async (args) => {
+      const { source, tiny } = cliStores(args.dir);
+      await setupRead("space")({ ...args, dir: source });
+      const records = segmentRecords(CONCURRENT_SEGMENTS, CONCURRENT_SEGMENTS, args.seed);
+      await withStore(tiny, (store) => produceSegments(store, records));
+    },
+    measure: async (args) => {
+      const { source, tiny } = cliStores(args.dir);
+      const run = commandRun(command, args.dir);
+      const passes = PASSES.levelCommand;
+      const startups: number[] = [];
+      const ours: ComparedJob = {
+        what: `streamkit ${command}`,
+        pass: async (index) => {
+          const startup = await run(tiny, index);
+          expectCount(
+            `streamkit ${command} of one entry per segment`,
+            startup.count,
+            CONCURRENT_SEGMENTS,
+          );
+          if (index >= passes.warmUp) startups.push(startup.seconds);
+          return await run(source, index);
+        },
+      };
+      const measured = await medianComparedJobs(
+        args.entries,
+        passes,
+        ours,
+        COMMAND_REFERENCES[command],
+        referenceJob(command, args, source),
+      );
+      const startupSeconds = startups.sort((a, b) => a - b)[Math.floor(startups.length / 2)];
+      return { ...measured, details: { ...measured.details, startupSeconds } };
+    },
+  };
+}
+
 /**
  * Streamkit's level driver: produce is timed once over every segment; reads are timed over
  * compacted files, the median of the passes.
@@ -225,4 +356,5 @@ export const contestant: Contestant<"level"> = {
   }),
   catchUp,
   merge,
+  cli,
 };

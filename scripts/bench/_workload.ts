@@ -43,12 +43,26 @@ export interface LatencySamples {
 }
 
 /**
+ * A `streamkit` command a CLI scenario runs: `copy` (into a fresh LevelDB database) or
+ * `export` (to a file).
+ *
+ * @example
+ * ```ts ignore
+ * const command: CliCommand = WORKLOADS["cli.copy.level"].command; // "copy"
+ * ```
+ */
+export type CliCommand = "copy" | "export";
+
+/**
  * What a scenario does, the same for every contestant: produce into `segments` segments
  * concurrently, consume what a setup wrote, consume while sampling the heap (`memory`), time
  * single entries from their produce to a follower in the same process (`followLatency`), or
  * read what a setup wrote in two ways, each the other's reference: following the space from
  * its start to the live end against `consumeSpace` (`catchUp`), and one `consume` merging
- * `spaces` spaces against `consumeSpace` of each in turn (`merge`).
+ * `spaces` spaces against `consumeSpace` of each in turn (`merge`); or run the `streamkit`
+ * `command` on what a setup wrote, as a process of its own, against the driver doing the
+ * matching job in the measuring process (`cli`: copy against produce, export against
+ * `consumeSpace`).
  *
  * @example
  * ```ts ignore
@@ -61,7 +75,8 @@ export type Workload =
   | { driver: Driver; kind: "memory" }
   | { driver: Driver; kind: "followLatency"; samples: LatencySamples }
   | { driver: Driver; kind: "catchUp" }
-  | { driver: Driver; kind: "merge"; spaces: number };
+  | { driver: Driver; kind: "merge"; spaces: number }
+  | { driver: Driver; kind: "cli"; command: CliCommand };
 
 /**
  * Whether a scenario reads what an untimed setup process wrote before it: every scenario but
@@ -107,6 +122,9 @@ export const WORKLOADS = {
   },
   "level.follow.catchup": { driver: "level", kind: "catchUp" },
   "level.consume.merge8": { driver: "level", kind: "merge", spaces: CONCURRENT_SEGMENTS },
+  // The data of level.consumeSpace, copied or exported by the `streamkit` command.
+  "cli.copy.level": { driver: "level", kind: "cli", command: "copy" },
+  "cli.export.level": { driver: "level", kind: "cli", command: "export" },
   "azure.produce.1seg": { driver: "azure", kind: "produce", segments: 1 },
   "azure.produce.8seg": { driver: "azure", kind: "produce", segments: CONCURRENT_SEGMENTS },
   "azure.consumeSegment": { driver: "azure", kind: "consume", read: "segment" },
