@@ -6,25 +6,12 @@
 // the audit must then fail with a message that names the damage.
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { ClassicLevel } from "classic-level";
-import { segmentEntryKey, segmentInventoryKey, spaceEntryKey } from "../core/driver.ts";
 import type { Entry, Store, StoreFactory } from "../core/mod.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import {
-  compressForRow,
-  entryRow,
-  nameRow,
-  segmentInventoryPartition,
-  segmentPartition,
-  sequenceRow,
-  spacePartition,
-  spaceRow,
-} from "../drivers/azure/_entities.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
-import type { LevelDatabase } from "../drivers/level/_level_backend.ts";
 import { startAzurite } from "./_azurite.ts";
-import { collect, directTable } from "./_azure_inspect.ts";
+import { collect } from "./_azure_inspect.ts";
+import { azureStorage, levelStorage, type RawStorage } from "./_raw_storage.ts";
 import { KillAudit } from "./_kill_audit.ts";
 import { KILL_SPACES, killPayload, type Line, where } from "./_kill_protocol.ts";
 import { absorb, newTracks } from "./_kill_tracks.ts";
@@ -45,15 +32,6 @@ const OTHER_RECORDS = 7;
  * reader repeats the fanout of a last chunk whose head the writer left marked pending).
  */
 const INNER = 12;
-
-/** Writes straight to a driver's storage, bypassing the driver. */
-interface RawStorage {
-  deleteFromSegmentIndex(entry: Entry): Promise<void>;
-  deleteFromSpaceIndex(entry: Entry): Promise<void>;
-  /** Stores `source`'s value in the segment index under `target`'s key. */
-  copyInSegmentIndex(source: Entry, target: Entry): Promise<void>;
-  deleteFromSegmentInventory(segment: string): Promise<void>;
-}
 
 /** A kind of damage to SEGMENT, and what the audit's failure message must say about it. */
 interface Damage {
@@ -104,13 +82,13 @@ const DAMAGES: readonly Damage[] = [
   },
   {
     name: "an entry's value in the segment index overwritten with its predecessor's",
-    make: (storage, entries) => storage.copyInSegmentIndex(entries[INNER - 2], entries[INNER - 1]),
+    make: (storage, entries) => storage.putInSegmentIndex(entries[INNER - 2], INNER),
     // A value holds its entry's sequence: the overwritten entry reads as a second predecessor.
     expected: `${where(SPACE, SEGMENT, INNER - 1)}: gap or disorder after ${INNER - 1}`,
   },
   {
     name: "a segment missing from the segment inventory",
-    make: (storage) => storage.deleteFromSegmentInventory(OTHER_SEGMENT),
+    make: (storage) => storage.deleteFromSegmentInventory(SPACE, OTHER_SEGMENT),
     expected: `getSegments(${JSON.stringify(SPACE)}) vs data`,
   },
 ];
@@ -185,61 +163,6 @@ async function assertAuditCatches(
     );
     return true;
   });
-}
-
-/** The LevelDB database of `storeId` under `path`, opened directly with classic-level. */
-async function levelStorage(path: string, storeId: string): Promise<RawStorage & AsyncDisposable> {
-  const db: LevelDatabase = new ClassicLevel<Uint8Array, Uint8Array>(join(path, storeId), {
-    keyEncoding: "view",
-    valueEncoding: "view",
-  });
-  await db.open({ createIfMissing: false });
-  return {
-    deleteFromSegmentIndex: (entry) => db.del(segmentEntryKey(SPACE, SEGMENT, entry.sequence)),
-    deleteFromSpaceIndex: (entry) =>
-      db.del(spaceEntryKey(SPACE, entry.timestamp, SEGMENT, entry.sequence)),
-    async copyInSegmentIndex(source, target) {
-      const value = await db.get(segmentEntryKey(SPACE, SEGMENT, source.sequence));
-      assert.ok(value !== undefined, `#${source.sequence} is not in the segment index`);
-      await db.put(segmentEntryKey(SPACE, SEGMENT, target.sequence), value);
-    },
-    deleteFromSegmentInventory: (segment) => db.del(segmentInventoryKey(SPACE, segment)),
-    [Symbol.asyncDispose]: () => db.close(),
-  };
-}
-
-/** The table of `storeId`, reached directly through @azure/data-tables. */
-function azureStorage(
-  connectionString: string,
-  tablePrefix: string,
-  storeId: string,
-): RawStorage & AsyncDisposable {
-  const table = directTable(connectionString, tablePrefix, storeId);
-  const segmentRows = segmentPartition(SPACE, SEGMENT);
-  return {
-    deleteFromSegmentIndex: async (entry) => {
-      await table.deleteEntity(segmentRows, sequenceRow(entry.sequence));
-    },
-    deleteFromSpaceIndex: async (entry) => {
-      await table.deleteEntity(
-        spacePartition(SPACE),
-        spaceRow(entry.timestamp, SEGMENT, entry.sequence),
-      );
-    },
-    copyInSegmentIndex: async (source, target) => {
-      // The value the driver stores for `source` (both its rows hold these bytes).
-      const value = compressForRow(source);
-      await table.upsertEntity(
-        entryRow(segmentRows, sequenceRow(target.sequence), value),
-        "Replace",
-      );
-    },
-    deleteFromSegmentInventory: async (segment) => {
-      await table.deleteEntity(segmentInventoryPartition(SPACE), nameRow(segment));
-    },
-    // A TableClient holds nothing to release.
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  };
 }
 
 Deno.test("kill audit (level): passes on an intact store, fails on each kind of damage", async (t) => {

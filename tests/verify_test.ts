@@ -5,11 +5,7 @@
 // the store that hides or alters what one of its reads returns.
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { ClassicLevel } from "classic-level";
-import { segmentEntryKey, segmentInventoryKey, spaceEntryKey } from "../core/driver.ts";
 import {
-  encodeEntry,
   type Entry,
   type SegmentStatus,
   type Store,
@@ -22,20 +18,11 @@ import {
 } from "../core/mod.ts";
 import { verifyStoreInPasses } from "../core/verify.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import {
-  compressForRow,
-  entryRow,
-  nameRow,
-  segmentInventoryPartition,
-  segmentPartition,
-  sequenceRow,
-  spacePartition,
-  spaceRow,
-} from "../drivers/azure/_entities.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
 import { MemoryStoreFactory } from "../drivers/memory/mod.ts";
 import { startAzurite } from "./_azurite.ts";
-import { collect, directTable } from "./_azure_inspect.ts";
+import { collect } from "./_azure_inspect.ts";
+import { azureStorage, levelStorage, type RawStorage } from "./_raw_storage.ts";
 
 /** Small chunks, so every segment of a few records has several. */
 const CHUNK_RECORDS = 5;
@@ -134,15 +121,6 @@ async function withStore<T>(
   } finally {
     await factory.close();
   }
-}
-
-/** Writes straight to a driver's storage, bypassing the driver. */
-interface RawStorage extends AsyncDisposable {
-  deleteFromSpaceIndex(entry: Entry): Promise<void>;
-  deleteFromSegmentIndex(entry: Entry): Promise<void>;
-  deleteFromSegmentInventory(space: string, segment: string): Promise<void>;
-  /** Stores `entry` in the space index under its key, encoded as the driver stores it. */
-  putInSpaceIndex(entry: Entry): Promise<void>;
 }
 
 /** A kind of damage to SEGMENT (or SIBLING), and the problems verify must report for it. */
@@ -246,52 +224,6 @@ async function assertVerifyFinds(
       `no problem at #${damage.sequence} says "${says}":\n${describe(problems)}`,
     );
   }
-}
-
-/** The LevelDB database of `storeId` under `path`, opened directly with classic-level. */
-async function levelStorage(path: string, storeId: string): Promise<RawStorage> {
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(join(path, storeId), {
-    keyEncoding: "view",
-    valueEncoding: "view",
-  });
-  await db.open({ createIfMissing: false });
-  const spaceKey = (entry: Entry) =>
-    spaceEntryKey(entry.space, entry.timestamp, entry.segment, entry.sequence);
-  return {
-    deleteFromSpaceIndex: (entry) => db.del(spaceKey(entry)),
-    deleteFromSegmentIndex: (entry) =>
-      db.del(segmentEntryKey(entry.space, entry.segment, entry.sequence)),
-    deleteFromSegmentInventory: (space, segment) => db.del(segmentInventoryKey(space, segment)),
-    // The driver stores the plain encoding; a copy, as the encoding may be a pooled view.
-    putInSpaceIndex: (entry) => db.put(spaceKey(entry), encodeEntry(entry).slice()),
-    [Symbol.asyncDispose]: () => db.close(),
-  };
-}
-
-/** The table of `storeId`, reached directly through @azure/data-tables. */
-function azureStorage(connectionString: string, tablePrefix: string, storeId: string): RawStorage {
-  const table = directTable(connectionString, tablePrefix, storeId);
-  const spaceRowOf = (entry: Entry) => spaceRow(entry.timestamp, entry.segment, entry.sequence);
-  return {
-    deleteFromSpaceIndex: async (entry) => {
-      await table.deleteEntity(spacePartition(entry.space), spaceRowOf(entry));
-    },
-    deleteFromSegmentIndex: async (entry) => {
-      await table.deleteEntity(
-        segmentPartition(entry.space, entry.segment),
-        sequenceRow(entry.sequence),
-      );
-    },
-    deleteFromSegmentInventory: async (space, segment) => {
-      await table.deleteEntity(segmentInventoryPartition(space), nameRow(segment));
-    },
-    putInSpaceIndex: async (entry) => {
-      const row = entryRow(spacePartition(entry.space), spaceRowOf(entry), compressForRow(entry));
-      await table.upsertEntity(row, "Replace");
-    },
-    // A TableClient holds nothing to release.
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  };
 }
 
 /** A view of `store` whose methods in `overrides` replace the store's own. */
