@@ -5,7 +5,8 @@
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { segmentEntryKey, segmentInventoryKey, spaceEntryKey } from "../core/driver.ts";
-import { encodeEntry, type Entry } from "../core/mod.ts";
+import { encodeEntry, type Entry, type StoreFactory } from "../core/mod.ts";
+import { AzureStoreFactory } from "../drivers/azure/mod.ts";
 import {
   compressForRow,
   entryRow,
@@ -16,6 +17,8 @@ import {
   spacePartition,
   spaceRow,
 } from "../drivers/azure/_entities.ts";
+import { LevelStoreFactory } from "../drivers/level/mod.ts";
+import { startAzurite } from "./_azurite.ts";
 import { directTable } from "./_azure_inspect.ts";
 
 /** Writes straight to a driver's storage. */
@@ -90,4 +93,54 @@ export function azureStorage(
     // A TableClient holds nothing to release.
     [Symbol.asyncDispose]: () => Promise.resolve(),
   };
+}
+
+/** One driver's storage for a damage test: factories over it, and a store's raw storage. */
+export interface DamageTarget {
+  /** A new factory over the storage, with chunks of at most the target's chunk size. */
+  openFactory(): StoreFactory;
+  openStorage(storeId: string): Promise<RawStorage>;
+}
+
+/** Runs `body` on LevelDB in a new directory, removed afterwards. */
+export async function withLevelTarget(
+  maxChunkRecords: number,
+  body: (target: DamageTarget) => Promise<void>,
+): Promise<void> {
+  const path = await Deno.makeTempDir({ prefix: "streamkit-damage-" });
+  try {
+    await body({
+      openFactory: () => new LevelStoreFactory({ path, limits: { maxChunkRecords } }),
+      openStorage: (storeId) => levelStorage(path, storeId),
+    });
+  } finally {
+    await Deno.remove(path, { recursive: true });
+  }
+}
+
+/** Runs `body` on a new Azurite, stopped afterwards (if it cannot start, this fails). */
+export async function withAzureTarget(
+  maxChunkRecords: number,
+  body: (target: DamageTarget) => Promise<void>,
+): Promise<void> {
+  const azurite = await startAzurite();
+  try {
+    const { connectionString } = azurite;
+    const tablePrefix = "damage";
+    await body({
+      openFactory: () =>
+        new AzureStoreFactory({
+          connectionString,
+          allowInsecureHttp: true,
+          tablePrefix,
+          // No background sweep: nothing but the test's own reads touches the table.
+          sweepIntervalMs: 0,
+          limits: { maxChunkRecords },
+        }),
+      openStorage: (storeId) =>
+        Promise.resolve(azureStorage(connectionString, tablePrefix, storeId)),
+    });
+  } finally {
+    await azurite.stop();
+  }
 }

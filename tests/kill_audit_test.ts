@@ -7,11 +7,8 @@
 
 import assert from "node:assert/strict";
 import type { Entry, Store, StoreFactory } from "../core/mod.ts";
-import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { LevelStoreFactory } from "../drivers/level/mod.ts";
-import { startAzurite } from "./_azurite.ts";
 import { collect } from "./_azure_inspect.ts";
-import { azureStorage, levelStorage, type RawStorage } from "./_raw_storage.ts";
+import { type RawStorage, withAzureTarget, withLevelTarget } from "./_raw_storage.ts";
 import { KillAudit } from "./_kill_audit.ts";
 import { KILL_SPACES, killPayload, type Line, where } from "./_kill_protocol.ts";
 import { absorb, newTracks } from "./_kill_tracks.ts";
@@ -165,42 +162,16 @@ async function assertAuditCatches(
   });
 }
 
-Deno.test("kill audit (level): passes on an intact store, fails on each kind of damage", async (t) => {
-  const path = await Deno.makeTempDir({ prefix: "streamkit-kill-audit-" });
-  const openFactory = () =>
-    new LevelStoreFactory({ path, limits: { maxChunkRecords: CHUNK_RECORDS } });
-  try {
-    for (const damage of DAMAGES) {
-      await t.step(
-        damage.name,
-        () => assertAuditCatches(openFactory, (storeId) => levelStorage(path, storeId), damage),
-      );
-    }
-  } finally {
-    await Deno.remove(path, { recursive: true });
-  }
-});
-
-Deno.test("kill audit (azure): passes on an intact store, fails on each kind of damage", async (t) => {
-  const azurite = await startAzurite();
-  try {
-    const { connectionString } = azurite;
-    const tablePrefix = "audit";
-    const openFactory = () =>
-      new AzureStoreFactory({
-        connectionString,
-        allowInsecureHttp: true,
-        tablePrefix,
-        // No background sweep: nothing but the audit's own reads touches the table.
-        sweepIntervalMs: 0,
-        limits: { maxChunkRecords: CHUNK_RECORDS },
-      });
-    const openStorage = (storeId: string) =>
-      Promise.resolve(azureStorage(connectionString, tablePrefix, storeId));
-    for (const damage of DAMAGES) {
-      await t.step(damage.name, () => assertAuditCatches(openFactory, openStorage, damage));
-    }
-  } finally {
-    await azurite.stop();
-  }
-});
+for (
+  const [driver, withTarget] of [["level", withLevelTarget], ["azure", withAzureTarget]] as const
+) {
+  Deno.test(
+    `kill audit (${driver}): passes on an intact store, fails on each kind of damage`,
+    (t) =>
+      withTarget(CHUNK_RECORDS, async ({ openFactory, openStorage }) => {
+        for (const damage of DAMAGES) {
+          await t.step(damage.name, () => assertAuditCatches(openFactory, openStorage, damage));
+        }
+      }),
+  );
+}

@@ -17,12 +17,9 @@ import {
   verifyStore,
 } from "../core/mod.ts";
 import { verifyStoreInPasses } from "../core/verify.ts";
-import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { LevelStoreFactory } from "../drivers/level/mod.ts";
 import { MemoryStoreFactory } from "../drivers/memory/mod.ts";
-import { startAzurite } from "./_azurite.ts";
 import { collect } from "./_azure_inspect.ts";
-import { azureStorage, levelStorage, type RawStorage } from "./_raw_storage.ts";
+import { type RawStorage, withAzureTarget, withLevelTarget } from "./_raw_storage.ts";
 
 /** Small chunks, so every segment of a few records has several. */
 const CHUNK_RECORDS = 5;
@@ -558,42 +555,16 @@ Deno.test("verifyStore (memory): an abort ends the check with the signal's reaso
   });
 });
 
-Deno.test("verifyStore (level): sound, then each kind of damage found", async (t) => {
-  const path = await Deno.makeTempDir({ prefix: "streamkit-verify-" });
-  const openFactory = () =>
-    new LevelStoreFactory({ path, limits: { maxChunkRecords: CHUNK_RECORDS } });
-  try {
-    for (const damage of DAMAGES) {
-      await t.step(
-        damage.name,
-        () => assertVerifyFinds(openFactory, (storeId) => levelStorage(path, storeId), damage),
-      );
-    }
-  } finally {
-    await Deno.remove(path, { recursive: true });
-  }
-});
-
-Deno.test("verifyStore (azure): sound, then each kind of damage found", async (t) => {
-  const azurite = await startAzurite();
-  try {
-    const { connectionString } = azurite;
-    const tablePrefix = "verify";
-    const openFactory = () =>
-      new AzureStoreFactory({
-        connectionString,
-        allowInsecureHttp: true,
-        tablePrefix,
-        // No background sweep: nothing but the verify's own reads touches the table.
-        sweepIntervalMs: 0,
-        limits: { maxChunkRecords: CHUNK_RECORDS },
-      });
-    const openStorage = (storeId: string) =>
-      Promise.resolve(azureStorage(connectionString, tablePrefix, storeId));
-    for (const damage of DAMAGES) {
-      await t.step(damage.name, () => assertVerifyFinds(openFactory, openStorage, damage));
-    }
-  } finally {
-    await azurite.stop();
-  }
-});
+for (
+  const [driver, withTarget] of [["level", withLevelTarget], ["azure", withAzureTarget]] as const
+) {
+  Deno.test(
+    `verifyStore (${driver}): sound, then each kind of damage found`,
+    (t) =>
+      withTarget(CHUNK_RECORDS, async ({ openFactory, openStorage }) => {
+        for (const damage of DAMAGES) {
+          await t.step(damage.name, () => assertVerifyFinds(openFactory, openStorage, damage));
+        }
+      }),
+  );
+}
