@@ -11,23 +11,21 @@ const EXHAUSTED: unique symbol = Symbol("exhausted");
 /** What `#carried` holds when no item is carried over (an item may be `undefined`). */
 const NOTHING_CARRIED: unique symbol = Symbol("nothing carried");
 
-/** Rejects with `signal.reason` as soon as `signal` aborts, whatever `pending` does. */
-export function raceAbort<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
+/**
+ * A promise that rejects with `signal.reason` once `signal` aborts, listening with one listener
+ * for as long as it is needed (a whole chunk), so pulling each item of an async source need not
+ * add and remove a listener of its own. `release` removes the listener.
+ */
+function whenAborted(signal: AbortSignal): { promise: Promise<never>; release(): void } {
+  let onAbort = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
   });
+  // Only ever awaited through a race: an abort between two pulls is no unhandled rejection.
+  promise.catch(() => {});
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return { promise, release: () => signal.removeEventListener("abort", onAbort) };
 }
 
 function invalidItem(argument: string, index: number, why: string): StreamkitError {
@@ -134,11 +132,15 @@ export class ChunkReader<T extends ProduceRecord = ProduceRecord> {
   }
 
   /** The next item of the source (`undefined` is an item too), or `EXHAUSTED`. */
-  async #pull(signal: AbortSignal): Promise<unknown> {
+  async #pull(
+    signal: AbortSignal,
+    aborted: Promise<never> | undefined,
+  ): Promise<unknown> {
     if (this.#done) return EXHAUSTED;
     let result: IteratorResult<T>;
-    if (this.#isAsync) {
-      result = await raceAbort((this.#source as AsyncIterator<T>).next(), signal);
+    if (aborted) {
+      // Rejects as soon as the signal aborts, whatever the source's next() does.
+      result = await Promise.race([(this.#source as AsyncIterator<T>).next(), aborted]);
     } else {
       signal.throwIfAborted();
       result = (this.#source as Iterator<T>).next();
@@ -152,10 +154,21 @@ export class ChunkReader<T extends ProduceRecord = ProduceRecord> {
 
   /** The next chunk, or an empty array when the source is exhausted. */
   async next(signal: AbortSignal): Promise<T[]> {
+    const aborted = this.#isAsync ? whenAborted(signal) : undefined;
+    try {
+      return await this.#nextChunk(signal, aborted?.promise);
+    } finally {
+      aborted?.release();
+    }
+  }
+
+  async #nextChunk(signal: AbortSignal, aborted: Promise<never> | undefined): Promise<T[]> {
     const chunk: T[] = [];
     let chunkBytes = 0;
     while (chunk.length < this.#limits.maxChunkRecords) {
-      const item = this.#carried !== NOTHING_CARRIED ? this.#carried : await this.#pull(signal);
+      const item = this.#carried !== NOTHING_CARRIED
+        ? this.#carried
+        : await this.#pull(signal, aborted);
       this.#carried = NOTHING_CARRIED;
       if (item === EXHAUSTED) break;
       if (chunk.length > 0 && this.#rules.startsChunk?.(chunk[chunk.length - 1], item)) {
