@@ -545,6 +545,8 @@ export class EngineStore implements Store {
     const stop = this.#stopSignal(args.signal);
     const reader = new ChunkReader(records, this.#shared.backend.limits, space, segment);
     yield* this.#commitChunks(
+      space,
+      segment,
       reader,
       stop,
       (chunk) => this.#produceChunk(space, segment, chunk, stop),
@@ -570,27 +572,35 @@ export class EngineStore implements Store {
     });
     // A trx cut by the chunk limit goes on in the next chunk, which must agree with its start.
     let lastRestored: Entry | undefined;
-    yield* this.#commitChunks(reader, stop, (chunk) => {
+    yield* this.#commitChunks(space, segment, reader, stop, (chunk) => {
       const trxStart = lastRestored?.trx.id === chunk[0].trx.id ? lastRestored : chunk[0];
       lastRestored = chunk[chunk.length - 1];
       return this.#restoreChunk(space, segment, chunk, trxStart, stop);
     });
   }
 
-  /** Commits the chunks `reader` cuts, one at a time, yielding the status after each. */
+  /**
+   * Commits the chunks `reader` cuts, one at a time, yielding the status after each; ends once
+   * the backend has settled them (see `StoreBackend.settle`).
+   */
   async *#commitChunks<T extends ProduceRecord>(
+    space: string,
+    segment: string,
     reader: ChunkReader<T>,
     stop: AbortSignal,
     commitChunk: (chunk: T[]) => Promise<SegmentStatus>,
   ): AsyncIterable<SegmentStatus> {
+    let committed = false;
     try {
       while (true) {
         const chunk = await reader.next(stop);
-        if (chunk.length === 0) return;
+        if (chunk.length === 0) break;
         const commit = commitChunk(chunk);
         this.#commits.add(commit);
         try {
-          yield await commit;
+          const status = await commit;
+          committed = true;
+          yield status;
         } finally {
           this.#commits.delete(commit);
         }
@@ -598,6 +608,7 @@ export class EngineStore implements Store {
     } finally {
       reader.close();
     }
+    if (committed) await this.#shared.backend.settle?.(space, segment);
   }
 
   /**

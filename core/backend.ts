@@ -191,8 +191,19 @@ export interface StoreBackend {
    * Writes the chunk to both indexes, the inventory and the head, atomically: after a crash
    * all of it or none of it is visible. A backend shared across processes must fail with
    * `SequenceMismatch` or a transient `Conflict` when the head changed since `chunk.head`.
+   * It may resolve at the commit point, once the chunk is durable, and finish writing the
+   * space index behind (so the segment's next chunk commits meanwhile), if its `spaceReadBound`
+   * then keeps readers below what it has not finished and waits for what this backend committed
+   * before the read began, and `settle` waits for the rest.
    */
   commit(chunk: ChunkCommit): Promise<void>;
+  /**
+   * Resolves once every chunk this backend committed to the segment is written everywhere;
+   * rejects when finishing one failed (it stays committed, and recovery finishes it). Core
+   * waits for it at the end of each produce and restore. Optional: for backends whose `commit`
+   * finishes everything.
+   */
+  settle?(space: string, segment: string): Promise<void>;
   /** The segment's entries in ascending sequence within `range`. */
   scanSegment(
     space: string,

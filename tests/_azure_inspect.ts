@@ -8,10 +8,13 @@ import { compareKeys, type Entry, spaceOffset, type Store } from "../core/mod.ts
 import { azureTableName } from "../drivers/azure/mod.ts";
 import {
   entryOf,
+  LAYOUT_ROW,
   type PendingFanout,
   sequenceRow,
+  SETTINGS_PARTITION,
   spacePartition,
   spaceRow,
+  spaceShardOf,
 } from "../drivers/azure/_entities.ts";
 
 /** The partition of the pending markers (drivers/azure/_entities.ts). */
@@ -95,6 +98,27 @@ export async function unfinishedPendingHeads(
   return unfinished;
 }
 
+/** The shards of the table's space index, as its layout row records them (none: 1). */
+export async function spaceShardsOf(client: TableClient): Promise<number> {
+  try {
+    const layout = await client.getEntity(SETTINGS_PARTITION, LAYOUT_ROW);
+    return Number(layout.spaceShards);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    return 1;
+  }
+}
+
+/** The space index partition that holds the rows of `segment`, in the table's layout. */
+export async function spacePartitionOf(
+  client: TableClient,
+  space: string,
+  segment: string,
+): Promise<string> {
+  const shards = await spaceShardsOf(client);
+  return spacePartition(space, spaceShardOf(segment, shards), shards);
+}
+
 /** Whether the space index holds the row of `entry` (of which only the coordinates matter). */
 export async function inSpaceIndex(
   client: TableClient,
@@ -102,7 +126,7 @@ export async function inSpaceIndex(
 ): Promise<boolean> {
   try {
     await client.getEntity(
-      spacePartition(entry.space),
+      await spacePartitionOf(client, entry.space, entry.segment),
       spaceRow(entry.timestamp, entry.segment, entry.sequence),
     );
     return true;

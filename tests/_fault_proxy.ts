@@ -15,6 +15,9 @@
 // It counts requests, forwarded requests, injected faults by kind and "retries": requests that
 // repeat a faulted request (same method, URL and body, the random batch boundaries of entity
 // group transactions masked). Test support only; node: built-ins, so it runs on Deno and Node.
+//
+// `startProxy` is the same proxy with stages another one adds (tests/_azure_simulator.ts: a
+// round-trip delay, throttling, charging answers); `startFaultProxy` is it without stages.
 
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
@@ -71,7 +74,7 @@ export interface ProxyCounts {
   forwarded: number;
   faults: Record<FaultKind, number>;
   ruleAnswers: number;
-  /** Requests that repeated a request the proxy had faulted: the driver's retries. */
+  /** Requests that repeated a request the proxy had faulted or a stage refused: retries. */
   retriesObserved: number;
   /** Injected faults by the class `classify` gave the request, then by kind. */
   faultsByClass: Record<string, Partial<Record<FaultKind, number>>>;
@@ -104,6 +107,35 @@ export interface FaultProxy {
   /** A table endpoint through the proxy: `http://127.0.0.1:<port>/devstoreaccount1`. */
   endpoint(accountName: string): string;
   stop(): Promise<void>;
+}
+
+/** A request as the stages of a proxy built on this one see it. */
+export interface StagedRequest extends ProxiedRequest {
+  /** Path and query as sent (URL-encoded): the query's values can hold `&` once decoded. */
+  rawUrl: string;
+}
+
+/** An error answer a stage gives instead of forwarding the request. */
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+}
+
+/** What a proxy built on this one (tests/_azure_simulator.ts) adds to each request. */
+export interface ProxyStages {
+  /**
+   * The request's round-trip delay in ms, asked once per request: half of it passes before the
+   * request is handled (on its way to the server), half before the answer goes back.
+   */
+  roundTripMs?(): number;
+  /**
+   * Asked when the request would reach the server (after the rules and the faults that keep it
+   * away): a refusal is answered instead, and the request is not forwarded.
+   */
+  admit?(request: StagedRequest): Refusal | undefined;
+  /** Sees the server's answer to a forwarded request (even one a fault then replaces). */
+  answered?(request: StagedRequest, status: number, body: Buffer): void;
 }
 
 /** A rule answering `status` with the Azure error `code` to requests `match` accepts. */
@@ -152,6 +184,14 @@ function fingerprint(method: string, url: string, body: Buffer): string {
   ).digest("hex");
 }
 
+/** Waits at least `ms` (timers may fire a little early; a delay must never be shorter). */
+async function sleep(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  for (let left = ms; left > 0; left = until - performance.now()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.ceil(left)));
+  }
+}
+
 interface Forwarded {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -193,7 +233,25 @@ function forward(
 }
 
 /** Starts the proxy on 127.0.0.1 and a free port. */
-export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
+export function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
+  return startProxy(options, {});
+}
+
+/** What goes back to the client. */
+type Reply =
+  | { kind: "error"; status: number; code: string; message: string }
+  | { kind: "drop" }
+  | { kind: "forwarded"; result: Forwarded };
+
+function failure(status: number, code: string, message: string): Reply {
+  return { kind: "error", status, code, message };
+}
+
+/** Starts the fault proxy with `stages` added, on 127.0.0.1 and a free port. */
+export async function startProxy(
+  options: FaultProxyOptions,
+  stages: ProxyStages,
+): Promise<FaultProxy> {
   const random = new SeededRandom(options.seed);
   const counts: ProxyCounts = {
     requests: 0,
@@ -204,7 +262,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     faultsByClass: {},
   };
   const log: string[] = [];
-  /** Fingerprints of faulted requests not yet repeated, with how many times they were faulted. */
+  /** Fingerprints of faulted (or refused) requests not yet repeated, with how many times. */
   const awaitingRetry = new Map<string, number>();
   const sockets = new Set<Socket>();
 
@@ -219,8 +277,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     stop: () => Promise.resolve(),
   };
 
-  const handle = async (incoming: IncomingMessage, response: ServerResponse) => {
-    const body = await readBody(incoming);
+  const decide = async (incoming: IncomingMessage, body: Buffer): Promise<Reply> => {
     const method = incoming.method ?? "GET";
     const rawUrl = incoming.url ?? "/";
     let url = rawUrl;
@@ -238,13 +295,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (waiting > 1) awaitingRetry.set(print, waiting - 1);
       else awaitingRetry.delete(print);
     }
-    const seen: ProxiedRequest = { method, url, body: body.toString("utf8") };
+    const seen: StagedRequest = { method, url, rawUrl, body: body.toString("utf8") };
     for (const candidate of proxy.rules) {
       if (candidate.match(seen)) {
         candidate.hits++;
         counts.ruleAnswers++;
-        answer(response, candidate.status, candidate.code, "injected by the fault proxy");
-        return;
+        return failure(candidate.status, candidate.code, "injected by the fault proxy");
       }
     }
     // Draw for every request, so the fault pattern depends only on the seed and request order.
@@ -264,24 +320,37 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       awaitingRetry.set(print, (awaitingRetry.get(print) ?? 0) + 1);
     }
     if (faulted && kind === "503-before") {
-      return answer(response, 503, "ServerBusy", "injected before forwarding");
+      return failure(503, "ServerBusy", "injected before forwarding");
     }
     if (faulted && kind === "429-before") {
-      return answer(response, 429, "TooManyRequests", "injected before forwarding");
+      return failure(429, "TooManyRequests", "injected before forwarding");
     }
-    if (faulted && kind === "drop-before") {
-      incoming.socket.destroy();
-      return;
+    if (faulted && kind === "drop-before") return { kind: "drop" };
+    const refusal = stages.admit?.(seen);
+    if (refusal) {
+      awaitingRetry.set(print, (awaitingRetry.get(print) ?? 0) + 1);
+      return failure(refusal.status, refusal.code, refusal.message);
     }
     const result = await forward(options.targetPort, incoming, body);
     counts.forwarded++;
+    stages.answered?.(seen, result.status, result.body);
     if (faulted && kind === "503-after") {
-      return answer(response, 503, "ServerBusy", "injected after forwarding");
+      return failure(503, "ServerBusy", "injected after forwarding");
     }
-    if (faulted && kind === "drop-after") {
+    if (faulted && kind === "drop-after") return { kind: "drop" };
+    return { kind: "forwarded", result };
+  };
+
+  const deliver = (reply: Reply, incoming: IncomingMessage, response: ServerResponse) => {
+    if (reply.kind === "error") {
+      answer(response, reply.status, reply.code, reply.message);
+      return;
+    }
+    if (reply.kind === "drop") {
       incoming.socket.destroy();
       return;
     }
+    const { result } = reply;
     const headers = { ...result.headers };
     delete headers["connection"];
     delete headers["keep-alive"];
@@ -289,6 +358,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     headers["content-length"] = String(result.body.length);
     response.writeHead(result.status, headers);
     response.end(result.body);
+  };
+
+  const handle = async (incoming: IncomingMessage, response: ServerResponse) => {
+    const body = await readBody(incoming);
+    const roundTrip = stages.roundTripMs?.() ?? 0;
+    // The request reaches the server only after its half of the trip.
+    if (roundTrip > 0) await sleep(roundTrip / 2);
+    const reply = await decide(incoming, body);
+    if (roundTrip > 0) await sleep(roundTrip / 2);
+    deliver(reply, incoming, response);
   };
 
   const server: Server = createServer((incoming, response) => {

@@ -14,12 +14,11 @@ import {
   segmentInventoryPartition,
   segmentPartition,
   sequenceRow,
-  spacePartition,
   spaceRow,
 } from "../drivers/azure/_entities.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
 import { startAzurite } from "./_azurite.ts";
-import { directTable } from "./_azure_inspect.ts";
+import { directTable, spacePartitionOf } from "./_azure_inspect.ts";
 
 /** Writes straight to a driver's storage. */
 export interface RawStorage extends AsyncDisposable {
@@ -68,7 +67,10 @@ export function azureStorage(
   const spaceRowOf = (entry: Entry) => spaceRow(entry.timestamp, entry.segment, entry.sequence);
   return {
     deleteFromSpaceIndex: async (entry) => {
-      await table.deleteEntity(spacePartition(entry.space), spaceRowOf(entry));
+      await table.deleteEntity(
+        await spacePartitionOf(table, entry.space, entry.segment),
+        spaceRowOf(entry),
+      );
     },
     deleteFromSegmentIndex: async (entry) => {
       await table.deleteEntity(
@@ -80,7 +82,11 @@ export function azureStorage(
       await table.deleteEntity(segmentInventoryPartition(space), nameRow(segment));
     },
     putInSpaceIndex: async (entry) => {
-      const row = entryRow(spacePartition(entry.space), spaceRowOf(entry), compressForRow(entry));
+      const row = entryRow(
+        await spacePartitionOf(table, entry.space, entry.segment),
+        spaceRowOf(entry),
+        compressForRow(entry),
+      );
       await table.upsertEntity(row, "Replace");
     },
     putInSegmentIndex: async (entry, at) => {

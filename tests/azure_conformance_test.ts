@@ -10,23 +10,28 @@ globalThis.addEventListener("unload", () => void azurite.stop());
 // Each fresh factory gets its own table prefix; `sameStorageAs` shares it (same tables).
 const prefixes = new WeakMap<StoreFactory, string>();
 
-conformance({
-  name: "azure",
-  test: Deno.test,
-  factory: (options = {}) => {
-    const tablePrefix = options.sameStorageAs
-      ? prefixes.get(options.sameStorageAs)!
-      : `c${crypto.randomUUID().slice(0, 8)}`;
-    const factory = new AzureStoreFactory({
-      connectionString: azurite.connectionString,
-      allowInsecureHttp: true,
-      tablePrefix,
-      bus: options.bus,
-      nodeId: options.nodeId,
-      clock: options.clock,
-    });
-    prefixes.set(factory, tablePrefix);
-    return Promise.resolve(factory);
-  },
-  supports: { persistence: true, multiInstance: true },
-});
+// The default layout (a sharded space index), and one shard: the layout of every store made
+// before shards existed.
+for (const spaceShards of [undefined, 1]) {
+  conformance({
+    name: spaceShards === undefined ? "azure" : `azure (${spaceShards} shard)`,
+    test: Deno.test,
+    factory: (options = {}) => {
+      const tablePrefix = options.sameStorageAs
+        ? prefixes.get(options.sameStorageAs)!
+        : `c${crypto.randomUUID().slice(0, 8)}`;
+      const factory = new AzureStoreFactory({
+        connectionString: azurite.connectionString,
+        allowInsecureHttp: true,
+        tablePrefix,
+        bus: options.bus,
+        nodeId: options.nodeId,
+        clock: options.clock,
+        spaceShards,
+      });
+      prefixes.set(factory, tablePrefix);
+      return Promise.resolve(factory);
+    },
+    supports: { persistence: true, multiInstance: true },
+  });
+}

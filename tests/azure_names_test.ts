@@ -31,7 +31,7 @@ import {
   spacePartition,
 } from "../drivers/azure/_entities.ts";
 import { startAzurite } from "./_azurite.ts";
-import { unfinishedPendingHeads } from "./_azure_inspect.ts";
+import { spacePartitionOf, unfinishedPendingHeads } from "./_azure_inspect.ts";
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -296,6 +296,7 @@ Deno.test("azure names and sizes", async (t) => {
           assert.match(segmentPartition(s, g), /^s[0-9a-f]{64}$/, "the hashed form");
         }
         assert.ok(spacePartition(space).length <= 512);
+        assert.ok(spacePartition(space, 31, 32).length <= 512, "the sharded layout too");
 
         for (const [i, [s, g]] of pairs.entries()) {
           const tag = `pair ${i}`;
@@ -408,7 +409,7 @@ Deno.test("azure names and sizes", async (t) => {
       );
       assert.equal((await store.getSegmentStatus(space, segment))?.lastSequence, 1);
       assert.equal((await rows(table, segmentPartition(space, segment))).length, 2);
-      assert.equal((await rows(table, spacePartition(space))).length, 1);
+      assert.equal((await rows(table, await spacePartitionOf(table, space, segment))).length, 1);
       assert.deepEqual(await collect(store.getSpaces()), byUtf8(["small", space]));
       assert.equal((await rows(table, SPACE_INVENTORY_PARTITION)).length, 2);
       await assertClean(table);
@@ -460,7 +461,7 @@ Deno.test("azure names and sizes", async (t) => {
       assert.equal(new Set(entries.map((e) => e.trx.id)).size, 1);
       assertSameEntries(await collect(store.consumeSpace({ space })), entries);
       assert.equal((await rows(table, segmentPartition(space, segment))).length, 91);
-      assert.equal((await rows(table, spacePartition(space))).length, 90);
+      assert.equal((await rows(table, await spacePartitionOf(table, space, segment))).length, 90);
       await assertClean(table);
       await store.close();
     });

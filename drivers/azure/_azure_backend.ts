@@ -22,8 +22,9 @@ import {
   segmentPartition,
   sequenceRow,
   SPACE_INVENTORY_PARTITION,
-  spacePartition,
+  spacePartitions,
 } from "./_entities.ts";
+import { mergeByRowKey } from "./_merge_rows.ts";
 import { Recovery } from "./_recovery.ts";
 import type { AzureTable } from "./_table.ts";
 
@@ -32,6 +33,8 @@ export interface AzureBackendSettings {
   limits: BackendLimits;
   /** A marker whose commit never happened is deleted once it is this old. */
   abandonedMarkerMs: number;
+  /** Shards of the space index, as the table records them. */
+  spaceShards: number;
   /** Fault injection for tests (see _commit_hooks.ts). */
   afterCommitStep: CommitStepHook | undefined;
 }
@@ -52,10 +55,17 @@ export class AzureBackend implements StoreBackend {
   readonly #table: AzureTable;
   readonly #committer: ChunkCommitter;
   readonly #recovery: Recovery;
+  readonly #spaceShards: number;
 
   constructor(table: AzureTable, settings: AzureBackendSettings) {
     this.#table = table;
-    this.#committer = new ChunkCommitter(table, settings.afterCommitStep);
+    this.#committer = new ChunkCommitter(
+      table,
+      settings.spaceShards,
+      settings.abandonedMarkerMs,
+      settings.afterCommitStep,
+    );
+    this.#spaceShards = settings.spaceShards;
     this.#recovery = new Recovery(table, this.#committer, settings.abandonedMarkerMs);
     this.limits = settings.limits;
   }
@@ -79,8 +89,13 @@ export class AzureBackend implements StoreBackend {
     return await this.readHead(space, segment);
   }
 
+  /** Resolves at the commit point; the fanout follows behind (see _commit.ts). */
   commit(chunk: ChunkCommit): Promise<void> {
     return this.#committer.commit(chunk);
+  }
+
+  settle(space: string, segment: string): Promise<void> {
+    return this.#committer.settle(space, segment);
   }
 
   /** Settles what crashed writers left in the table (see {@linkcode Recovery.recover}). */
@@ -106,17 +121,24 @@ export class AzureBackend implements StoreBackend {
   }
 
   /**
-   * Just below the oldest pending marker of `space`: a chunk may still become visible in the
-   * space index at that timestamp (its writer, in any process, is between marker and fanout).
-   * Core calls this before every space read and passes the bound on as `range.lt`.
+   * Just below the oldest chunk of `space` that may still become visible in the space index: of
+   * other writers (anywhere), the oldest pending marker (they are between marker and fanout); of
+   * this backend, after waiting for the fanout of what it committed before the call, its oldest
+   * chunk still committing or owed a fanout. Core calls this before every space read and passes
+   * the bound on as `range.lt`.
    */
   async spaceReadBound(space: string, signal?: AbortSignal): Promise<number | undefined> {
-    const oldest = await this.#recovery.oldestPendingTimestamp(space, signal);
+    const [own, others] = await Promise.all([
+      this.#committer.ownPendingTimestamp(space),
+      this.#recovery.oldestPendingTimestamp(space, signal),
+    ]);
+    const oldest = own === undefined || (others !== undefined && others < own) ? others : own;
     return oldest === undefined ? undefined : oldest - 1;
   }
 
   /**
-   * One query of the space partition, a request per page of 1,000 rows (one request in all with
+   * One query per shard of the space index, merged by row key (the hex of the space offset's
+   * tail, so in offset order); a request per page of 1,000 rows (one per shard in all with
    * `range.limit` 1, as a follower's probe asks). It reads up to `range.lt` and no further: core
    * puts the read bound there.
    */
@@ -128,10 +150,19 @@ export class AzureBackend implements StoreBackend {
     const upper = startsWith(range.lt, prefix)
       ? toHex(range.lt.subarray(prefix.length))
       : HEX_DIGIT_LIMIT;
-    const filter = odata`PartitionKey eq ${
-      spacePartition(space)
-    } and RowKey gt ${lower} and RowKey lt ${upper}`;
-    for await (const row of this.#table.rows(filter, signal, range.limit)) yield entryOf(row);
+    const shards = spacePartitions(space, this.#spaceShards).map((partition) =>
+      this.#table.rows(
+        odata`PartitionKey eq ${partition} and RowKey gt ${lower} and RowKey lt ${upper}`,
+        signal,
+        range.limit,
+      )
+    );
+    const rows = shards.length === 1 ? shards[0] : mergeByRowKey(shards);
+    let count = 0;
+    for await (const row of rows) {
+      yield entryOf(row);
+      if (range.limit > 0 && ++count >= range.limit) return;
+    }
   }
 
   async *listSpaces(signal?: AbortSignal): AsyncIterable<string> {
@@ -152,7 +183,9 @@ export class AzureBackend implements StoreBackend {
     }
   }
 
-  close(): Promise<void> {
-    return this.#recovery.close();
+  /** Waits for the work behind every commit, then stops the sweep. */
+  async close(): Promise<void> {
+    await this.#committer.drain();
+    await this.#recovery.close();
   }
 }

@@ -1,8 +1,25 @@
-// The commit protocol: pending marker, commit transaction (the commit point),
-// fanout (space rows, inventory), marker delete.
+// The commit protocol, per chunk: a pending marker, one transaction with the chunk's rows and
+// the head (the commit point), then the fanout (space rows, inventory) and the marker's removal.
+//
+// Commits pipeline per segment: `commit` resolves at the commit point (a segment's first chunk
+// excepted: its inventory must be listed once produce acknowledges it), and the fanout runs
+// behind, chunk after chunk, while the segment's next chunk commits. What keeps that safe:
+// - Readers elsewhere stop below the oldest pending marker of the space. A chunk needs no marker
+//   of its own while an earlier chunk of the segment that this writer still owes a fanout has a
+//   fresh marker in the table: timestamps never decrease within a segment, so that marker holds
+//   readers below the new chunk too, and settlers leave a committed chunk's marker alone while
+//   it is young unless they cleared the head's mark (which fails the in-flight commit's
+//   If-Match: its retry writes the chunk's own marker first). When a chunk's fanout is done, the
+//   marker passes to the oldest chunk still owed one (written for it, then the old one deleted),
+//   or is deleted when none is.
+// - Each commit's head marks as pending every chunk still owed a fanout (from the oldest), so
+//   whoever completes the head's pending fanout (recovery, a head read elsewhere) completes them
+//   all.
+// - Readers in this process wait for the fanout of what was committed before their read, and
+//   stop below what is still owed (`ownPendingTimestamp`).
 
 import { odata } from "@azure/data-tables";
-import { SequenceMismatchError, StreamkitError } from "@streamkit/core";
+import { SequenceMismatchError, StreamkitError, type Trx } from "@streamkit/core";
 import type { ChunkCommit } from "@streamkit/core/driver";
 import type { BatchAction } from "./_batch.ts";
 import type { CommitStep, CommitStepHook } from "./_commit_hooks.ts";
@@ -21,6 +38,7 @@ import {
   SPACE_INVENTORY_PARTITION,
   spacePartition,
   spaceRow,
+  spaceShardOf,
   type StoredHead,
 } from "./_entities.ts";
 import { statusOf } from "./_requests.ts";
@@ -34,25 +52,99 @@ import { FanoutOrder, type FanoutTicket } from "./_fanout_order.ts";
 const MAX_ENTRY_VALUE_BYTES = 760 * 1024;
 /** Operations of one entity group transaction: Azure allows 100. */
 const MAX_TRANSACTION_OPERATIONS = 100;
-/** Segments whose last completed fanout a committer remembers (oldest forgotten first). */
-const MAX_REMEMBERED_FANOUTS = 10_000;
+/** Segments whose last commit's head a committer remembers (oldest forgotten first). */
+const MAX_REMEMBERED_HEADS = 10_000;
+/**
+ * Others settle a committed chunk's marker once it is this old (a live writer deletes its own
+ * within a few round trips); a writer lets a marker cover later chunks while it is younger than
+ * half of it.
+ */
+export const MARKER_SETTLE_MS = 2_000;
+
+/** How long a committer remembers a marker it deleted: longer than any marker query takes. */
+const DELETED_MARKERS_KEPT_MS = 60_000;
+
+/** How a chunk's commit ended, for the work behind it. */
+type Outcome =
+  /** Its transaction applied: its fanout is owed. */
+  | "committed"
+  /** It certainly did not apply: nothing is owed, its marker goes. */
+  | "failed"
+  /** Unknown, or a simulated crash: the work behind it stops, as a crash would leave it. */
+  | "stopped";
+
+/** A chunk this committer is committing or still owes a fanout. */
+interface OwedChunk {
+  space: string;
+  segment: string;
+  trx: Trx;
+  firstSequence: number;
+  lastSequence: number;
+  timestamp: number;
+  spaceRows: Row[];
+  /** The segment's first chunk: its fanout writes the inventory. */
+  createsSegment: boolean;
+  ticket: FanoutTicket;
+  /** Its marker in the table: written before its commit, or passed on to it. */
+  marker: { rowKey: string; createdAt: number } | undefined;
+  /** Set once the commit applied. */
+  committed: boolean;
+  outcome: Promise<Outcome>;
+  decide: (outcome: Outcome) => void;
+  /** Resolves once the work behind it ended, fanned out or not. */
+  done: Promise<void>;
+  finish: () => void;
+}
+
+/** One segment's chunks in this committer, and the work behind them. */
+interface SegmentPipeline {
+  space: string;
+  segment: string;
+  partition: string;
+  /** Chunks committing or owed a fanout, in commit order. */
+  chunks: OwedChunk[];
+  /** The fanouts and marker moves, one after another. */
+  work: Promise<void>;
+  /** Set when that work failed: the chunks left are owed until a commit repairs them. */
+  failure: { error: unknown } | undefined;
+}
 
 /** Commits chunks to one table and completes their fanout. */
 export class ChunkCommitter {
   readonly #table: AzureTable;
   readonly #afterStep: CommitStepHook | undefined;
+  /** Shards of the space index (see {@linkcode spaceShardOf}). */
+  readonly #spaceShards: number;
+  /** How long a marker may cover later chunks of its segment. */
+  readonly #coverMs: number;
   /**
    * Segment partition → the head as this committer's last commit left it (ETag from the
-   * commit's answer), whose fanout it completed. Its pending mark stays (clearing it would cost
-   * two requests per chunk; the next commit overwrites it): a head read need not repeat that
-   * fanout, and a writer need not read the head again. Other processes, and this one once it
-   * forgot, repeat the fanout idempotently; a stale entry fails one commit (If-Match).
+   * commit's answer). Its pending mark stays (clearing it would cost two requests per chunk; the
+   * next commit overwrites it): a head read of this process need not complete that fanout (the
+   * pipeline does), and a writer need not read the head again. Other processes repeat the
+   * fanout idempotently; a stale entry fails one commit (If-Match).
    */
   readonly #lastCommits = new Map<string, StoredHead>();
   readonly #fanoutOrder = new FanoutOrder();
+  /** Segment partition → its pipeline, while it has chunks or a failure. */
+  readonly #pipelines = new Map<string, SegmentPipeline>();
+  /** Row keys of the markers this committer wrote and has not deleted. */
+  readonly #ownMarkers = new Set<string>();
+  /**
+   * Markers this committer deleted lately, with when: a marker query answered before a delete
+   * may still be read after it, and the marker must still count as this committer's then.
+   */
+  readonly #deletedMarkers = new Map<string, number>();
 
-  constructor(table: AzureTable, afterStep: CommitStepHook | undefined) {
+  constructor(
+    table: AzureTable,
+    spaceShards: number,
+    abandonedMarkerMs: number,
+    afterStep: CommitStepHook | undefined,
+  ) {
     this.#table = table;
+    this.#spaceShards = spaceShards;
+    this.#coverMs = Math.min(MARKER_SETTLE_MS, abandonedMarkerMs) / 2;
     this.#afterStep = afterStep;
   }
 
@@ -61,37 +153,105 @@ export class ChunkCommitter {
     return this.#lastCommits.get(segmentPartition(space, segment));
   }
 
+  /** Whether `rowKey` is a marker of this committer, still in the table or being deleted. */
+  ownsMarker(rowKey: string): boolean {
+    return this.#ownMarkers.has(rowKey) || this.#deletedMarkers.has(rowKey);
+  }
+
+  /**
+   * Waits for the fanout of this committer's chunks of `space` that had committed when called;
+   * then the timestamp of its oldest chunk of the space still committing or owed a fanout.
+   */
+  async ownPendingTimestamp(space: string): Promise<number | undefined> {
+    const pipelines = [...this.#pipelines.values()].filter((p) => p.space === space);
+    await Promise.all(
+      pipelines.flatMap((p) => p.chunks.filter((chunk) => chunk.committed)).map((c) => c.done),
+    );
+    let oldest: number | undefined;
+    for (const pipeline of pipelines) {
+      const first = pipeline.chunks[0];
+      if (first && !(oldest !== undefined && oldest <= first.timestamp)) oldest = first.timestamp;
+    }
+    return oldest;
+  }
+
   async #step(step: CommitStep): Promise<void> {
     await this.#afterStep?.(step);
   }
 
-  /**
-   * Commits `chunk`: marker, then one transaction with its rows and the head (If-Match on the
-   * head it was validated against), then its fanout, then the marker's delete. A writer that
-   * lost the race gets `SequenceMismatch` (or a transient `Conflict`) and wrote no rows.
-   */
-  async commit(chunk: ChunkCommit): Promise<void> {
-    const { space, segment, timestamp, trx } = chunk;
-    const ticket = this.#fanoutOrder.enter({ trxId: trx.id, timestamp, space, segment });
-    try {
-      await this.#commit(chunk, ticket);
-    } finally {
-      this.#fanoutOrder.leave(ticket);
+  /** The space index partition of `segment`'s rows. */
+  #spacePartitionOf(space: string, segment: string): string {
+    const shards = this.#spaceShards;
+    return spacePartition(space, spaceShardOf(segment, shards), shards);
+  }
+
+  #pipelineOf(space: string, segment: string): SegmentPipeline {
+    const partition = segmentPartition(space, segment);
+    let pipeline = this.#pipelines.get(partition);
+    if (!pipeline) {
+      pipeline = {
+        space,
+        segment,
+        partition,
+        chunks: [],
+        work: Promise.resolve(),
+        failure: undefined,
+      };
+      this.#pipelines.set(partition, pipeline);
+    }
+    return pipeline;
+  }
+
+  /** Forgets a pipeline with nothing left to do. */
+  #release(pipeline: SegmentPipeline): void {
+    if (pipeline.chunks.length === 0 && !pipeline.failure) {
+      this.#pipelines.delete(pipeline.partition);
     }
   }
 
-  async #commit(chunk: ChunkCommit, ticket: FanoutTicket): Promise<void> {
+  /** The newest marker of a chunk the pipeline still owes, if young enough to cover another. */
+  #cover(pipeline: SegmentPipeline): { rowKey: string; createdAt: number } | undefined {
+    let newest: { rowKey: string; createdAt: number } | undefined;
+    for (const chunk of pipeline.chunks) {
+      if (chunk.marker && !(newest && newest.createdAt >= chunk.marker.createdAt)) {
+        newest = chunk.marker;
+      }
+    }
+    return newest && Date.now() - newest.createdAt < this.#coverMs ? newest : undefined;
+  }
+
+  /** Writes the pending marker of `chunk` (before its commit, or passed on to it). */
+  async #writeMarker(chunk: OwedChunk): Promise<void> {
+    const { trx, space, segment, firstSequence, lastSequence, timestamp } = chunk;
+    const createdAt = Date.now();
+    const row = markerRow(
+      { trx, space, segment, firstSequence, lastSequence, timestamp, entries: [] },
+      createdAt,
+    );
+    chunk.marker = { rowKey: row.rowKey, createdAt };
+    this.#ownMarkers.add(row.rowKey);
+    await this.#table.upsert(row, "write the pending marker");
+  }
+
+  async #deleteMarker(rowKey: string): Promise<void> {
+    await this.#table.deleteMarker(rowKey);
+    this.#ownMarkers.delete(rowKey);
+    const now = Date.now();
+    this.#deletedMarkers.set(rowKey, now);
+    for (const [key, deletedAt] of this.#deletedMarkers) {
+      if (now - deletedAt < DELETED_MARKERS_KEPT_MS) break;
+      this.#deletedMarkers.delete(key);
+    }
+  }
+
+  /**
+   * Commits `chunk`: marker (unless an earlier chunk's covers it), then one transaction with its
+   * rows and the head (If-Match on the head it was validated against). Resolves at that commit
+   * point; the fanout follows behind (see {@linkcode ChunkCommitter.settle}). A writer that lost
+   * the race gets `SequenceMismatch` (or a transient `Conflict`) and wrote no rows.
+   */
+  async commit(chunk: ChunkCommit): Promise<void> {
     const { space, segment, trx, timestamp, entries } = chunk;
-    const partition = segmentPartition(space, segment);
-    const first = entries[0].sequence;
-    const last = entries[entries.length - 1].sequence;
-    const pending: PendingFanout = {
-      trxId: trx.id,
-      trxNumber: trx.number,
-      firstSequence: first,
-      lastSequence: last,
-      timestamp,
-    };
     const values = entries.map(compressForRow);
     values.forEach((value, i) => {
       if (value.length > MAX_ENTRY_VALUE_BYTES) {
@@ -103,13 +263,95 @@ export class ChunkCommitter {
         );
       }
     });
-    const marker = markerRow(
-      { trx, space, segment, firstSequence: first, lastSequence: last, timestamp, entries: [] },
-      Date.now(),
-    );
-    await this.#table.upsert(marker, "write the pending marker");
-    await this.#step("marker");
+    const pipeline = this.#pipelineOf(space, segment);
+    if (pipeline.failure) await this.#repair(pipeline);
+    const firstSequence = entries[0].sequence;
+    // The head marks every chunk still owed a fanout, from the oldest.
+    const owedFrom = pipeline.chunks[0]?.firstSequence ?? firstSequence;
+    const covered = this.#cover(pipeline) !== undefined;
+    const spacePartition = this.#spacePartitionOf(space, segment);
+    let decide!: (outcome: Outcome) => void;
+    let finish!: () => void;
+    const owed: OwedChunk = {
+      space,
+      segment,
+      trx,
+      firstSequence,
+      lastSequence: entries[entries.length - 1].sequence,
+      timestamp,
+      spaceRows: entries.map((entry, i) =>
+        entryRow(spacePartition, spaceRow(timestamp, segment, entry.sequence), values[i])
+      ),
+      createsSegment: chunk.head === undefined,
+      ticket: this.#fanoutOrder.enter({ trxId: trx.id, timestamp, space, segment, firstSequence }),
+      marker: undefined,
+      committed: false,
+      outcome: new Promise((resolve) => decide = resolve),
+      decide,
+      done: new Promise((resolve) => finish = resolve),
+      finish,
+    };
+    owed.decide = decide;
+    owed.finish = finish;
+    pipeline.chunks.push(owed);
+    pipeline.work = pipeline.work.then(() => this.#fanOut(pipeline, owed));
 
+    let outcome: Outcome = "stopped";
+    try {
+      if (!covered) {
+        try {
+          await this.#writeMarker(owed);
+        } catch (error) {
+          outcome = "failed";
+          throw error;
+        }
+        await this.#step("marker");
+      }
+      const result = await this.#commitPoint(chunk, pipeline, owed, owedFrom, values);
+      if (result.lost) {
+        outcome = "failed";
+        throw result.lost;
+      }
+      owed.committed = true;
+      await this.#step("commit");
+      outcome = "committed";
+    } catch (error) {
+      // Cannot tell whether it applied, or a simulated crash: what is behind it stops here.
+      if (outcome === "stopped") pipeline.failure ??= { error };
+      throw error;
+    } finally {
+      if (outcome === "failed") {
+        // Nothing of it applied: the next chunk must not count on its marker.
+        pipeline.chunks.splice(pipeline.chunks.indexOf(owed), 1);
+      }
+      owed.decide(outcome);
+    }
+    // A segment's first chunk: its inventory must be there once produce acknowledges it.
+    if (owed.createsSegment) await this.settle(space, segment);
+  }
+
+  /**
+   * The transaction: the chunk's rows and its head, If-Match the head it was validated against.
+   * Resolves `{}` once it applied, `{ lost }` when it certainly did not; throws when it cannot
+   * tell.
+   */
+  async #commitPoint(
+    chunk: ChunkCommit,
+    pipeline: SegmentPipeline,
+    owed: OwedChunk,
+    owedFrom: number,
+    values: Uint8Array[],
+  ): Promise<{ lost?: unknown }> {
+    const { space, segment, trx, timestamp, entries } = chunk;
+    const partition = segmentPartition(space, segment);
+    const first = owed.firstSequence;
+    const pending: PendingFanout = {
+      trxId: trx.id,
+      trxNumber: trx.number,
+      firstSequence: owedFrom,
+      lastSequence: owed.lastSequence,
+      timestamp,
+    };
     const actions: BatchAction[] = entries.map((entry, i) => ({
       kind: "create",
       row: entryRow(partition, sequenceRow(entry.sequence), values[i]),
@@ -121,10 +363,18 @@ export class ChunkCommitter {
         : { kind: "create", row: head },
     );
     this.#lastCommits.delete(partition);
+    let ownMarkerNeeded = false;
+    // A chunk under an earlier chunk's marker gets its own before an attempt once that marker is
+    // old, or after a settler cleared the head's mark (it may have deleted the marker too).
+    const beforeAttempt = async () => {
+      if (!owed.marker && (ownMarkerNeeded || !this.#cover(pipeline))) {
+        await this.#writeMarker(owed);
+      }
+    };
     let headEtag: string | undefined;
     for (let attempt = 1;; attempt++) {
       try {
-        const etags = await this.#table.submit(actions, "commit a chunk");
+        const etags = await this.#table.submit(actions, "commit a chunk", beforeAttempt);
         headEtag = etags.at(-1);
         break;
       } catch (error) {
@@ -141,30 +391,12 @@ export class ChunkCommitter {
           moved.trxNumber === chunk.head.trxNumber
         ) {
           actions[actions.length - 1] = { kind: "update", row: head, etag: moved.etag };
+          ownMarkerNeeded = true;
           continue;
         }
-        await this.#table.deleteMarker(marker.rowKey).catch(() => {});
-        throw await this.#lost(space, segment, first, error);
+        return { lost: await this.#lost(space, segment, first, error) };
       }
     }
-    await this.#step("commit");
-
-    const rows = entries.map((entry, i) =>
-      entryRow(spacePartition(space), spaceRow(timestamp, segment, entry.sequence), values[i])
-    );
-    await this.completeFanout(space, segment, pending, rows);
-    // The rows are in the space index: later chunks may follow.
-    this.#fanoutOrder.leave(ticket);
-    // The marker goes before the head's mark: once the fanout is done the marker is of no use,
-    // and it holds back readers of the space. A crash between the two leaves a mark whose
-    // (idempotent) fanout the next head read repeats; the other order would leave a marker
-    // that no head read finds and that stalls readers until a sweep.
-    await this.#table.deleteMarker(marker.rowKey);
-    await this.#step("marker-deleted");
-    // The head's mark stays: the fanout is whole, and the next commit replaces the head anyway
-    // (its If-Match uses the etag remembered here). Until then this committer's head reads skip
-    // the fanout; another process's head read, or recovery, repeats it (idempotent) and clears
-    // the mark. Clearing it here would cost a head read and an update per chunk.
     if (headEtag !== undefined) {
       this.#lastCommits.set(partition, {
         status: { ...chunk.status },
@@ -173,11 +405,89 @@ export class ChunkCommitter {
         etag: headEtag,
         version: headEtag,
       });
-      if (this.#lastCommits.size > MAX_REMEMBERED_FANOUTS) {
+      if (this.#lastCommits.size > MAX_REMEMBERED_HEADS) {
         this.#lastCommits.delete(this.#lastCommits.keys().next().value!);
       }
     }
-    await this.#step("completed");
+    return {};
+  }
+
+  /**
+   * The work behind one chunk's commit, in the segment's order: its space rows and inventory,
+   * then its marker passed on to the oldest chunk still owed a fanout, or deleted.
+   */
+  async #fanOut(pipeline: SegmentPipeline, owed: OwedChunk): Promise<void> {
+    try {
+      const outcome = await owed.outcome;
+      // Left as a crash leaves it: the chunk stays owed, its marker in place.
+      if (pipeline.failure || outcome === "stopped") return;
+      if (outcome === "failed") {
+        if (owed.marker) await this.#deleteMarker(owed.marker.rowKey).catch(() => {});
+        return;
+      }
+      try {
+        await this.#completeOwn(owed);
+        // Its rows are in the space index: chunks ordered after it may follow.
+        this.#fanoutOrder.leave(owed.ticket);
+        pipeline.chunks.shift();
+        const next = pipeline.chunks[0];
+        if (next && !next.marker) await this.#writeMarker(next);
+        if (owed.marker) await this.#deleteMarker(owed.marker.rowKey);
+        await this.#step("marker-deleted");
+        await this.#step("completed");
+      } catch (error) {
+        if (pipeline.chunks[0] !== owed) pipeline.chunks.unshift(owed);
+        pipeline.failure = { error };
+      }
+    } finally {
+      this.#fanoutOrder.leave(owed.ticket);
+      owed.finish();
+      this.#release(pipeline);
+    }
+  }
+
+  #completeOwn(owed: OwedChunk): Promise<void> {
+    return this.completeFanout(
+      owed.space,
+      owed.segment,
+      { firstSequence: owed.firstSequence, lastSequence: owed.lastSequence, trxId: owed.trx.id },
+      { spaceRows: owed.spaceRows, createsSegment: owed.createsSegment },
+    );
+  }
+
+  /**
+   * Finishes what failed work behind earlier commits left (fanouts, markers) before the segment's
+   * next chunk commits; throws if that fails again.
+   */
+  async #repair(pipeline: SegmentPipeline): Promise<void> {
+    await pipeline.work;
+    const { space, segment } = pipeline;
+    while (pipeline.chunks.length > 0) {
+      const owed = pipeline.chunks[0];
+      if (await this.#table.committed(space, segment, owed.firstSequence, owed.trx.id)) {
+        await this.#completeOwn(owed);
+      }
+      if (owed.marker) await this.#deleteMarker(owed.marker.rowKey);
+      pipeline.chunks.shift();
+    }
+    pipeline.failure = undefined;
+  }
+
+  /**
+   * Resolves once the fanout of every chunk committed to the segment so far is done; rejects
+   * with the failure of the work behind them (they stay committed; the segment's next commit,
+   * another process's head read or recovery completes them).
+   */
+  async settle(space: string, segment: string): Promise<void> {
+    const pipeline = this.#pipelines.get(segmentPartition(space, segment));
+    if (!pipeline) return;
+    await Promise.all(pipeline.chunks.map((chunk) => chunk.done));
+    if (pipeline.failure) throw pipeline.failure.error;
+  }
+
+  /** Waits for the work behind every commit. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.#pipelines.values()].map((pipeline) => pipeline.work));
   }
 
   /**
@@ -200,31 +510,32 @@ export class ChunkCommitter {
   }
 
   /**
-   * Writes a committed chunk's space rows and inventory; idempotent (same rows, same bytes).
-   * `rows` are the space rows when the caller has them; otherwise they are rebuilt from the
-   * segment partition.
+   * Writes committed chunks' space rows and inventory; idempotent (same rows, same bytes).
+   * `rows` are the space rows when the caller has them (its own chunk, which `createsSegment`
+   * or not); otherwise they are rebuilt from the segment partition (`range` may then span
+   * several chunks) and the inventory is written in any case.
    */
   async completeFanout(
     space: string,
     segment: string,
-    pending: PendingFanout,
-    rows?: Row[],
+    range: { firstSequence: number; lastSequence: number; trxId: string },
+    rows?: { spaceRows: Row[]; createsSegment: boolean },
   ): Promise<void> {
     // In the chunk's turn, whoever completes it: its own commit, or recovery in a head read of
     // this process that met the pending mark of a chunk still waiting. Written at once, its rows
     // would overtake an earlier chunk whose marker is still on its way.
-    await this.#fanoutOrder.turnOf(pending.trxId);
-    const spaceRows = rows ?? [];
+    await this.#fanoutOrder.turnOf(range.trxId);
+    const spaceRows = rows?.spaceRows ?? [];
     if (!rows) {
       const partition = segmentPartition(space, segment);
       const filter = odata`PartitionKey eq ${partition} and RowKey ge ${
-        sequenceRow(pending.firstSequence)
-      } and RowKey le ${sequenceRow(pending.lastSequence)}`;
+        sequenceRow(range.firstSequence)
+      } and RowKey le ${sequenceRow(range.lastSequence)}`;
       for await (const row of this.#table.rows(filter)) {
         const entry = entryOf(row);
         spaceRows.push({
           ...row,
-          partitionKey: spacePartition(space),
+          partitionKey: this.#spacePartitionOf(space, segment),
           rowKey: spaceRow(entry.timestamp, segment, entry.sequence),
           etag: undefined,
         });
@@ -240,7 +551,7 @@ export class ChunkCommitter {
       await this.#table.submit(batch, "write space rows");
     }
     await this.#step("space-rows");
-    if (pending.trxNumber === 1) {
+    if (rows?.createsSegment !== false) {
       await this.#table.upsert(
         { partitionKey: SPACE_INVENTORY_PARTITION, rowKey: nameRow(space), name: space },
         "write the space inventory",

@@ -55,10 +55,38 @@ export function sequenceRow(sequence: number): string {
   return toHex(u64(sequence).bytes);
 }
 
-/** Partition of a space's timeline: `hex(DAT,SPACES,space)`. */
-export function spacePartition(space: string): string {
-  return toHex(encodeKey("DAT", "SPACES", space));
+/**
+ * Partition of shard `shard` of a space's timeline: `hex(DAT,SPACES,space)` in a store of one
+ * shard (the layout of stores made before shards existed), else `hex(DAT,SPACES,space,u64 shard)`.
+ */
+export function spacePartition(space: string, shard = 0, shards = 1): string {
+  return toHex(
+    shards === 1
+      ? encodeKey("DAT", "SPACES", space)
+      : encodeKey("DAT", "SPACES", space, u64(shard)),
+  );
 }
+
+/** Every shard partition of a space's timeline, shard 0 first. */
+export function spacePartitions(space: string, shards: number): string[] {
+  return Array.from({ length: shards }, (_, shard) => spacePartition(space, shard, shards));
+}
+
+/**
+ * The shard of the space index that holds `segment`'s rows: FNV-1a (32 bits) of its UTF-8 bytes,
+ * modulo `shards`. Fixed for good: a store's rows were written where it says.
+ */
+export function spaceShardOf(segment: string, shards: number): number {
+  if (shards === 1) return 0;
+  let hash = 0x811c9dc5;
+  for (const byte of utf8.encode(segment)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % shards;
+}
+
+/** Partition of the store's own settings (not hex: it never collides with a data partition). */
+export const SETTINGS_PARTITION = "store";
+/** Row of the settings that fix the table's layout: `spaceShards`. */
+export const LAYOUT_ROW = "layout";
 
 /** Row key of an entry in its space partition: `hex(i64 timestamp, segment, u64 sequence)`. */
 export function spaceRow(timestamp: number, segment: string, sequence: number): string {

@@ -21,6 +21,8 @@ export interface FanoutTicket {
   /** UTF-8 bytes of the names, which order chunks of one timestamp. */
   space: Uint8Array;
   segment: Uint8Array;
+  /** Orders the chunks of one segment stamped in the same millisecond. */
+  firstSequence: number;
   done: Promise<void>;
   finish: () => void;
 }
@@ -31,13 +33,15 @@ export interface FanoutChunk {
   timestamp: number;
   space: string;
   segment: string;
+  firstSequence: number;
 }
 
 const utf8 = new TextEncoder();
 
 function before(a: FanoutTicket, b: FanoutTicket): boolean {
   if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp;
-  return (compareKeys(a.space, b.space) || compareKeys(a.segment, b.segment)) < 0;
+  const byName = compareKeys(a.space, b.space) || compareKeys(a.segment, b.segment);
+  return byName === 0 ? a.firstSequence < b.firstSequence : byName < 0;
 }
 
 /** The chunks of this process being committed, and the order their rows may appear in. */
@@ -57,6 +61,7 @@ export class FanoutOrder {
       timestamp: chunk.timestamp,
       space: utf8.encode(chunk.space),
       segment: utf8.encode(chunk.segment),
+      firstSequence: chunk.firstSequence,
       done,
       finish,
     };

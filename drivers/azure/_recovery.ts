@@ -3,7 +3,7 @@
 // meet an old marker.
 
 import { odata } from "@azure/data-tables";
-import type { ChunkCommitter } from "./_commit.ts";
+import { type ChunkCommitter, MARKER_SETTLE_MS } from "./_commit.ts";
 import {
   headRow,
   MARKER_PARTITION,
@@ -17,14 +17,13 @@ import {
 } from "./_entities.ts";
 import type { AzureTable } from "./_table.ts";
 
-/** Readers settle a space's pending markers once they are this old (a live commit takes ms). */
-const SETTLE_MARKERS_AFTER_MS = 2_000;
-
 /** Completes or discards the unfinished work of crashed writers in one table. */
 export class Recovery {
   readonly #table: AzureTable;
   readonly #committer: ChunkCommitter;
   readonly #abandonedMarkerMs: number;
+  /** Readers settle markers this old (a live commit takes ms): see MARKER_SETTLE_MS. */
+  readonly #settleAfterMs: number;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #sweeping: Promise<void> | undefined;
 
@@ -33,23 +32,29 @@ export class Recovery {
     this.#table = table;
     this.#committer = committer;
     this.#abandonedMarkerMs = abandonedMarkerMs;
+    this.#settleAfterMs = Math.min(MARKER_SETTLE_MS, abandonedMarkerMs);
   }
 
   /**
-   * Finishes the fanout `head` still marks as pending, deletes its marker (readers of the space
-   * stop below a marker's timestamp), and clears the head's mark.
+   * Finishes the fanout `head` still marks as pending (every chunk from its first sequence on)
+   * and clears the mark if the head did not change meanwhile; then the marker of the head's
+   * chunk goes (readers of the space stop below a marker's timestamp). Whether the mark was
+   * cleared: if so, a commit of the segment that was in flight fails its If-Match, and its
+   * writer writes that chunk's own marker before it tries again.
    */
-  async completePendingFanout(space: string, segment: string, head: StoredHead): Promise<void> {
+  async completePendingFanout(space: string, segment: string, head: StoredHead): Promise<boolean> {
     const { pending } = head;
-    if (pending === undefined) return;
+    if (pending === undefined) return true;
     await this.#committer.completeFanout(space, segment, pending);
-    await this.#table.deleteMarker(markerRowKey(space, pending.timestamp, pending.trxId));
-    // A head changed meanwhile means another writer cleared the mark (or committed over it).
-    await this.#table.replaceIfUnchanged(
+    const cleared = await this.#table.replaceIfUnchanged(
       headRow(segmentPartition(space, segment), head, undefined),
       head.etag,
       "clear a pending fanout",
     );
+    if (cleared) {
+      await this.#table.deleteMarker(markerRowKey(space, pending.timestamp, pending.trxId));
+    }
+    return cleared;
   }
 
   /**
@@ -67,20 +72,21 @@ export class Recovery {
   }
 
   /**
-   * The timestamp of `space`'s oldest chunk that may still be committing anywhere, or
-   * `undefined` if there is none: readers stop below it. One query while no marker is old. A
-   * marker older than a commit takes (or than `abandonedMarkerMs`, when that is shorter: it is
-   * due for settling anyway) may belong to a crashed writer or a loser: it is settled first
-   * rather than hold readers back until the sweep.
+   * The timestamp of `space`'s oldest chunk that another writer (anywhere) may still be
+   * committing or owe a fanout, or `undefined` if there is none: readers stop below it. This
+   * committer's own markers are left out (it knows its chunks better). One query while no
+   * marker is old. A marker older than a commit takes (or than `abandonedMarkerMs`, when that is
+   * shorter: it is due for settling anyway) may belong to a crashed writer or a loser: it is
+   * settled first rather than hold readers back until the sweep.
    */
   async oldestPendingTimestamp(space: string, signal?: AbortSignal): Promise<number | undefined> {
     const { first, end } = markerRowRange(space);
     const filter =
       odata`PartitionKey eq ${MARKER_PARTITION} and RowKey ge ${first} and RowKey lt ${end}`;
-    const settleAfterMs = Math.min(SETTLE_MARKERS_AFTER_MS, this.#abandonedMarkerMs);
     for await (const marker of this.#table.rows(filter, signal)) {
+      if (this.#committer.ownsMarker(marker.rowKey)) continue;
       const age = Date.now() - Number(marker.createdAt);
-      if (!(age < settleAfterMs)) {
+      if (!(age < this.#settleAfterMs)) {
         const outcome = await this.#settleMarker(marker).catch(() => "live" as const);
         if (outcome !== "live") continue;
       }
@@ -92,8 +98,10 @@ export class Recovery {
   }
 
   /**
-   * Settles one pending marker: completes the fanout of a commit that happened, deletes the
-   * marker of a commit that never will; leaves (`live`) one whose writer may still commit.
+   * Settles one pending marker: completes the fanout of a commit that happened (and of what the
+   * segment's head still owes), deletes the marker of a commit that never will; leaves (`live`)
+   * one whose writer may still commit, or may still count on it (a young marker of a committed
+   * chunk can cover its writer's next chunk of the segment, see _commit.ts).
    */
   async #settleMarker(row: Row): Promise<"completed" | "abandoned" | "live"> {
     let marker: ReturnType<typeof markerOf>;
@@ -106,19 +114,23 @@ export class Recovery {
       return "abandoned";
     }
     const { txn, createdAt } = marker;
+    const age = Date.now() - createdAt;
     const head = await this.#table.readHead(txn.space, txn.segment);
-    if (head?.pending?.trxId === txn.trx.id) {
-      await this.completePendingFanout(txn.space, txn.segment, head);
-      return "completed";
-    }
-    if (await this.#table.committed(txn.space, txn.segment, txn.firstSequence, txn.trx.id)) {
-      // Committed, and the head moved on: its fanout finished before the head was cleared.
+    if (
+      head?.pending?.trxId === txn.trx.id ||
+      await this.#table.committed(txn.space, txn.segment, txn.firstSequence, txn.trx.id)
+    ) {
+      // Committed. Without a mark on the head, its fanout is done (whoever cleared the mark
+      // completed it) and no commit of the segment that was in flight can count on the marker.
+      const unmarked = head?.pending === undefined ||
+        await this.completePendingFanout(txn.space, txn.segment, head);
+      if (!unmarked && age < this.#settleAfterMs) return "live";
       await this.#table.deleteMarker(row.rowKey);
       return "completed";
     }
     if (
       (head !== undefined && head.status.lastSequence >= txn.firstSequence) ||
-      Date.now() - createdAt >= this.#abandonedMarkerMs
+      age >= this.#abandonedMarkerMs
     ) {
       // Another transaction owns its first sequence (a loser's marker: its insert can only
       // fail), or its writer is presumed dead.

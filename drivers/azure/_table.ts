@@ -2,22 +2,41 @@
 // request through AzureRequests.send; and the reads and deletes the commit protocol and
 // recovery share.
 
-import type { TableClient } from "@azure/data-tables";
+import { odata, type TableClient } from "@azure/data-tables";
+import { StreamkitError } from "@streamkit/core";
 import { type BatchAction, BatchSender } from "./_batch.ts";
 import {
   entryOf,
   HEAD_ROW,
   headOf,
+  LAYOUT_ROW,
   MARKER_PARTITION,
   type Row,
   segmentPartition,
   sequenceRow,
+  SETTINGS_PARTITION,
   type StoredHead,
 } from "./_entities.ts";
 import type { AzureRequests } from "./_requests.ts";
 
 /** Rows fetched per query page. */
 const PAGE_SIZE = 1_000;
+
+/** The most shards a space index may have: every space read asks each of them. */
+export const MAX_SPACE_SHARDS = 32;
+
+function shardsOf(row: Row): number {
+  const shards = Number(row.spaceShards);
+  if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_SPACE_SHARDS) {
+    throw new StreamkitError(
+      "CorruptData",
+      `the store's layout row says spaceShards ${
+        String(row.spaceShards)
+      }: not 1 to ${MAX_SPACE_SHARDS}`,
+    );
+  }
+  return shards;
+}
 
 /** One store's table. */
 export class AzureTable {
@@ -40,13 +59,13 @@ export class AzureTable {
     );
   }
 
-  /** Rows matching `filter`, a page at a time, each page retried on its own. */
+  /**
+   * Rows matching `filter`, a page at a time, each page retried on its own. The next page is
+   * asked for as soon as a page arrives, so it travels while the caller works through this one.
+   */
   async *rows(filter: string, signal?: AbortSignal, limit = 0): AsyncIterable<Row> {
-    let continuationToken: string | undefined;
-    let count = 0;
-    do {
-      const maxPageSize = limit > 0 ? Math.min(PAGE_SIZE, limit - count) : PAGE_SIZE;
-      const page = await this.#requests.send("query", async () => {
+    const fetchPage = (continuationToken: string | undefined, maxPageSize: number) =>
+      this.#requests.send("query", async () => {
         const pages = this.#client.listEntities<Record<string, unknown>>({
           queryOptions: { filter },
         })
@@ -54,13 +73,57 @@ export class AzureTable {
         const next = await pages.next();
         return next.done ? undefined : next.value;
       }, { signal });
+    let count = 0;
+    let next: ReturnType<typeof fetchPage> | undefined = fetchPage(
+      undefined,
+      limit > 0 ? Math.min(PAGE_SIZE, limit) : PAGE_SIZE,
+    );
+    while (next) {
+      const page = await next;
+      next = undefined;
       if (!page) return;
+      const wanted = limit > 0 ? limit - count - page.length : PAGE_SIZE;
+      if (page.continuationToken && wanted > 0) {
+        next = fetchPage(page.continuationToken, Math.min(PAGE_SIZE, wanted));
+        // Awaited on the next round; a caller that stops first never sees its failure.
+        next.catch(() => {});
+      }
       for (const row of page) {
         yield row as Row;
         if (limit > 0 && ++count >= limit) return;
       }
-      continuationToken = page.continuationToken;
-    } while (continuationToken);
+    }
+  }
+
+  /**
+   * The number of shards of the table's space index: as recorded; recorded as `wanted` when the
+   * table holds no row yet (a new store; the first process to record it wins); 1 for a table
+   * with rows and no record (made before the space index had shards).
+   */
+  async spaceShards(wanted: number): Promise<number> {
+    const recorded = await this.row(SETTINGS_PARTITION, LAYOUT_ROW, "read the store's layout");
+    if (recorded) return shardsOf(recorded);
+    const anyRow = this.rows(odata`PartitionKey ne ${SETTINGS_PARTITION}`, undefined, 1);
+    for await (const _row of anyRow) {
+      // A process that created the table records the layout before writing any row: read again,
+      // in case that happened since the first read.
+      const since = await this.row(SETTINGS_PARTITION, LAYOUT_ROW, "read the store's layout");
+      return since ? shardsOf(since) : 1;
+    }
+    const created = await this.#requests.send(
+      "record the store's layout",
+      () =>
+        this.#client.createEntity({
+          partitionKey: SETTINGS_PARTITION,
+          rowKey: LAYOUT_ROW,
+          spaceShards: String(wanted),
+        }),
+      { undefinedOn: 409 },
+    );
+    if (created !== undefined) return wanted;
+    const winner = await this.row(SETTINGS_PARTITION, LAYOUT_ROW, "read the store's layout");
+    if (!winner) throw new StreamkitError("CorruptData", "the store's layout row vanished");
+    return shardsOf(winner);
   }
 
   /** Inserts or replaces one row. */
@@ -78,9 +141,19 @@ export class AzureTable {
     return answer !== undefined;
   }
 
-  /** Submits one entity group transaction; resolves with each operation's new ETag. */
-  submit(actions: BatchAction[], what: string): Promise<(string | undefined)[]> {
-    return this.#requests.send(what, () => this.#batches.submit(actions));
+  /**
+   * Submits one entity group transaction; resolves with each operation's new ETag.
+   * `beforeAttempt` runs before each attempt (the first and every retry).
+   */
+  submit(
+    actions: BatchAction[],
+    what: string,
+    beforeAttempt?: () => Promise<void>,
+  ): Promise<(string | undefined)[]> {
+    return this.#requests.send(what, async () => {
+      await beforeAttempt?.();
+      return await this.#batches.submit(actions);
+    });
   }
 
   /** The head row of a segment, read back; `undefined` for a segment with no entries. */

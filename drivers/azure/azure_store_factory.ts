@@ -26,7 +26,7 @@ import {
   type RetryPolicy,
   TokenCredentialError,
 } from "./_requests.ts";
-import { AzureTable } from "./_table.ts";
+import { AzureTable, MAX_SPACE_SHARDS } from "./_table.ts";
 import { azureTableName } from "./table_name.ts";
 
 /**
@@ -66,6 +66,14 @@ export interface AzureStoreFactoryOptions extends BackendStoreFactoryOptions {
   sweepIntervalMs?: number;
   /** A pending marker whose commit never happened is deleted once this old, in ms; default 60 s. */
   abandonedMarkerMs?: number;
+  /**
+   * Shards of a space's index, 1 to 32; default 4. Azure serves about 2,000 entities/s per
+   * partition, and every entry of a space is written to its space index too: each shard is a
+   * partition, so a space takes about 2,000 entries/s per shard. Every space read asks each
+   * shard. Recorded in the store's table when the store is created and fixed for its life: an
+   * existing store keeps its own count (a table from before shards existed has 1).
+   */
+  spaceShards?: number;
 }
 
 /**
@@ -113,6 +121,7 @@ const AZURE_CEILINGS: BackendLimits = {
  */
 const DEFAULT_LIMITS: BackendLimits = { ...AZURE_CEILINGS, maxPayloadBytes: 512 * 1024 };
 const NIL_STORE_ID = "00000000-0000-0000-0000-000000000000";
+const DEFAULT_SPACE_SHARDS = 4;
 const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, baseDelayMs: 50, maxDelayMs: 2_000 };
 
 function invalid(message: string): StreamkitError {
@@ -302,6 +311,7 @@ export class AzureStoreFactory extends BackendStoreFactory {
   #requests: AzureRequests;
   #abandonedMarkerMs: number;
   #sweepIntervalMs: number;
+  #spaceShards: number;
 
   /** Checks the options; throws `InvalidArgument` naming the option at fault. */
   constructor(options: AzureStoreFactoryOptions) {
@@ -333,6 +343,10 @@ export class AzureStoreFactory extends BackendStoreFactory {
       60_000,
     );
     this.#sweepIntervalMs = positiveOrZero("sweepIntervalMs", options.sweepIntervalMs, 180_000);
+    this.#spaceShards = positiveOrZero("spaceShards", options.spaceShards, DEFAULT_SPACE_SHARDS);
+    if (this.#spaceShards < 1 || this.#spaceShards > MAX_SPACE_SHARDS) {
+      throw invalid(`spaceShards: must be 1 to ${MAX_SPACE_SHARDS}, got ${this.#spaceShards}`);
+    }
     azureTableName(options.tablePrefix, NIL_STORE_ID);
   }
 
@@ -385,8 +399,10 @@ export class AzureStoreFactory extends BackendStoreFactory {
     const name = azureTableName(this.#tablePrefix, storeId);
     const client = this.#connection.client(name);
     await this.#requests.send(`open table ${name} of store ${storeId}`, () => client.createTable());
-    const backend = new AzureBackend(new AzureTable(client, this.#requests), {
+    const table = new AzureTable(client, this.#requests);
+    const backend = new AzureBackend(table, {
       limits: this.#limits,
+      spaceShards: await table.spaceShards(this.#spaceShards),
       abandonedMarkerMs: this.#abandonedMarkerMs,
       afterCommitStep: commitStepHookOf(this),
     });

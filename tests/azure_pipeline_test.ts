@@ -1,0 +1,386 @@
+// Pipelined commits of the Azure driver (drivers/azure/_commit.ts): a writer streaming chunks to
+// a segment commits the next chunk while the previous chunk's fanout runs. Shown here:
+// - the overlap itself, forced by a gate: the first chunk's fanout waits in its "space-rows"
+//   step until the second chunk committed (without pipelining the test would time out);
+// - a failure after every step of two such overlapped chunks: the produce fails, a reader in
+//   another factory reads a prefix of what recovery then completes (never skipping an entry of
+//   the chunk that committed while the earlier chunk's fanout ran), recovery leaves both indexes
+//   equal and no marker, and the segment goes on;
+// - readers of the writer's own process see each acknowledged chunk at once;
+// - a follower in another factory sees every entry once and in order while writers stream long
+//   produces through the Azure simulator (jittered latency, faults).
+// The SIGKILL test (azure_kill_test.ts) kills writers in the middle of such streams.
+
+import assert from "node:assert/strict";
+import { type Entry, type ProduceRecord, spaceOffset, type Store } from "../core/mod.ts";
+import { compareKeys } from "../core/mod.ts";
+import { SeededRandom } from "../core/_test_random.ts";
+import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
+import { type CommitStep, setCommitStepHook } from "../drivers/azure/_commit_hooks.ts";
+import { type Azurite, startAzurite } from "./_azurite.ts";
+import {
+  auditBothIndexes,
+  collect,
+  directTable,
+  inSpaceIndex,
+  markerKeys,
+  pendingHeads,
+  spaceShardsOf,
+  unfinishedPendingHeads,
+} from "./_azure_inspect.ts";
+import { type ProxiedRequest, rule, startFaultProxy } from "./_fault_proxy.ts";
+import {
+  entryOf,
+  type Row,
+  segmentPartition,
+  sequenceRow,
+  spacePartition,
+  spaceShardOf,
+} from "../drivers/azure/_entities.ts";
+import {
+  assertExactlyOnceInOrder,
+  Following,
+  produceConcurrently,
+  type Stream,
+} from "./_azure_follow_support.ts";
+import { startAzureSimulator } from "./_azure_simulator.ts";
+
+const PREFIX = "pipe";
+const SPACE = "orders";
+const SEGMENT = "s1";
+/** Entries of SEGMENT before the two chunks, so neither is the segment's first. */
+const BASE = 10;
+/** Two chunks of the driver's 90 records. */
+const TWO_CHUNKS = 150;
+const encoder = new TextEncoder();
+
+const azurite: Azurite = await startAzurite();
+globalThis.addEventListener("unload", () => void azurite.stop());
+
+function factory(options: Partial<AzureStoreFactoryOptions> = {}): AzureStoreFactory {
+  return new AzureStoreFactory({
+    connectionString: azurite.connectionString,
+    allowInsecureHttp: true,
+    tablePrefix: PREFIX,
+    sweepIntervalMs: 0,
+    ...options,
+  });
+}
+
+function records(segment: string, from: number, count: number): ProduceRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    sequence: from + i,
+    payload: encoder.encode(`${segment}#${from + i}`),
+  }));
+}
+
+async function produce(store: Store, segment: string, from: number, count: number) {
+  return await collect(store.produce({ space: SPACE, segment }, records(segment, from, count)));
+}
+
+class SimulatedCrash extends Error {
+  constructor(readonly at: number) {
+    super(`simulated failure after commit step #${at}`);
+    this.name = "SimulatedCrash";
+  }
+}
+
+/** Rejects after `ms` with `what`, unless `promise` settles first. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Registers a hook that records the steps, holds the first chunk's fanout after its space rows
+ * until the second chunk's commit step (so the two overlap the same way every time), and throws
+ * after the `crashAt`-th step (1-based; none when undefined).
+ */
+function gatedHook(writer: AzureStoreFactory, crashAt?: number): CommitStep[] {
+  const steps: CommitStep[] = [];
+  let secondCommit!: () => void;
+  const secondCommitted = new Promise<void>((resolve) => secondCommit = resolve);
+  setCommitStepHook(writer, async (step) => {
+    steps.push(step);
+    const at = steps.length;
+    if (step === "commit" && steps.filter((s) => s === "commit").length === 2) secondCommit();
+    if (step === "space-rows" && steps.filter((s) => s === "space-rows").length === 1) {
+      await within(
+        10_000,
+        "the second chunk's commit during the first one's fanout",
+        secondCommitted,
+      );
+    }
+    if (at === crashAt) throw new SimulatedCrash(at);
+  });
+  return steps;
+}
+
+/**
+ * The steps of the two overlapped chunks as the hook sees them, in the order the gate makes them
+ * run (a step is reported once done).
+ */
+const OVERLAPPED_STEPS: readonly CommitStep[] = [
+  "marker", // chunk 1's own marker
+  "commit", // chunk 1's commit point
+  "space-rows", // chunk 1's space rows, then its fanout held until chunk 2 committed
+  "commit", // chunk 2's commit point: no marker of its own, chunk 1's covers it
+  "inventory",
+  "marker-deleted", // chunk 1's marker passed on to chunk 2 (written), then deleted
+  "completed",
+  "space-rows", // chunk 2's fanout
+  "inventory",
+  "marker-deleted",
+  "completed",
+];
+
+/**
+ * A fresh store holding BASE entries of SEGMENT and a few of another segment. A writer leaves
+ * the mark of its own completed fanout on the head; another instance's head read repeats that
+ * fanout and clears the mark: done here, so the writer under test runs no recovery steps.
+ */
+async function baseStore(storeId: string): Promise<void> {
+  {
+    await using setup = factory();
+    const store = await setup.newStore(storeId);
+    await produce(store, "s0", 1, 5);
+    await produce(store, SEGMENT, 1, BASE);
+  }
+  await using settle = factory();
+  await (await settle.newStore(storeId)).getSegmentStatus(SPACE, SEGMENT);
+}
+
+Deno.test("azure pipeline: the next chunk commits while the previous chunk's fanout runs", async () => {
+  const storeId = crypto.randomUUID();
+  await baseStore(storeId);
+  const writer = factory();
+  const steps = gatedHook(writer);
+  try {
+    const store = await writer.newStore(storeId);
+    const statuses = await produce(store, SEGMENT, BASE + 1, TWO_CHUNKS);
+    assert.deepEqual(statuses.map((s) => s.lastSequence), [BASE + 90, BASE + TWO_CHUNKS]);
+    assert.deepEqual(steps, OVERLAPPED_STEPS);
+    // Once produce ended, everything is in both indexes and no marker is left.
+    const table = directTable(azurite.connectionString, PREFIX, storeId);
+    assert.deepEqual(await markerKeys(table), []);
+    assert.deepEqual(await unfinishedPendingHeads(table), []);
+    const segments = await auditBothIndexes(store, SPACE, ["s0", SEGMENT]);
+    assert.equal(segments.get(SEGMENT)!.length, BASE + TWO_CHUNKS);
+  } finally {
+    await writer.close();
+  }
+});
+
+for (let crashAt = 1; crashAt <= OVERLAPPED_STEPS.length; crashAt++) {
+  Deno.test(
+    `azure pipeline: a failure after step #${crashAt} (${
+      OVERLAPPED_STEPS[crashAt - 1]
+    }) of two overlapped chunks is recovered, and no reader skips`,
+    async () => {
+      const storeId = crypto.randomUUID();
+      const table = directTable(azurite.connectionString, PREFIX, storeId);
+      await baseStore(storeId);
+      const writer = factory();
+      const steps = gatedHook(writer, crashAt);
+      try {
+        const store = await writer.newStore(storeId);
+        await assert.rejects(produce(store, SEGMENT, BASE + 1, TWO_CHUNKS), SimulatedCrash);
+      } finally {
+        await writer.close();
+      }
+      // Work already under way in the background may go on after the failure, as it would in a
+      // process that lives on; what must hold is recovery from whatever it left.
+      assert.deepEqual(
+        steps.slice(0, crashAt),
+        OVERLAPPED_STEPS.slice(0, crashAt),
+        "the steps up to the failure",
+      );
+      // The second chunk's commit point is step 3: from there on, both chunks committed.
+      const committed = crashAt >= 3 ? BASE + TWO_CHUNKS : crashAt === 2 ? BASE + 90 : BASE;
+
+      // A reader elsewhere, before any recovery (its markers are young: nothing is abandoned).
+      let early: Entry[];
+      {
+        await using reader = factory();
+        early = await collect((await reader.newStore(storeId)).consumeSpace({ space: SPACE }));
+      }
+      await using recovering = factory({ abandonedMarkerMs: 0 });
+      const store = await recovering.newStore(storeId);
+      assert.deepEqual(await markerKeys(table), [], "markers left after recovery");
+      assert.deepEqual(await unfinishedPendingHeads(table), [], "fanouts owed after recovery");
+      const segments = await auditBothIndexes(store, SPACE, ["s0", SEGMENT]);
+      const entries = segments.get(SEGMENT)!;
+      assert.deepEqual(
+        entries.map((entry) => entry.sequence),
+        Array.from({ length: committed }, (_, i) => i + 1),
+      );
+      // Chunks whole: one trx per chunk (BASE, then up to two chunks of the produce).
+      assert.equal(
+        new Set(entries.map((entry) => entry.trx.id)).size,
+        1 + Math.ceil((committed - BASE) / 90),
+      );
+      const timeline = await collect(store.consumeSpace({ space: SPACE }));
+      // What the early reader saw is where the timeline starts: it skipped nothing.
+      assert.ok(early.length <= timeline.length);
+      early.forEach((entry, i) =>
+        assert.equal(compareKeys(spaceOffset(entry), spaceOffset(timeline[i])), 0, `entry ${i}`)
+      );
+      // And the segment goes on.
+      const next = await produce(store, SEGMENT, committed + 1, 100);
+      assert.equal(next.at(-1)?.lastSequence, committed + 100);
+      assert.equal(
+        (await collect(store.consumeSpace({ space: SPACE }))).length,
+        5 + committed + 100,
+      );
+    },
+  );
+}
+
+Deno.test("azure pipeline: a chunk whose space rows fail for good once the next chunk committed is completed by recovery, with it", async () => {
+  const storeId = crypto.randomUUID();
+  const table = directTable(azurite.connectionString, PREFIX, storeId);
+  await baseStore(storeId);
+  const proxy = await startFaultProxy({ targetPort: azurite.port, seed: 7, faultRate: 0 });
+  const shards = await spaceShardsOf(table);
+  const spaceRowsPartition = spacePartition(SPACE, spaceShardOf(SEGMENT, shards), shards);
+  let secondCommitted = false;
+  // The first chunk's space rows: "busy" until the second chunk committed, then refused for good.
+  const spaceRows = (request: ProxiedRequest) =>
+    request.url.includes("$batch") && request.body.includes(spaceRowsPartition);
+  proxy.rules.push(
+    rule(503, "ServerBusy", (request) => spaceRows(request) && !secondCommitted),
+    rule(403, "AuthorizationFailure", (request) => spaceRows(request) && secondCommitted),
+  );
+  const writer = new AzureStoreFactory({
+    connectionString: azurite.connectionString.replace(
+      azurite.endpoint,
+      proxy.endpoint(azurite.accountName),
+    ),
+    allowInsecureHttp: true,
+    tablePrefix: PREFIX,
+    sweepIntervalMs: 0,
+    retry: { maxRetries: 100, baseDelayMs: 5, maxDelayMs: 20 },
+  });
+  let commits = 0;
+  setCommitStepHook(writer, (step) => {
+    if (step === "commit" && ++commits === 2) secondCommitted = true;
+  });
+  try {
+    const store = await writer.newStore(storeId);
+    await assert.rejects(
+      produce(store, SEGMENT, BASE + 1, TWO_CHUNKS),
+      (error: unknown) => String(error).includes("write space rows"),
+    );
+  } finally {
+    await writer.close();
+    await proxy.stop();
+  }
+  assert.ok(secondCommitted, "the second chunk committed while the first one's fanout ran");
+  // Both chunks committed; the first is not in the space index (seen in the table directly:
+  // every newStore recovers first).
+  const head = (await pendingHeads(table)).find(({ pending }) =>
+    pending.lastSequence === BASE + TWO_CHUNKS
+  );
+  assert.ok(head, "the second chunk's head owes a fanout");
+  const firstChunkRow = await table.getEntity(
+    segmentPartition(SPACE, SEGMENT),
+    sequenceRow(BASE + 1),
+  );
+  const { timestamp } = entryOf(firstChunkRow as Row);
+  assert.equal(
+    await inSpaceIndex(table, { space: SPACE, segment: SEGMENT, timestamp, sequence: BASE + 1 }),
+    false,
+  );
+  await using recovering = factory({ abandonedMarkerMs: 0 });
+  const store = await recovering.newStore(storeId);
+  assert.deepEqual(await markerKeys(table), []);
+  assert.deepEqual(await unfinishedPendingHeads(table), []);
+  const segments = await auditBothIndexes(store, SPACE, ["s0", SEGMENT]);
+  assert.equal(segments.get(SEGMENT)!.length, BASE + TWO_CHUNKS);
+});
+
+Deno.test("azure pipeline: readers of the writer's process see each chunk once it is acknowledged", async () => {
+  const storeId = crypto.randomUUID();
+  await baseStore(storeId);
+  await using writer = factory();
+  const store = await writer.newStore(storeId);
+  const reader = await writer.newStore(storeId);
+  let acknowledged = BASE;
+  for await (
+    const status of store.produce(
+      { space: SPACE, segment: SEGMENT },
+      records(SEGMENT, BASE + 1, 900),
+    )
+  ) {
+    acknowledged = status.lastSequence;
+    // The chunk's fanout may still be running: the read waits for it.
+    const timeline = await collect(reader.consumeSpace({ space: SPACE }));
+    const ofSegment = timeline.filter((entry) => entry.segment === SEGMENT);
+    assert.equal(ofSegment.at(-1)?.sequence, acknowledged);
+    assert.equal(ofSegment.length, acknowledged);
+  }
+  assert.equal(acknowledged, BASE + 900);
+});
+
+Deno.test("azure pipeline: a follower elsewhere sees every entry once, in order, while writers stream through latency and faults", async () => {
+  const storeId = crypto.randomUUID();
+  const seed = Number(Deno.env.get("STREAMKIT_TEST_SEED") ?? Date.now() % 1_000_000);
+  const simulator = await startAzureSimulator({
+    targetPort: azurite.port,
+    seed,
+    latencyMs: 4,
+    jitterMs: 3,
+    faultRate: 0.03,
+  });
+  const connectionString = azurite.connectionString.replace(
+    azurite.endpoint,
+    simulator.endpoint(azurite.accountName),
+  );
+  const writer = new AzureStoreFactory({
+    connectionString,
+    allowInsecureHttp: true,
+    tablePrefix: PREFIX,
+    sweepIntervalMs: 0,
+  });
+  const follower = factory();
+  const spaces = ["orders", "orders2"];
+  const streams: Stream[] = spaces.flatMap((space) =>
+    ["a", "ab", "z \u{1F680}"].map((segment) => ({ space, segment }))
+  );
+  try {
+    const follow = new Following(await follower.newStore(storeId), spaces, 50);
+    const writerStore = await writer.newStore(storeId);
+    await follow.until("caught-up", () => follow.caughtUps === 1);
+    // Produces of up to 500 records: up to 6 chunks each, pipelined.
+    await produceConcurrently(writerStore, streams, new SeededRandom(seed), [100, 500], 900);
+    const total = streams.length * 900;
+    await follow.until("every entry", () => follow.entries.length >= total, 120_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await follow.stop();
+    const committed: Entry[] = [];
+    const store = await follower.newStore(storeId);
+    for await (
+      const entry of store.consume({
+        spaces: Object.fromEntries(spaces.map((s) => [s, undefined])),
+      })
+    ) {
+      committed.push(entry);
+    }
+    assert.equal(committed.length, total);
+    assertExactlyOnceInOrder(follow.entries, committed);
+    const { counts } = simulator;
+    console.log(
+      `pipelined writers through the simulator (seed ${seed}): ${total} entries, ` +
+        `${counts.requests} requests, faults ${JSON.stringify(counts.faults)}, ` +
+        `delivered once and in order`,
+    );
+    assert.ok(Object.values(counts.faults).some((n) => n > 0), "no fault was injected");
+  } finally {
+    await follower.close();
+    await writer.close();
+    await simulator.stop();
+  }
+});
