@@ -302,6 +302,51 @@ Deno.test("azure pipeline: a chunk whose space rows fail for good once the next 
   assert.equal(segments.get(SEGMENT)!.length, BASE + TWO_CHUNKS);
 });
 
+Deno.test("azure pipeline: the sweep finishes a fanout that failed behind a commit, for the writer's own readers too", async () => {
+  const storeId = crypto.randomUUID();
+  const table = directTable(azurite.connectionString, PREFIX, storeId);
+  await baseStore(storeId);
+  const proxy = await startFaultProxy({ targetPort: azurite.port, seed: 8, faultRate: 0 });
+  const shards = await spaceShardsOf(table);
+  const spaceRowsPartition = spacePartition(SPACE, spaceShardOf(SEGMENT, shards), shards);
+  const refused = rule(
+    403,
+    "AuthorizationFailure",
+    (request) => request.url.includes("$batch") && request.body.includes(spaceRowsPartition),
+  );
+  proxy.rules.push(refused);
+  const writer = new AzureStoreFactory({
+    connectionString: azurite.connectionString.replace(
+      azurite.endpoint,
+      proxy.endpoint(azurite.accountName),
+    ),
+    allowInsecureHttp: true,
+    tablePrefix: PREFIX,
+    sweepIntervalMs: 200,
+  });
+  try {
+    const store = await writer.newStore(storeId);
+    await assert.rejects(produce(store, SEGMENT, BASE + 1, TWO_CHUNKS));
+    assert.ok(refused.hits > 0);
+    const ofSegment = async () =>
+      (await collect(store.consumeSpace({ space: SPACE }))).filter((e) => e.segment === SEGMENT);
+    assert.equal((await ofSegment()).length, BASE, "readers stop below what is owed");
+    // Azure lets the writes through again: the writer's sweep repairs, with no further commit.
+    proxy.rules.length = 0;
+    const deadline = Date.now() + 20_000;
+    while ((await ofSegment()).length < BASE + TWO_CHUNKS) {
+      assert.ok(Date.now() < deadline, "the sweep did not repair the fanout within 20 s");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.deepEqual(await markerKeys(table), []);
+    assert.deepEqual(await unfinishedPendingHeads(table), []);
+    await auditBothIndexes(store, SPACE, ["s0", SEGMENT]);
+  } finally {
+    await writer.close();
+    await proxy.stop();
+  }
+});
+
 Deno.test("azure pipeline: readers of the writer's process see each chunk once it is acknowledged", async () => {
   const storeId = crypto.randomUUID();
   await baseStore(storeId);

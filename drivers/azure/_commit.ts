@@ -105,8 +105,16 @@ interface SegmentPipeline {
   chunks: OwedChunk[];
   /** The fanouts and marker moves, one after another. */
   work: Promise<void>;
-  /** Set when that work failed: the chunks left are owed until a commit repairs them. */
+  /** Set when that work failed: the chunks left are owed until a commit or a sweep repairs them. */
   failure: { error: unknown } | undefined;
+  /** A repair under way. */
+  repairing?: Promise<void>;
+}
+
+/** Takes `owed` out of the chunks its pipeline still owes. */
+function forget(pipeline: SegmentPipeline, owed: OwedChunk): void {
+  const at = pipeline.chunks.indexOf(owed);
+  if (at >= 0) pipeline.chunks.splice(at, 1);
 }
 
 /** Commits chunks to one table and completes their fanout. */
@@ -291,8 +299,6 @@ export class ChunkCommitter {
       done: new Promise((resolve) => finish = resolve),
       finish,
     };
-    owed.decide = decide;
-    owed.finish = finish;
     pipeline.chunks.push(owed);
     pipeline.work = pipeline.work.then(() => this.#fanOut(pipeline, owed));
 
@@ -320,10 +326,8 @@ export class ChunkCommitter {
       if (outcome === "stopped") pipeline.failure ??= { error };
       throw error;
     } finally {
-      if (outcome === "failed") {
-        // Nothing of it applied: the next chunk must not count on its marker.
-        pipeline.chunks.splice(pipeline.chunks.indexOf(owed), 1);
-      }
+      // Nothing of it applied: the next chunk must not count on its marker.
+      if (outcome === "failed") forget(pipeline, owed);
       owed.decide(outcome);
     }
     // A segment's first chunk: its inventory must be there once produce acknowledges it.
@@ -429,7 +433,7 @@ export class ChunkCommitter {
         await this.#completeOwn(owed);
         // Its rows are in the space index: chunks ordered after it may follow.
         this.#fanoutOrder.leave(owed.ticket);
-        pipeline.chunks.shift();
+        forget(pipeline, owed);
         const next = pipeline.chunks[0];
         if (next && !next.marker) await this.#writeMarker(next);
         if (owed.marker) await this.#deleteMarker(owed.marker.rowKey);
@@ -456,21 +460,32 @@ export class ChunkCommitter {
   }
 
   /**
-   * Finishes what failed work behind earlier commits left (fanouts, markers) before the segment's
-   * next chunk commits; throws if that fails again.
+   * Finishes what failed work behind earlier commits left (fanouts, markers): before the
+   * segment's next chunk commits, and in each sweep. Throws if that fails again.
    */
-  async #repair(pipeline: SegmentPipeline): Promise<void> {
-    await pipeline.work;
-    const { space, segment } = pipeline;
-    while (pipeline.chunks.length > 0) {
-      const owed = pipeline.chunks[0];
-      if (await this.#table.committed(space, segment, owed.firstSequence, owed.trx.id)) {
-        await this.#completeOwn(owed);
+  #repair(pipeline: SegmentPipeline): Promise<void> {
+    pipeline.repairing ??= (async () => {
+      await pipeline.work;
+      const { space, segment } = pipeline;
+      while (pipeline.chunks.length > 0) {
+        const owed = pipeline.chunks[0];
+        if (await this.#table.committed(space, segment, owed.firstSequence, owed.trx.id)) {
+          await this.#completeOwn(owed);
+        }
+        if (owed.marker) await this.#deleteMarker(owed.marker.rowKey);
+        forget(pipeline, owed);
       }
-      if (owed.marker) await this.#deleteMarker(owed.marker.rowKey);
-      pipeline.chunks.shift();
+      pipeline.failure = undefined;
+      this.#release(pipeline);
+    })().finally(() => pipeline.repairing = undefined);
+    return pipeline.repairing;
+  }
+
+  /** Tries again, once, what failed work behind earlier commits left (see `#repair`). */
+  async repairFailed(): Promise<void> {
+    for (const pipeline of [...this.#pipelines.values()]) {
+      if (pipeline.failure) await this.#repair(pipeline).catch(() => {});
     }
-    pipeline.failure = undefined;
   }
 
   /**

@@ -62,9 +62,11 @@ export class Recovery {
    * happened (once they are older than `abandonedMarkerMs`: their writer may still be at work;
    * at once when the commit can never happen: an unreadable marker, or one whose sequences
    * another transaction took). A marker that cannot be settled now (say, Azure is unavailable)
-   * is left for the next pass, never thrown: it must not block startup.
+   * is left for the next pass, never thrown: it must not block startup. First, the fanouts this
+   * process's own commits still owe after a failure are tried again.
    */
   async recover(): Promise<void> {
+    await this.#committer.repairFailed();
     const filter = odata`PartitionKey eq ${MARKER_PARTITION}`;
     for await (const row of this.#table.rows(filter)) {
       await this.#settleMarker(row).catch(() => {});
