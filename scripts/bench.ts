@@ -7,7 +7,12 @@
  * `consumeSpace` timed in the same process; and the `streamkit` command (`cli.copy.level`,
  * `cli.export.level`): `copy` and `export --out` of level.consumeSpace's data, each run as a
  * process of its own and timed whole (start-up included), against the level driver's produce
- * of the same entries and its `consumeSpace`, timed in the process that runs the command.
+ * of the same entries and its `consumeSpace`, timed in the process that runs the command;
+ * and the Azure driver through the Azure simulator (tests/_azure_simulator.ts: Azure's round
+ * trip and scalability targets in front of Azurite): a steady stream and a space read with a
+ * 10 ms round trip against raw `@azure/data-tables` on the same network
+ * (`azure.produce.rtt10`, `azure.consumeSpace.rtt10`), and a space's write throughput by shard
+ * count under the partition limits, scaled down (`azure.space.scale`).
  * Every scenario of every contestant runs in a process of its own (`Deno.execPath()`) on a
  * fresh temporary directory (level) or on fresh tables of one Azurite that this orchestrator
  * starts for the Azure scenarios and hands to the children by its connection string (azure);
@@ -47,6 +52,11 @@
  *   its own, for the CLI scenarios of the "level" contestant.
  * - `_leveldb.ts`, `_azure_tables.ts`: what each driver's contestants share: the rows the
  *   driver writes, precomputed for its raw reference, and the library's common set-up.
+ * - `_azure_store.ts`: the Azure driver's store as the benchmark opens it, the data of its read
+ *   scenarios, and the shard partitions it put a space in (for the raw reference's reads).
+ * - `_simulator.ts`, `_simulator_worker.ts`: the Azure simulator as a child runs it (in a
+ *   worker thread, in front of the shared Azurite) and counts its requests per pass.
+ * - `_space_scale.ts`: `azure.space.scale`, the Azure driver's space throughput by shard count.
  *
  * @module
  */
@@ -66,10 +76,13 @@ import {
   DEFAULT_SEED,
   type Driver,
   hasSetup,
+  RTT10,
   type ScenarioName,
   type Workload,
   WORKLOADS,
 } from "./bench/_workload.ts";
+import type { SimulatedDetails, SimulatedNetwork } from "./bench/_simulator.ts";
+import type { ShardsResult } from "./bench/_space_scale.ts";
 import { type Azurite, startAzurite } from "../tests/_azurite.ts";
 
 /** What a scenario's figures are compared with: another contestant, or a read of our own. */
@@ -87,6 +100,8 @@ interface Scenario {
    * What the figures of a following, merging or CLI scenario are compared with, for its table.
    */
   comparedWith?: string;
+  /** A space-scaling scenario's goal: N shards reach at least this times N × 1 shard's rate. */
+  perShardGoal?: number;
 }
 
 const LEVEL_CONTESTANTS: ContestantName[] = ["level", "classic-level", "deno-kv"];
@@ -141,6 +156,14 @@ const SCENARIOS: Scenario[] = [
   { name: "azure.consumeSpace", contestants: AZURE_CONTESTANTS, goals: { "data-tables": 0.8 } },
   // No Azure library follows a table: nothing to compare with.
   { name: "azure.follow.latency", contestants: ["azure"] },
+  // Through the Azure simulator (10 ms round trip): a segment's chunks pipeline (the next
+  // commit overlaps the previous fanout), so a steady stream should cost about one round trip
+  // per chunk, as the raw transactions do.
+  // The raw library runs in the same process, its passes alternating with the driver's.
+  { name: "azure.produce.rtt10", contestants: ["azure"], goals: { "data-tables": 0.8 } },
+  { name: "azure.consumeSpace.rtt10", contestants: ["azure"], goals: { "data-tables": 0.8 } },
+  // Under the simulator's partition limits: the 1-shard rate is the reference, of the same run.
+  { name: "azure.space.scale", contestants: ["azure"], perShardGoal: 0.7 },
 ];
 
 function workloadOf(scenario: Scenario): Workload {
@@ -306,9 +329,47 @@ function formatMaxP99(p99Ms: number, maxP99Ms: number | undefined): string {
 /** A child's result as the progress line shows it. */
 function describeResult(result: ChildResult): string {
   if (result.latency) return formatLatency(result.latency);
+  if (result.scenario === "azure.space.scale") {
+    return shardResults(result).map((at) =>
+      `${at.shards} shard(s) ${formatRate(at.entriesPerSec)} entries/s`
+    ).join(", ");
+  }
   const references = Object.entries(result.references ?? {})
     .map(([name, rate]) => `, ${name} ${formatRate(rate)}`).join("");
   return `${formatRate(result.entriesPerSec)} entries/s${references}`;
+}
+
+/**
+ * The requests a simulated scenario's timed pass sent (the median pass), ours / the raw
+ * reference's, and per chunk for a produce.
+ */
+function formatRequests(result: ChildResult): string {
+  const details = result.details as {
+    simulator: SimulatedDetails;
+    referenceSimulator: SimulatedDetails;
+    chunksPerPass?: number;
+  };
+  const perPass = [details.simulator, details.referenceSimulator].map((d) => d.requestsPerPass);
+  const cell = perPass.map(formatRate).join(" / ");
+  const chunks = details.chunksPerPass;
+  if (chunks === undefined) return cell;
+  return `${cell} (${perPass.map((n) => (n / chunks).toFixed(2)).join(" / ")} per chunk)`;
+}
+
+/** Each shard count's figures in a space-scaling run, 1 shard first. */
+function shardResults(result: ChildResult): ShardsResult[] {
+  return (result.details as { shards: ShardsResult[] }).shards;
+}
+
+/** A simulated network as the notes describe it. */
+function describeNetwork(network: SimulatedNetwork): string {
+  const limits = network.partitionEntitiesPerSecond > 0
+    ? `, ${formatRate(network.partitionEntitiesPerSecond)} entities/s per partition and ` +
+      `${formatRate(network.accountRequestsPerSecond)} requests/s on the account (token ` +
+      `buckets of ${network.burstSeconds} s; beyond them 503 ServerBusy, nothing applied)`
+    : ", no rate limits";
+  return `a round trip of ${network.latencyMs} ± ${network.jitterMs} ms added to every ` +
+    `request${limits}`;
 }
 
 function azuriteVersion(): string {
@@ -376,6 +437,8 @@ const levelRows: string[] = [];
 const followRows: string[] = [];
 const azureRows: string[] = [];
 const azureFollowRows: string[] = [];
+const simulatedRows: string[] = [];
+const scaleRows: string[] = [];
 const memoryRows: string[] = [];
 const cliRows: string[] = [];
 const jsonLines: string[] = [];
@@ -463,6 +526,57 @@ for (const scenario of selected) {
       heapAfterMiB: details.heapAfterMiB,
       consumeSpace: details.consumeSpace,
       consumeSegment: details.consumeSegment,
+    }));
+    continue;
+  }
+  if (kind === "spaceScale") {
+    const runs = runsOf(scenario, scenario.contestants[0])!.map(shardResults);
+    for (const shards of workload.scale.shards) {
+      // The median run of this shard count, and the median of the runs' own ratios.
+      const ofShards = runs.map((run) => ({ run, at: run.find((r) => r.shards === shards)! }));
+      const at = [...ofShards].sort((a, b) => a.at.entriesPerSec - b.at.entriesPerSec)[
+        Math.floor((ofShards.length - 1) / 2)
+      ].at;
+      const vsOne = medianOf(
+        ofShards.map(({ run, at }) => ratio(at.entriesPerSec, run[0].entriesPerSec)!),
+      );
+      const goal = shards > 1 && scenario.perShardGoal !== undefined
+        ? Math.round(scenario.perShardGoal * shards * 100) / 100
+        : undefined;
+      scaleRows.push(
+        `| ${shards} | ${formatRate(at.entriesPerSec)} | ${formatRatio(vsOne, goal)} | ${
+          formatRate(at.committedPerSec)
+        } | ${at.perShard.map((n) => formatRate(n)).join(" / ")} | ${
+          formatRate(at.requests)
+        } | ${at.throttledByPartition} / ${at.throttledByAccount} | ${
+          formatRate(at.backlogAtEnd)
+        } | ${at.drainSeconds.toFixed(1)} |`,
+      );
+      jsonLines.push(JSON.stringify({
+        scenario: scenario.name,
+        shards,
+        entriesPerSec: at.entriesPerSec,
+        vs: { "1-shard": vsOne },
+      }));
+    }
+    continue;
+  }
+  if (kind === "simulatedProduce" || kind === "simulatedConsume") {
+    // Both jobs ran in every process: the median of the processes' own ratios.
+    const runs = runsOf(scenario, scenario.contestants[0])!;
+    const raw = medianOf(runs.map((run) => run.references!["data-tables"]!));
+    const vsRaw = medianOf(
+      runs.map((run) => ratio(run.entriesPerSec, run.references!["data-tables"])!),
+    );
+    simulatedRows.push(
+      `| ${scenario.name} | ${formatRate(ours.entriesPerSec)} | ${formatRate(raw)} | ${
+        formatRatio(vsRaw, scenario.goals?.["data-tables"])
+      } | ${formatRequests(ours)} |`,
+    );
+    jsonLines.push(JSON.stringify({
+      scenario: scenario.name,
+      entriesPerSec: ours.entriesPerSec,
+      vs: { "data-tables": vsRaw ?? null },
     }));
     continue;
   }
@@ -578,7 +692,10 @@ if (cliRows.length > 0) {
       "(the median); ratio less start-up: the ratio with that time taken off the command's.",
   );
 }
-if (azureRows.length > 0 || azureFollowRows.length > 0) {
+if (
+  azureRows.length > 0 || azureFollowRows.length > 0 || simulatedRows.length > 0 ||
+  scaleRows.length > 0
+) {
   console.log(
     `\nstreamkit azure driver on Azurite ${azuriteVersion()} (in memory, one for every run), ` +
       `${options.azureEntries.toLocaleString("en-US")} entries of 256 bytes, median of ` +
@@ -609,6 +726,59 @@ if (azureFollowRows.length > 0) {
       "other, so the follower learns of commits only by polling, pollIntervalMs 250), 1-record " +
       `chunks, ${formatSamples(WORKLOADS["azure.follow.latency"].samples)}, measured as the ` +
       "level latency. No reference: no Azure library follows a table.",
+  );
+}
+if (simulatedRows.length > 0) {
+  console.log(
+    "\n| through the Azure simulator | streamkit entries/s | @azure/data-tables entries/s | " +
+      "vs data-tables | requests per pass (streamkit / data-tables) |",
+  );
+  console.log("|---|---:|---:|---:|---:|");
+  for (const row of simulatedRows) console.log(row);
+  console.log(
+    `\nThe Azure simulator (tests/_azure_simulator.ts, a proxy in front of the same Azurite, ` +
+      `in a worker thread of the measuring process): ${describeNetwork(RTT10)} (timers make ` +
+      "it a little longer in effect). The driver and raw @azure/data-tables go through the " +
+      "same simulator in one process, their passes alternating (which goes first alternates " +
+      "too): the ratio is the median of the processes' own ratios. azure.produce.rtt10: one " +
+      "segment, a steady stream of 90-record chunks (one produce call), against the raw " +
+      "transactions of the same rows (90 creates each) sent one after the other; the store's " +
+      "opening and the tables' creation and removal are outside the clock; 1 warm-up and 5 " +
+      "timed passes each. azure.consumeSpace.rtt10: the data of azure.consumeSpace, written " +
+      "by the driver straight to Azurite with its default shard count; consumeSpace through " +
+      "the simulator against listEntities pages of 1,000 over the same table's shard " +
+      "partitions of the space, all at once (as many as the layout row records), with the " +
+      "driver's filter, reading every row, merging none; 3 warm-up and 15 timed passes each. " +
+      "The median pass counts; requests: the simulator's count over a timed pass (the median).",
+  );
+}
+if (scaleRows.length > 0) {
+  const { scale } = WORKLOADS["azure.space.scale"];
+  console.log(
+    "\n| azure.space.scale: shards | entries/s into the space index | vs 1 shard | committed " +
+      "entries/s | entries per shard (window) | requests (window) | throttled (partition / " +
+      "account) | backlog at window end | drain s |",
+  );
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const row of scaleRows) console.log(row);
+  console.log(
+    `\nOne space of ${scale.segments} segments, ${scale.writers} concurrent writers over ` +
+      `${scale.factories} factory instances (each writer owns ${
+        scale.segments / scale.writers
+      } segments and streams to each of them produce calls of ${scale.chunksPerProduce} ` +
+      `chunks of 90 records, one after another), a fresh store and simulator per shard ` +
+      `count (spaceShards N). Simulator: ${describeNetwork(scale.network)}: Azure's targets ` +
+      `(2,000 entities/s per partition, 20,000 requests/s per account) divided by ` +
+      `${scale.scaledDownBy}, since Azurite on this machine could not take 8 shards at ` +
+      `Azure's rates; the proportions are Azure's. Driver retries: maxRetries ` +
+      `${scale.retry.maxRetries}, baseDelayMs ${scale.retry.baseDelayMs}, maxDelayMs ` +
+      `${scale.retry.maxDelayMs}. Entries/s: space rows the simulator admitted into the ` +
+      `space's shard partitions over ${scale.timedSeconds} s after ${scale.warmUpSeconds} s ` +
+      "of warm-up (an entry is in the space only once its row is there); committed: entries " +
+      "acknowledged by produce over the same window (the fanout follows behind); vs 1 shard: " +
+      "the median of the runs' own ratios (goal: 0.7 × N). After the window the writers stop " +
+      "and the limits are lifted so that the backlog drains (unmeasured). The other columns " +
+      "are those of the median run.",
   );
 }
 console.log("");

@@ -518,9 +518,12 @@ function clearsPendingMark(line: string): boolean {
   return /^PUT .*RowKey='head'\)/.test(line);
 }
 
-/** A marker's row key ends in its chunk's timestamp (16 hex digits) and trx id (32). */
-const MARKER_TIMESTAMP_AT = -48;
-const MARKER_TRX_ID_AT = -32;
+/**
+ * A marker's row key ends in its chunk's timestamp (16 hex digits), last sequence (16) and trx
+ * id (32).
+ */
+const MARKER_TIMESTAMP_AT = -64;
+const MARKER_SEQUENCE_AT = -48;
 
 /**
  * How many markers reached the proxy for the last time (a faulted write is tried again) after a
@@ -539,7 +542,7 @@ function overtakenMarkers(log: readonly string[]): number {
   let overtaken = 0;
   keys.forEach((key, at) => {
     // The i64 timestamp in hex sorts as the timestamps do.
-    const stamp = key.slice(MARKER_TIMESTAMP_AT, MARKER_TRX_ID_AT);
+    const stamp = key.slice(MARKER_TIMESTAMP_AT, MARKER_SEQUENCE_AT);
     if (lastWrite.get(key) === at && stamp < latestStamp) overtaken++;
     if (stamp > latestStamp) latestStamp = stamp;
   });

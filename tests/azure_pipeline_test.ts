@@ -23,6 +23,7 @@ import {
   collect,
   directTable,
   inSpaceIndex,
+  MARKER_PARTITION,
   markerKeys,
   pendingHeads,
   spaceShardsOf,
@@ -95,26 +96,40 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
 }
 
 /**
- * Registers a hook that records the steps, holds the first chunk's fanout after its space rows
- * until the second chunk's commit step (so the two overlap the same way every time), and throws
- * after the `crashAt`-th step (1-based; none when undefined).
+ * Registers a hook that records the steps and throws after the `crashAt`-th step (1-based; none
+ * when undefined). Two gates make the lanes run the same way every time: the first chunk's fanout
+ * holds after its space rows until the second chunk committed (the overlap), and the second
+ * chunk's rows lane holds after its space rows until the first chunk's marker was passed on and
+ * deleted (or the failure came).
  */
 function gatedHook(writer: AzureStoreFactory, crashAt?: number): CommitStep[] {
   const steps: CommitStep[] = [];
   let secondCommit!: () => void;
   const secondCommitted = new Promise<void>((resolve) => secondCommit = resolve);
+  let firstMarkerMoved!: () => void;
+  const firstMarkerDone = new Promise<void>((resolve) => firstMarkerMoved = resolve);
+  const entered = new Map<CommitStep, number>();
   setCommitStepHook(writer, async (step) => {
-    steps.push(step);
-    const at = steps.length;
-    if (step === "commit" && steps.filter((s) => s === "commit").length === 2) secondCommit();
-    if (step === "space-rows" && steps.filter((s) => s === "space-rows").length === 1) {
+    const nth = (entered.get(step) ?? 0) + 1;
+    entered.set(step, nth);
+    if (step === "space-rows" && nth === 1) {
       await within(
         10_000,
         "the second chunk's commit during the first one's fanout",
         secondCommitted,
       );
     }
-    if (at === crashAt) throw new SimulatedCrash(at);
+    if (step === "space-rows" && nth === 2) {
+      await within(10_000, "the first chunk's marker moved", firstMarkerDone);
+    }
+    // Recorded once past the gates: the order below is the same in every run.
+    steps.push(step);
+    if (step === "commit" && nth === 2) secondCommit();
+    if (step === "completed" && nth === 1) firstMarkerMoved();
+    if (steps.length === crashAt) {
+      firstMarkerMoved();
+      throw new SimulatedCrash(crashAt);
+    }
   });
   return steps;
 }
@@ -126,14 +141,14 @@ function gatedHook(writer: AzureStoreFactory, crashAt?: number): CommitStep[] {
 const OVERLAPPED_STEPS: readonly CommitStep[] = [
   "marker", // chunk 1's own marker
   "commit", // chunk 1's commit point
-  "space-rows", // chunk 1's space rows, then its fanout held until chunk 2 committed
   "commit", // chunk 2's commit point: no marker of its own, chunk 1's covers it
+  "space-rows", // chunk 1's space rows (written before chunk 2 committed, or while it did)
   "inventory",
-  "marker-deleted", // chunk 1's marker passed on to chunk 2 (written), then deleted
+  "marker-deleted", // the marker lane: a marker written for chunk 2, chunk 1's deleted
   "completed",
-  "space-rows", // chunk 2's fanout
+  "space-rows", // chunk 2's space rows
   "inventory",
-  "marker-deleted",
+  "marker-deleted", // chunk 2's marker deleted: nothing owed any more
   "completed",
 ];
 
@@ -345,6 +360,66 @@ Deno.test("azure pipeline: the sweep finishes a fanout that failed behind a comm
     await writer.close();
     await proxy.stop();
   }
+});
+
+Deno.test("azure pipeline: a marker someone else deleted first does not stop the marker lane", async () => {
+  const storeId = crypto.randomUUID();
+  const table = directTable(azurite.connectionString, PREFIX, storeId);
+  await baseStore(storeId);
+  const writer = factory();
+  let commits = 0;
+  let secondCommit!: () => void;
+  const secondCommitted = new Promise<void>((resolve) => secondCommit = resolve);
+  let deleted = 0;
+  setCommitStepHook(writer, async (step) => {
+    if (step === "commit" && ++commits === 2) secondCommit();
+    // After the first chunk's space rows, while the second is committed: as a settler elsewhere
+    // would, once the first chunk's rows are there.
+    if (step === "space-rows" && deleted === 0) {
+      await secondCommitted;
+      for (const rowKey of await markerKeys(table)) {
+        await table.deleteEntity(MARKER_PARTITION, rowKey);
+        deleted++;
+      }
+    }
+  });
+  try {
+    const store = await writer.newStore(storeId);
+    const statuses = await produce(store, SEGMENT, BASE + 1, TWO_CHUNKS);
+    assert.equal(statuses.at(-1)?.lastSequence, BASE + TWO_CHUNKS);
+    assert.equal(deleted, 1, "the first chunk's marker was deleted under the writer");
+    assert.deepEqual(await markerKeys(table), []);
+    assert.deepEqual(await unfinishedPendingHeads(table), []);
+    await auditBothIndexes(store, SPACE, ["s0", SEGMENT]);
+  } finally {
+    await writer.close();
+  }
+});
+
+Deno.test("azure pipeline: a restored trx cut into several chunks pipelines, each chunk under a marker of its own", async () => {
+  const storeId = crypto.randomUUID();
+  const table = directTable(azurite.connectionString, PREFIX, storeId);
+  await baseStore(storeId);
+  await using writer = factory();
+  const store = await writer.newStore(storeId);
+  // One trx of 250 entries: three chunks sharing its id and timestamp.
+  const trx = { id: crypto.randomUUID(), node: crypto.randomUUID(), number: 2 };
+  const timestamp = Date.now();
+  const entries: Entry[] = Array.from({ length: 250 }, (_, i) => ({
+    space: SPACE,
+    segment: SEGMENT,
+    sequence: BASE + 1 + i,
+    timestamp,
+    trx,
+    payload: encoder.encode(`restored #${i}`),
+    metadata: {},
+  }));
+  const statuses = await collect(store.restore({ space: SPACE, segment: SEGMENT }, entries));
+  assert.deepEqual(statuses.map((s) => s.lastSequence), [BASE + 90, BASE + 180, BASE + 250]);
+  assert.deepEqual(await markerKeys(table), []);
+  assert.deepEqual(await unfinishedPendingHeads(table), []);
+  const segments = await auditBothIndexes(store, SPACE, ["s0", SEGMENT]);
+  assert.equal(segments.get(SEGMENT)!.length, BASE + 250);
 });
 
 Deno.test("azure pipeline: readers of the writer's process see each chunk once it is acknowledged", async () => {

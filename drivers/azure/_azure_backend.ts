@@ -117,7 +117,9 @@ export class AzureBackend implements StoreBackend {
     const filter = odata`PartitionKey eq ${segmentPartition(space, segment)} and RowKey ge ${
       sequenceRow(range.minSequence)
     } and RowKey le ${sequenceRow(range.maxSequence)}`;
-    for await (const row of this.#table.rows(filter, signal, range.limit)) yield entryOf(row);
+    for await (const page of this.#table.pages(filter, signal, range.limit)) {
+      for (const row of page) yield entryOf(row);
+    }
   }
 
   /**
@@ -151,17 +153,19 @@ export class AzureBackend implements StoreBackend {
       ? toHex(range.lt.subarray(prefix.length))
       : HEX_DIGIT_LIMIT;
     const shards = spacePartitions(space, this.#spaceShards).map((partition) =>
-      this.#table.rows(
+      this.#table.pages(
         odata`PartitionKey eq ${partition} and RowKey gt ${lower} and RowKey lt ${upper}`,
         signal,
         range.limit,
       )
     );
-    const rows = shards.length === 1 ? shards[0] : mergeByRowKey(shards);
+    const pages = shards.length === 1 ? shards[0] : mergeByRowKey(shards);
     let count = 0;
-    for await (const row of rows) {
-      yield entryOf(row);
-      if (range.limit > 0 && ++count >= range.limit) return;
+    for await (const page of pages) {
+      for (const row of page) {
+        yield entryOf(row);
+        if (range.limit > 0 && ++count >= range.limit) return;
+      }
     }
   }
 

@@ -14,11 +14,15 @@ import {
 } from "@azure/core-rest-pipeline";
 import type { Row } from "./_entities.ts";
 
-/** One operation of a transaction: insert, insert-or-replace, or replace under `If-Match`. */
+/**
+ * One operation of a transaction: insert, insert-or-replace, replace under `If-Match`, or delete
+ * (of a row that must be there).
+ */
 export type BatchAction =
   | { kind: "create"; row: Row }
   | { kind: "upsert"; row: Row }
-  | { kind: "update"; row: Row; etag: string };
+  | { kind: "update"; row: Row; etag: string }
+  | { kind: "delete"; row: Pick<Row, "partitionKey" | "rowKey"> };
 
 const CRLF = "\r\n";
 
@@ -78,16 +82,25 @@ export class BatchSender {
       const entityUrl = `${this.#tableUrl}(PartitionKey='${keyLiteral(row.partitionKey)}',RowKey='${
         keyLiteral(row.rowKey)
       }')`;
+      const part = `--changeset_${changesetId}${CRLF}Content-Type: application/http${CRLF}` +
+        `Content-Transfer-Encoding: binary${CRLF}${CRLF}`;
+      if (action.kind === "delete") {
+        parts.push(
+          `${part}DELETE ${entityUrl} HTTP/1.1${CRLF}` +
+            `Accept: application/json;odata=minimalmetadata${CRLF}DataServiceVersion: 3.0;${CRLF}` +
+            `If-Match: *${CRLF}${CRLF}`,
+        );
+        continue;
+      }
       const line = action.kind === "create"
         ? `POST ${this.#tableUrl} HTTP/1.1`
         : `PUT ${entityUrl} HTTP/1.1`;
       parts.push(
-        `--changeset_${changesetId}${CRLF}Content-Type: application/http${CRLF}` +
-          `Content-Transfer-Encoding: binary${CRLF}${CRLF}${line}${CRLF}` +
+        `${part}${line}${CRLF}` +
           `Content-Type: application/json${CRLF}Accept: application/json;odata=minimalmetadata${CRLF}` +
           `Prefer: return-no-content${CRLF}DataServiceVersion: 3.0;${CRLF}` +
           (action.kind === "update" ? `If-Match: ${action.etag}${CRLF}` : "") +
-          `${CRLF}${entityJson(row)}${CRLF}`,
+          `${CRLF}${entityJson(action.row as Row)}${CRLF}`,
       );
     }
     parts.push(`--changeset_${changesetId}--${CRLF}--batch_${batchId}--${CRLF}`);

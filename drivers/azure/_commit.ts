@@ -2,16 +2,17 @@
 // the head (the commit point), then the fanout (space rows, inventory) and the marker's removal.
 //
 // Commits pipeline per segment: `commit` resolves at the commit point (a segment's first chunk
-// excepted: its inventory must be listed once produce acknowledges it), and the fanout runs
-// behind, chunk after chunk, while the segment's next chunk commits. What keeps that safe:
+// excepted: its inventory must be listed once produce acknowledges it), and the work behind it
+// runs in two lanes while the segment's next chunks commit (at most MAX_OWED_CHUNKS ahead): the
+// rows lane writes each chunk's space rows in order; the marker lane deletes the markers of
+// chunks no longer owed. What keeps that safe:
 // - Readers elsewhere stop below the oldest pending marker of the space. A chunk needs no marker
 //   of its own while an earlier chunk of the segment that this writer still owes a fanout has a
 //   fresh marker in the table: timestamps never decrease within a segment, so that marker holds
 //   readers below the new chunk too, and settlers leave a committed chunk's marker alone while
 //   it is young unless they cleared the head's mark (which fails the in-flight commit's
-//   If-Match: its retry writes the chunk's own marker first). When a chunk's fanout is done, the
-//   marker passes to the oldest chunk still owed one (written for it, then the old one deleted),
-//   or is deleted when none is.
+//   If-Match: its retry writes the chunk's own marker first). A marker is deleted only once the
+//   oldest chunk still owed has a marker of its own (written for it by the marker lane).
 // - Each commit's head marks as pending every chunk still owed a fanout (from the oldest), so
 //   whoever completes the head's pending fanout (recovery, a head read elsewhere) completes them
 //   all.
@@ -28,6 +29,7 @@ import {
   entryOf,
   entryRow,
   headRow,
+  MARKER_PARTITION,
   markerRow,
   nameRow,
   type PendingFanout,
@@ -52,6 +54,8 @@ import { FanoutOrder, type FanoutTicket } from "./_fanout_order.ts";
 const MAX_ENTRY_VALUE_BYTES = 760 * 1024;
 /** Operations of one entity group transaction: Azure allows 100. */
 const MAX_TRANSACTION_OPERATIONS = 100;
+/** Chunks of a segment committed and still owed a fanout, at most: the next commit waits. */
+const MAX_OWED_CHUNKS = 4;
 /** Segments whose last commit's head a committer remembers (oldest forgotten first). */
 const MAX_REMEMBERED_HEADS = 10_000;
 /**
@@ -103,8 +107,12 @@ interface SegmentPipeline {
   partition: string;
   /** Chunks committing or owed a fanout, in commit order. */
   chunks: OwedChunk[];
-  /** The fanouts and marker moves, one after another. */
+  /** The fanouts (the rows lane), one after another. */
   work: Promise<void>;
+  /** Markers of chunks no longer owed, to delete (see `#moveMarkers`). */
+  retired: string[];
+  /** The marker lane's run, while one is under way. */
+  markerWork: Promise<void> | undefined;
   /** Set when that work failed: the chunks left are owed until a commit or a sweep repairs them. */
   failure: { error: unknown } | undefined;
   /** A repair under way. */
@@ -203,6 +211,8 @@ export class ChunkCommitter {
         partition,
         chunks: [],
         work: Promise.resolve(),
+        retired: [],
+        markerWork: undefined,
         failure: undefined,
       };
       this.#pipelines.set(partition, pipeline);
@@ -212,7 +222,10 @@ export class ChunkCommitter {
 
   /** Forgets a pipeline with nothing left to do. */
   #release(pipeline: SegmentPipeline): void {
-    if (pipeline.chunks.length === 0 && !pipeline.failure) {
+    if (
+      pipeline.chunks.length === 0 && pipeline.retired.length === 0 && !pipeline.failure &&
+      !pipeline.markerWork
+    ) {
       this.#pipelines.delete(pipeline.partition);
     }
   }
@@ -228,8 +241,8 @@ export class ChunkCommitter {
     return newest && Date.now() - newest.createdAt < this.#coverMs ? newest : undefined;
   }
 
-  /** Writes the pending marker of `chunk` (before its commit, or passed on to it). */
-  async #writeMarker(chunk: OwedChunk): Promise<void> {
+  /** The pending marker of `chunk`, recorded as its own and this committer's from now on. */
+  #markerOf(chunk: OwedChunk): Row {
     const { trx, space, segment, firstSequence, lastSequence, timestamp } = chunk;
     const createdAt = Date.now();
     const row = markerRow(
@@ -238,11 +251,43 @@ export class ChunkCommitter {
     );
     chunk.marker = { rowKey: row.rowKey, createdAt };
     this.#ownMarkers.add(row.rowKey);
-    await this.#table.upsert(row, "write the pending marker");
+    return row;
+  }
+
+  /** Writes the pending marker of `chunk` before its commit. */
+  async #writeMarker(chunk: OwedChunk): Promise<void> {
+    await this.#table.upsert(this.#markerOf(chunk), "write the pending marker");
   }
 
   async #deleteMarker(rowKey: string): Promise<void> {
     await this.#table.deleteMarker(rowKey);
+    this.#markerDeleted(rowKey);
+  }
+
+  /**
+   * Writes the marker of `to` (when given) and deletes `retired`, in one transaction of the
+   * marker partition: the new marker is there exactly when the old ones go. If a settler
+   * deleted one of them already, one request at a time instead (the new marker first).
+   */
+  async #passMarkers(to: OwedChunk | undefined, retired: string[]): Promise<void> {
+    if (!to && retired.length === 1) return await this.#deleteMarker(retired[0]);
+    const row = to && this.#markerOf(to);
+    const actions: BatchAction[] = retired.map((rowKey) => ({
+      kind: "delete",
+      row: { partitionKey: MARKER_PARTITION, rowKey },
+    }));
+    if (row) actions.unshift({ kind: "upsert", row });
+    try {
+      await this.#table.submit(actions, "move a pending marker");
+    } catch (error) {
+      if (statusOf(error instanceof StreamkitError ? error.cause : error) !== 404) throw error;
+      if (row) await this.#table.upsert(row, "write the pending marker");
+      for (const rowKey of retired) await this.#table.deleteMarker(rowKey);
+    }
+    for (const rowKey of retired) this.#markerDeleted(rowKey);
+  }
+
+  #markerDeleted(rowKey: string): void {
     this.#ownMarkers.delete(rowKey);
     const now = Date.now();
     this.#deletedMarkers.set(rowKey, now);
@@ -272,7 +317,11 @@ export class ChunkCommitter {
       }
     });
     const pipeline = this.#pipelineOf(space, segment);
-    if (pipeline.failure) await this.#repair(pipeline);
+    while (pipeline.failure || pipeline.chunks.length >= MAX_OWED_CHUNKS) {
+      if (pipeline.failure) await this.#repair(pipeline);
+      // Commits run at most this far ahead of the space index (a throttled shard slows them).
+      else await pipeline.chunks[0].done;
+    }
     const firstSequence = entries[0].sequence;
     // The head marks every chunk still owed a fanout, from the oldest.
     const owedFrom = pipeline.chunks[0]?.firstSequence ?? firstSequence;
@@ -301,6 +350,8 @@ export class ChunkCommitter {
     };
     pipeline.chunks.push(owed);
     pipeline.work = pipeline.work.then(() => this.#fanOut(pipeline, owed));
+    // Under a marker already: chunks stamped after it need not wait for it.
+    if (covered) this.#fanoutOrder.leave(owed.ticket);
 
     let outcome: Outcome = "stopped";
     try {
@@ -310,6 +361,8 @@ export class ChunkCommitter {
         } catch (error) {
           outcome = "failed";
           throw error;
+        } finally {
+          this.#fanoutOrder.leave(owed.ticket);
         }
         await this.#step("marker");
       }
@@ -328,6 +381,7 @@ export class ChunkCommitter {
     } finally {
       // Nothing of it applied: the next chunk must not count on its marker.
       if (outcome === "failed") forget(pipeline, owed);
+      this.#fanoutOrder.leave(owed.ticket);
       owed.decide(outcome);
     }
     // A segment's first chunk: its inventory must be there once produce acknowledges it.
@@ -417,44 +471,74 @@ export class ChunkCommitter {
   }
 
   /**
-   * The work behind one chunk's commit, in the segment's order: its space rows and inventory,
-   * then its marker passed on to the oldest chunk still owed a fanout, or deleted.
+   * The rows lane: the work behind one chunk's commit, in the segment's order: its space rows
+   * and inventory; then its marker is retired, for the marker lane to delete.
    */
   async #fanOut(pipeline: SegmentPipeline, owed: OwedChunk): Promise<void> {
     try {
       const outcome = await owed.outcome;
       // Left as a crash leaves it: the chunk stays owed, its marker in place.
       if (pipeline.failure || outcome === "stopped") return;
-      if (outcome === "failed") {
-        if (owed.marker) await this.#deleteMarker(owed.marker.rowKey).catch(() => {});
-        return;
-      }
-      try {
-        await this.#completeOwn(owed);
-        // Its rows are in the space index: chunks ordered after it may follow.
-        this.#fanoutOrder.leave(owed.ticket);
+      if (outcome === "committed") {
+        try {
+          await this.#completeOwn(owed);
+        } catch (error) {
+          pipeline.failure = { error };
+          return;
+        }
         forget(pipeline, owed);
-        const next = pipeline.chunks[0];
-        if (next && !next.marker) await this.#writeMarker(next);
-        if (owed.marker) await this.#deleteMarker(owed.marker.rowKey);
-        await this.#step("marker-deleted");
-        await this.#step("completed");
-      } catch (error) {
-        if (pipeline.chunks[0] !== owed) pipeline.chunks.unshift(owed);
-        pipeline.failure = { error };
       }
+      if (owed.marker) pipeline.retired.push(owed.marker.rowKey);
     } finally {
-      this.#fanoutOrder.leave(owed.ticket);
       owed.finish();
-      this.#release(pipeline);
+      this.#moveMarkers(pipeline);
     }
+  }
+
+  /**
+   * The marker lane: deletes retired markers, in the same transaction that writes a marker for
+   * the oldest chunk still owed a fanout when it has none, so every owed chunk stays under a
+   * marker no later than it. One run per pipeline at a time; it takes whatever was retired
+   * meanwhile, so a steady stream costs about one request per chunk beside the rows lane.
+   */
+  #moveMarkers(pipeline: SegmentPipeline): void {
+    // (A run that found nothing to do would end before it is recorded as under way.)
+    if (pipeline.markerWork || pipeline.retired.length === 0 || pipeline.failure) {
+      this.#release(pipeline);
+      return;
+    }
+    pipeline.markerWork = (async () => {
+      try {
+        while (pipeline.retired.length > 0 && !pipeline.failure) {
+          const oldest = pipeline.chunks[0];
+          const retired = pipeline.retired.splice(0, MAX_TRANSACTION_OPERATIONS - 1);
+          try {
+            await this.#passMarkers(oldest?.marker ? undefined : oldest, retired);
+          } catch (error) {
+            pipeline.retired.unshift(...retired);
+            throw error;
+          }
+          await this.#step("marker-deleted");
+          await this.#step("completed");
+        }
+      } catch (error) {
+        pipeline.failure ??= { error };
+      } finally {
+        pipeline.markerWork = undefined;
+        this.#release(pipeline);
+      }
+    })();
   }
 
   #completeOwn(owed: OwedChunk): Promise<void> {
     return this.completeFanout(
       owed.space,
       owed.segment,
-      { firstSequence: owed.firstSequence, lastSequence: owed.lastSequence, trxId: owed.trx.id },
+      {
+        firstSequence: owed.firstSequence,
+        lastSequence: owed.lastSequence,
+        timestamp: owed.timestamp,
+      },
       { spaceRows: owed.spaceRows, createsSegment: owed.createsSegment },
     );
   }
@@ -466,6 +550,7 @@ export class ChunkCommitter {
   #repair(pipeline: SegmentPipeline): Promise<void> {
     pipeline.repairing ??= (async () => {
       await pipeline.work;
+      await pipeline.markerWork;
       const { space, segment } = pipeline;
       while (pipeline.chunks.length > 0) {
         const owed = pipeline.chunks[0];
@@ -475,6 +560,7 @@ export class ChunkCommitter {
         if (owed.marker) await this.#deleteMarker(owed.marker.rowKey);
         forget(pipeline, owed);
       }
+      for (const rowKey of pipeline.retired.splice(0)) await this.#deleteMarker(rowKey);
       pipeline.failure = undefined;
       this.#release(pipeline);
     })().finally(() => pipeline.repairing = undefined);
@@ -497,12 +583,16 @@ export class ChunkCommitter {
     const pipeline = this.#pipelines.get(segmentPartition(space, segment));
     if (!pipeline) return;
     await Promise.all(pipeline.chunks.map((chunk) => chunk.done));
+    while (pipeline.markerWork) await pipeline.markerWork;
     if (pipeline.failure) throw pipeline.failure.error;
   }
 
   /** Waits for the work behind every commit. */
   async drain(): Promise<void> {
-    await Promise.all([...this.#pipelines.values()].map((pipeline) => pipeline.work));
+    for (const pipeline of [...this.#pipelines.values()]) {
+      await pipeline.work;
+      while (pipeline.markerWork) await pipeline.markerWork;
+    }
   }
 
   /**
@@ -533,13 +623,19 @@ export class ChunkCommitter {
   async completeFanout(
     space: string,
     segment: string,
-    range: { firstSequence: number; lastSequence: number; trxId: string },
+    range: { firstSequence: number; lastSequence: number; timestamp: number },
     rows?: { spaceRows: Row[]; createsSegment: boolean },
   ): Promise<void> {
     // In the chunk's turn, whoever completes it: its own commit, or recovery in a head read of
     // this process that met the pending mark of a chunk still waiting. Written at once, its rows
-    // would overtake an earlier chunk whose marker is still on its way.
-    await this.#fanoutOrder.turnOf(range.trxId);
+    // would overtake an earlier chunk whose marker is still on its way. (A range of several
+    // chunks waits as its last one, which is no earlier than the others.)
+    await this.#fanoutOrder.turnOf({
+      timestamp: range.timestamp,
+      space,
+      segment,
+      firstSequence: range.firstSequence,
+    });
     const spaceRows = rows?.spaceRows ?? [];
     if (!rows) {
       const partition = segmentPartition(space, segment);

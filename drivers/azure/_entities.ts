@@ -120,11 +120,19 @@ function markerRowPrefix(space: string): string {
 }
 
 /**
- * Row key of the pending marker of a chunk of `space`: `hex(space, 0x00, i64 timestamp)` and the
- * trx id's hex digits, so a space's markers are one key range, oldest first.
+ * Row key of the pending marker of a chunk of `space`: `hex(space, 0x00, i64 timestamp, u64 last
+ * sequence)` and the trx id's hex digits, so a space's markers are one key range, oldest first,
+ * and the chunks of one trx (a restored trx cut into several chunks) have markers of their own.
+ * (Markers written before the last sequence was part of the key have none; they read the same.)
  */
-export function markerRowKey(space: string, timestamp: number, trxId: string): string {
-  return markerRowPrefix(space) + toHex(i64(timestamp).bytes) + trxId.replaceAll("-", "");
+export function markerRowKey(
+  space: string,
+  timestamp: number,
+  lastSequence: number,
+  trxId: string,
+): string {
+  return markerRowPrefix(space) + toHex(i64(timestamp).bytes) +
+    toHex(u64(lastSequence).bytes) + trxId.replaceAll("-", "");
 }
 
 /** The row keys of `space`'s pending markers: from `first` (inclusive) to `end` (exclusive). */
@@ -270,7 +278,7 @@ export function headOf(space: string, segment: string, row: Row): StoredHead {
 export function markerRow(txn: Transaction, createdAt: number): Row {
   return {
     partitionKey: MARKER_PARTITION,
-    rowKey: markerRowKey(txn.space, txn.timestamp, txn.trx.id),
+    rowKey: markerRowKey(txn.space, txn.timestamp, txn.lastSequence, txn.trx.id),
     createdAt: String(createdAt),
     ...valueProperties(compressTransaction({ ...txn, entries: [] })),
   };

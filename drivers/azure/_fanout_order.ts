@@ -1,9 +1,12 @@
-// Within one process, a store's space rows appear in the order readers read them: timestamp,
-// then space, then segment. Readers in other processes read a space up to just below its oldest
+// Within one process, a store's space rows never get ahead of a chunk whose pending marker is
+// not in the table yet. Readers in other processes read a space up to just below its oldest
 // pending marker; a chunk whose marker is still being written holds nobody back yet. Were a
 // later chunk of this process (another segment, a later timestamp) to reach the space index
 // first, such a reader could read past the earlier one and never see it. So a chunk's space rows
-// wait until every chunk of this process ordered before it has finished (fanned out, or failed).
+// wait until every chunk of this process ordered before it is under a marker in the table (its
+// own, written; or an earlier chunk's of its segment that covers it, see _commit.ts), or failed.
+// Once it is, its rows may come in any order: readers stop below its marker. (The deletion of a
+// marker comes after its chunk's rows, so it waits too.)
 //
 // Across spaces too: a follower of several spaces reads them all up to one bound and merges
 // them, so a chunk of one space visible before an earlier-stamped chunk of another would be
@@ -38,20 +41,22 @@ export interface FanoutChunk {
 
 const utf8 = new TextEncoder();
 
-function before(a: FanoutTicket, b: FanoutTicket): boolean {
+type OrderKey = Pick<FanoutTicket, "timestamp" | "space" | "segment" | "firstSequence">;
+
+function before(a: OrderKey, b: OrderKey): boolean {
   if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp;
   const byName = compareKeys(a.space, b.space) || compareKeys(a.segment, b.segment);
   return byName === 0 ? a.firstSequence < b.firstSequence : byName < 0;
 }
 
-/** The chunks of this process being committed, and the order their rows may appear in. */
+/** The chunks of this process not yet under a marker, and who must wait for them. */
 export class FanoutOrder {
   /** By trx id. */
   #inFlight = new Map<string, FanoutTicket>();
 
   /**
-   * Registers `chunk`; `leave` it once its space rows are written, and in any case when its
-   * commit ends.
+   * Registers `chunk`; `leave` it once it is under a marker in the table, and in any case when
+   * its commit ends.
    */
   enter(chunk: FanoutChunk): FanoutTicket {
     let finish!: () => void;
@@ -70,14 +75,20 @@ export class FanoutOrder {
   }
 
   /**
-   * Resolves once every chunk ordered before the chunk of `trxId` has left; at once when that
-   * chunk is not in flight here (another process's, or its commit ended).
+   * Resolves once no chunk ordered before `chunk` is in flight here (its own ticket, if it has
+   * one, left when its marker was written: the order is that of its timestamp and names).
    */
-  async turnOf(trxId: string): Promise<void> {
-    const ticket = this.#inFlight.get(trxId);
-    if (!ticket) return;
-    for (const other of [...this.#inFlight.values()]) {
-      if (before(other, ticket)) await other.done;
+  async turnOf(chunk: Omit<FanoutChunk, "trxId">): Promise<void> {
+    const key = {
+      timestamp: chunk.timestamp,
+      space: utf8.encode(chunk.space),
+      segment: utf8.encode(chunk.segment),
+      firstSequence: chunk.firstSequence,
+    };
+    for (;;) {
+      const earlier = [...this.#inFlight.values()].find((other) => before(other, key));
+      if (!earlier) return;
+      await earlier.done;
     }
   }
 

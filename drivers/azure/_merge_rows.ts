@@ -4,22 +4,39 @@
 import type { Row } from "./_entities.ts";
 
 /**
- * The rows of `sources` (each in ascending row key order) in ascending row key order. Every
- * source is asked for its first row at once, so their first pages travel together.
+ * The rows of `sources` (pages, each source in ascending row key order) as pages in ascending row
+ * key order. Every source is asked for its first page at once, so they travel together; a merged
+ * page ends where a source's page runs out, so no row is passed before that source's next one is
+ * known.
  */
-export async function* mergeByRowKey(sources: AsyncIterable<Row>[]): AsyncIterable<Row> {
+export async function* mergeByRowKey(sources: AsyncIterable<Row[]>[]): AsyncIterable<Row[]> {
   const iterators = sources.map((source) => source[Symbol.asyncIterator]());
+  const pages: (Row[] | undefined)[] = [];
+  const at: number[] = sources.map(() => 0);
+  const refill = async (i: number) => {
+    const next = await iterators[i].next();
+    pages[i] = next.done ? undefined : next.value;
+    at[i] = 0;
+  };
   try {
-    const heads = await Promise.all(iterators.map((iterator) => iterator.next()));
+    await Promise.all(iterators.map((_, i) => refill(i)));
     for (;;) {
-      let next = -1;
-      for (let i = 0; i < heads.length; i++) {
-        if (heads[i].done) continue;
-        if (next < 0 || heads[i].value.rowKey < heads[next].value.rowKey) next = i;
+      const merged: Row[] = [];
+      let exhausted = -1;
+      while (exhausted < 0) {
+        let next = -1;
+        for (let i = 0; i < pages.length; i++) {
+          const page = pages[i];
+          if (page === undefined) continue;
+          if (next < 0 || page[at[i]].rowKey < pages[next]![at[next]].rowKey) next = i;
+        }
+        if (next < 0) break;
+        merged.push(pages[next]![at[next]++]);
+        if (at[next] === pages[next]!.length) exhausted = next;
       }
-      if (next < 0) return;
-      yield heads[next].value;
-      heads[next] = await iterators[next].next();
+      if (merged.length > 0) yield merged;
+      if (exhausted < 0) return;
+      await refill(exhausted);
     }
   } finally {
     await Promise.allSettled(iterators.map((iterator) => iterator.return?.()));

@@ -52,7 +52,9 @@ export class Recovery {
       "clear a pending fanout",
     );
     if (cleared) {
-      await this.#table.deleteMarker(markerRowKey(space, pending.timestamp, pending.trxId));
+      await this.#table.deleteMarker(
+        markerRowKey(space, pending.timestamp, pending.lastSequence, pending.trxId),
+      );
     }
     return cleared;
   }

@@ -60,10 +60,11 @@ export class AzureTable {
   }
 
   /**
-   * Rows matching `filter`, a page at a time, each page retried on its own. The next page is
-   * asked for as soon as a page arrives, so it travels while the caller works through this one.
+   * Rows matching `filter`, a page at a time (at most `limit` rows in all, when above 0), each
+   * page retried on its own. The next page is asked for as soon as a page arrives, so it travels
+   * while the caller works through this one.
    */
-  async *rows(filter: string, signal?: AbortSignal, limit = 0): AsyncIterable<Row> {
+  async *pages(filter: string, signal?: AbortSignal, limit = 0): AsyncIterable<Row[]> {
     const fetchPage = (continuationToken: string | undefined, maxPageSize: number) =>
       this.#requests.send("query", async () => {
         const pages = this.#client.listEntities<Record<string, unknown>>({
@@ -82,17 +83,21 @@ export class AzureTable {
       const page = await next;
       next = undefined;
       if (!page) return;
-      const wanted = limit > 0 ? limit - count - page.length : PAGE_SIZE;
+      const rows = (limit > 0 ? page.slice(0, limit - count) : page) as Row[];
+      count += rows.length;
+      const wanted = limit > 0 ? limit - count : PAGE_SIZE;
       if (page.continuationToken && wanted > 0) {
         next = fetchPage(page.continuationToken, Math.min(PAGE_SIZE, wanted));
         // Awaited on the next round; a caller that stops first never sees its failure.
         next.catch(() => {});
       }
-      for (const row of page) {
-        yield row as Row;
-        if (limit > 0 && ++count >= limit) return;
-      }
+      if (rows.length > 0) yield rows;
     }
+  }
+
+  /** Rows matching `filter`, one by one (see {@linkcode AzureTable.pages}). */
+  async *rows(filter: string, signal?: AbortSignal, limit = 0): AsyncIterable<Row> {
+    for await (const page of this.pages(filter, signal, limit)) yield* page;
   }
 
   /**

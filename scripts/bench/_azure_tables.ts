@@ -15,8 +15,13 @@ import { entryChunks, SPACE } from "./_workload.ts";
 /**
  * Records per chunk: `store.limits.maxChunkRecords` of the Azure driver (one entity group
  * transaction holds at most 100 operations; the driver adds its head row).
+ *
+ * @example
+ * ```ts ignore
+ * const chunks = Math.ceil(5_000 / AZURE_CHUNK_RECORDS); // 56
+ * ```
  */
-const AZURE_CHUNK_RECORDS = 90;
+export const AZURE_CHUNK_RECORDS = 90;
 
 /**
  * Rows per query page: the driver's page size, and the most Azure returns in one answer.

@@ -258,6 +258,12 @@ function scenarioRun(contestant: Contestant<Driver>, workload: Workload) {
       return contestant.merge?.(workload.spaces);
     case "cli":
       return contestant.cli?.(workload.command);
+    case "simulatedProduce":
+      return contestant.simulatedProduce?.(workload.segments, workload.network);
+    case "simulatedConsume":
+      return contestant.simulatedConsume?.(workload.read, workload.network);
+    case "spaceScale":
+      return contestant.spaceScale?.(workload.scale);
   }
 }
 

@@ -6,12 +6,14 @@
  * @module
  */
 
+import type { SimulatedNetwork } from "./_simulator.ts";
 import {
   type CliCommand,
   type Driver,
   type LatencySamples,
   PAYLOAD_BYTES,
   type Read,
+  type SpaceScale,
 } from "./_workload.ts";
 
 /**
@@ -40,15 +42,16 @@ export interface Places {
 export type ScenarioArgs<D extends Driver> = { entries: number; seed: number } & Places[D];
 
 /**
- * A job of the driver timed as the reference of another job of the same contestant, in the
- * same process over the same data: a `consumeSpace` read, or a `produce` of the same entries.
+ * A job timed as the reference of another job of the same contestant, in the same process
+ * over the same data: the driver's `consumeSpace` read, or its `produce` of the same entries;
+ * or the raw library doing the driver's job (`data-tables`, through the same simulator).
  *
  * @example
  * ```ts ignore
  * const reference: SameProcessReference = "consumeSpace";
  * ```
  */
-export type SameProcessReference = "consumeSpace" | "produce";
+export type SameProcessReference = "consumeSpace" | "produce" | "data-tables";
 
 /**
  * What each `streamkit` command of a CLI scenario is compared with: `copy` with a produce of
@@ -123,6 +126,15 @@ export interface Contestant<D extends Driver> {
    * the matching job in the measuring process (streamkit's).
    */
   cli?(command: CliCommand): ScenarioRun<D>;
+  /**
+   * Producing into `segments` segments through the Azure simulator's `network`, against the
+   * raw library's produce on the same simulator, pass by pass in one process (streamkit's).
+   */
+  simulatedProduce?(segments: number, network: SimulatedNetwork): ScenarioRun<D>;
+  /** Consuming what a setup wrote, the same way (streamkit's). */
+  simulatedConsume?(read: Read, network: SimulatedNetwork): ScenarioRun<D>;
+  /** A space's write throughput by shard count, under the simulator's limits (streamkit's). */
+  spaceScale?(scale: SpaceScale): ScenarioRun<D>;
 }
 
 /**

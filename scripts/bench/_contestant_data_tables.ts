@@ -7,7 +7,9 @@
  * starts, since this stands for the library alone. Reads: `listEntities` pages of the driver's
  * page size over the same rows (the segment partition, or the space partition), with the
  * driver's filter shape, decoding nothing. Each scenario runs on tables of its own, with the
- * driver's warm-up and timed passes.
+ * driver's warm-up and timed passes. Through the Azure simulator, as jobs the "azure"
+ * contestant times pass by pass beside its own in one process: the same produce, and the space
+ * read over the rows the driver itself wrote, one query per shard partition.
  *
  * @module
  */
@@ -15,11 +17,13 @@
 import { odata, type TableClient, type TransactionAction } from "@azure/data-tables";
 import { i64, toHex } from "../../core/mod.ts";
 import {
+  type ComparedJob,
   type Contestant,
   expectStoredBytes,
   medianPass,
   medianReadPass,
   PASSES,
+  type ScenarioArgs,
   timed,
 } from "./_contestant.ts";
 import {
@@ -32,7 +36,10 @@ import {
   spacePartitionKey,
   tableClient,
 } from "./_azure_tables.ts";
-import { READ_SEGMENT, segmentPayloads, SEGMENTS_WRITTEN, SPACE } from "./_workload.ts";
+import { azureTableName } from "../../drivers/azure/mod.ts";
+import { spaceShardPartitions } from "./_azure_store.ts";
+import type { SimulatedPasses, Simulator } from "./_simulator.ts";
+import { READ_SEGMENT, segmentPayloads, SEGMENTS_WRITTEN, SPACE, STORE_ID } from "./_workload.ts";
 
 /** The table `name`, created if missing; the client is configured as the driver's. */
 async function openTable(connectionString: string, name: string): Promise<TableClient> {
@@ -68,6 +75,13 @@ async function countRows(client: TableClient, filter: string): Promise<number> {
   }
   expectStoredBytes(count, bytes);
   return count;
+}
+
+/** The driver's filter of a space read, on one partition: every row up to now. */
+function spaceFilter(partition: string): string {
+  return odata`PartitionKey eq ${partition} and RowKey gt ${""} and RowKey lt ${
+    toHex(i64(Date.now() + 1).bytes)
+  }`;
 }
 
 /** The table a read scenario writes and reads. */
@@ -125,10 +139,76 @@ export const contestant: Contestant<"azure"> = {
         ? odata`PartitionKey eq ${segmentPartitionKey(SPACE, READ_SEGMENT)} and RowKey ge ${
           sequenceRowKey(1)
         } and RowKey le ${sequenceRowKey(Number.MAX_SAFE_INTEGER)}`
-        : odata`PartitionKey eq ${spacePartitionKey(SPACE)} and RowKey gt ${""} and RowKey lt ${
-          toHex(i64(Date.now() + 1).bytes)
-        }`;
+        : spaceFilter(spacePartitionKey(SPACE));
       return await medianReadPass(read, entries, PASSES.azureRead, () => countRows(client, filter));
     },
   }),
 };
+
+/**
+ * Raw `@azure/data-tables` producing through `simulator` as the reference of the driver's
+ * produce in the same process (a {@linkcode ComparedJob}): each pass writes every row into a
+ * fresh table (created and dropped outside the clock, which `passes` keeps with the counts of
+ * the timed part), the partitions concurrently, each partition's transactions in turn. The
+ * transactions are prepared now, before any clock starts.
+ *
+ * @example
+ * ```ts ignore
+ * const raw = simulatedProduceJob(args, 1, simulator, new SimulatedPasses(simulator));
+ * ```
+ */
+export function simulatedProduceJob(
+  { entries, seed, tablePrefix }: ScenarioArgs<"azure">,
+  segments: number,
+  simulator: Simulator,
+  passes: SimulatedPasses,
+): ComparedJob {
+  const transactions = prepare(entries, segments, seed).map((chunks) =>
+    chunks.map((chunk) => creates(chunk.segmentRows))
+  );
+  return {
+    what: "produce (data-tables)",
+    pass: async (index) => {
+      const client = await openTable(simulator.connectionString, `${tablePrefix}raw${index}`);
+      const { seconds } = await passes.timed(() =>
+        Promise.all(transactions.map((partition) => submitAll(client, partition)))
+      );
+      await client.deleteTable();
+      return { seconds, count: entries };
+    },
+  };
+}
+
+/**
+ * Raw `@azure/data-tables` reading through `simulator` the very rows the driver's
+ * `consumeSpace` reads, as its reference in the same process: the space's shard partitions in
+ * the store's own table (as many as its layout row records, read now, before any clock: a
+ * user of the raw library knows their partitions), queried all at once (as the driver does)
+ * with the driver's filter, every row read; no merge, since a count needs none.
+ *
+ * @example
+ * ```ts ignore
+ * const raw = await simulatedSpaceReadJob(args, simulator, new SimulatedPasses(simulator));
+ * ```
+ */
+export async function simulatedSpaceReadJob(
+  { tablePrefix, connectionString }: ScenarioArgs<"azure">,
+  simulator: Simulator,
+  passes: SimulatedPasses,
+): Promise<ComparedJob> {
+  const table = azureTableName(tablePrefix, STORE_ID);
+  const partitions = await spaceShardPartitions(tableClient(connectionString, table));
+  const client = tableClient(simulator.connectionString, table);
+  return {
+    what: "consume space (data-tables)",
+    pass: async () => {
+      const { seconds, value } = await passes.timed(async () => {
+        const counts = await Promise.all(
+          partitions.map((partition) => countRows(client, spaceFilter(partition))),
+        );
+        return counts.reduce((total, count) => total + count, 0);
+      });
+      return { seconds, count: value };
+    },
+  };
+}

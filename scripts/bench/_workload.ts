@@ -8,6 +8,7 @@
 
 import type { Entry, Trx } from "../../core/mod.ts";
 import { SeededRandom } from "../../core/_test_random.ts";
+import type { SimulatedNetwork } from "./_simulator.ts";
 
 /**
  * The driver a scenario measures.
@@ -54,6 +55,46 @@ export interface LatencySamples {
 export type CliCommand = "copy" | "export";
 
 /**
+ * The driver's retries (its `retry` option) in a scenario that is throttled on purpose.
+ *
+ * @example
+ * ```ts ignore
+ * const retry: RetrySettings = { maxRetries: 40, baseDelayMs: 50, maxDelayMs: 500 };
+ * ```
+ */
+export interface RetrySettings {
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/**
+ * How a space-scaling scenario runs: for each shard count in `shards`, a fresh store of that
+ * many space shards, written through `factories` factory instances by `writers` concurrent
+ * writers, each streaming chunks to `segments ÷ writers` segments of its own (to each, one
+ * produce call after another, of `chunksPerProduce` full chunks each), all on `network` (the
+ * partition limits on); entries per second over `timedSeconds` after `warmUpSeconds`.
+ *
+ * @example
+ * ```ts ignore
+ * const { shards, timedSeconds } = WORKLOADS["azure.space.scale"].scale;
+ * ```
+ */
+export interface SpaceScale {
+  shards: readonly number[];
+  segments: number;
+  writers: number;
+  factories: number;
+  chunksPerProduce: number;
+  warmUpSeconds: number;
+  timedSeconds: number;
+  network: SimulatedNetwork;
+  /** Azure's scalability targets divided by this give `network`'s limits. */
+  scaledDownBy: number;
+  retry: RetrySettings;
+}
+
+/**
  * What a scenario does, the same for every contestant: produce into `segments` segments
  * concurrently, consume what a setup wrote, consume while sampling the heap (`memory`), time
  * single entries from their produce to a follower in the same process (`followLatency`), or
@@ -62,7 +103,9 @@ export type CliCommand = "copy" | "export";
  * `spaces` spaces against `consumeSpace` of each in turn (`merge`); or run the `streamkit`
  * `command` on what a setup wrote, as a process of its own, against the driver doing the
  * matching job in the measuring process (`cli`: copy against produce, export against
- * `consumeSpace`).
+ * `consumeSpace`); or produce or consume as above through the Azure simulator's `network`
+ * (`simulatedProduce`, `simulatedConsume`); or measure how a space's write throughput grows
+ * with its shards under the simulator's partition limits (`spaceScale`).
  *
  * @example
  * ```ts ignore
@@ -76,7 +119,18 @@ export type Workload =
   | { driver: Driver; kind: "followLatency"; samples: LatencySamples }
   | { driver: Driver; kind: "catchUp" }
   | { driver: Driver; kind: "merge"; spaces: number }
-  | { driver: Driver; kind: "cli"; command: CliCommand };
+  | { driver: Driver; kind: "cli"; command: CliCommand }
+  | { driver: Driver; kind: "simulatedProduce"; segments: number; network: SimulatedNetwork }
+  | { driver: Driver; kind: "simulatedConsume"; read: Read; network: SimulatedNetwork }
+  | { driver: Driver; kind: "spaceScale"; scale: SpaceScale };
+
+/** The kinds of scenario that time their own writes: they have no setup. */
+const WRITING_KINDS: ReadonlySet<Workload["kind"]> = new Set([
+  "produce",
+  "followLatency",
+  "simulatedProduce",
+  "spaceScale",
+]);
 
 /**
  * Whether a scenario reads what an untimed setup process wrote before it: every scenario but
@@ -88,7 +142,7 @@ export type Workload =
  * ```
  */
 export function hasSetup(workload: Workload): boolean {
-  return workload.kind !== "produce" && workload.kind !== "followLatency";
+  return !WRITING_KINDS.has(workload.kind);
 }
 
 /**
@@ -100,6 +154,34 @@ export function hasSetup(workload: Workload): boolean {
  * ```
  */
 export const CONCURRENT_SEGMENTS = 8;
+
+/**
+ * Azure's round trip within a region, give or take: 10 ms ± 1 ms, and no limits (the
+ * scenarios on it write and read far below Azure's targets).
+ *
+ * @example
+ * ```ts ignore
+ * const workload: Workload = { driver: "azure", kind: "simulatedProduce", segments: 1, network: RTT10 };
+ * ```
+ */
+export const RTT10: SimulatedNetwork = {
+  latencyMs: 10,
+  jitterMs: 1,
+  partitionEntitiesPerSecond: 0,
+  accountRequestsPerSecond: 0,
+  burstSeconds: 1,
+};
+
+/**
+ * Azure's scalability targets divided by {@linkcode SCALED_DOWN_BY}: 2,000 entities per second
+ * and partition, 20,000 requests per second on the account. Azurite on a small machine takes
+ * no more than some 2,500 entries per second (each one a row in its segment and one in its
+ * space), so 8 shards at Azure's own rate (16,000 entries per second) would measure Azurite;
+ * divided, the partitions stay the bottleneck and the proportions stay Azure's.
+ */
+const AZURE_PARTITION_ENTITIES_PER_SECOND = 2_000;
+const AZURE_ACCOUNT_REQUESTS_PER_SECOND = 20_000;
+const SCALED_DOWN_BY = 8;
 
 /**
  * Every scenario of the benchmark, by name, and what it does.
@@ -136,6 +218,47 @@ export const WORKLOADS = {
     driver: "azure",
     kind: "followLatency",
     samples: { warmUp: 20, timed: 200 },
+  },
+  // Through the simulator: a steady stream to one segment, and a read of a space of the
+  // driver's default shard count, each against the raw library on the same network.
+  "azure.produce.rtt10": { driver: "azure", kind: "simulatedProduce", segments: 1, network: RTT10 },
+  "azure.consumeSpace.rtt10": {
+    driver: "azure",
+    kind: "simulatedConsume",
+    read: "space",
+    network: RTT10,
+  },
+  // One space of 32 segments under the partition limits, written with 1 to 8 shards: whether
+  // its throughput grows with them. A produce call ends once its chunks are in the space index
+  // (the driver's fanout), so calls of 4 chunks bound what a writer owes the index; one endless
+  // call per segment would commit far ahead of the index (nothing in the driver holds commits
+  // back), and on one Azurite those commits take the CPU the index's writes need, which Azure's
+  // separate partitions would not. The buckets hold 1 s of their rate: 3 s of warm-up spend
+  // the first burst, and 10 s timed weigh what bursts remain at a tenth at most. The retries
+  // wait for tokens to come back (90 entities take 0.36 s of a partition's 250 per second):
+  // 40 of them, doubling from 50 ms up to 0.5 s (with full jitter: some 9 s of patience), so
+  // that a chunk queued behind others on a throttled shard does not give up (the driver's
+  // default, 6 retries up to 2 s, can), and none sleeps long past its turn.
+  "azure.space.scale": {
+    driver: "azure",
+    kind: "spaceScale",
+    scale: {
+      shards: [1, 2, 4, 8],
+      segments: 32,
+      writers: 8,
+      factories: 4,
+      chunksPerProduce: 4,
+      warmUpSeconds: 3,
+      timedSeconds: 10,
+      network: {
+        ...RTT10,
+        partitionEntitiesPerSecond: AZURE_PARTITION_ENTITIES_PER_SECOND / SCALED_DOWN_BY,
+        accountRequestsPerSecond: AZURE_ACCOUNT_REQUESTS_PER_SECOND / SCALED_DOWN_BY,
+      },
+      scaledDownBy: SCALED_DOWN_BY,
+      // A throttled space index must wait, not fail: the scenario measures throughput there.
+      retry: { maxRetries: 1_000, baseDelayMs: 50, maxDelayMs: 500 },
+    },
   },
 } as const satisfies Record<string, Workload>;
 
@@ -214,8 +337,15 @@ export const SEGMENTS_WRITTEN: Record<Read, number> = {
   space: CONCURRENT_SEGMENTS,
 };
 
-/** The name of segment `index` of a scenario. */
-function segmentName(index: number): string {
+/**
+ * The name of segment `index` of a scenario.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(segmentName(0)); // "segment-0"
+ * ```
+ */
+export function segmentName(index: number): string {
   return `segment-${index}`;
 }
 
