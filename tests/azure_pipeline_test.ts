@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { type Entry, type ProduceRecord, spaceOffset, type Store } from "../core/mod.ts";
 import { compareKeys } from "../core/mod.ts";
 import { SeededRandom } from "../core/_test_random.ts";
-import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
+import type { AzureStoreFactory, AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
 import { type CommitStep, setCommitStepHook } from "../drivers/azure/_commit_hooks.ts";
 import { type Azurite, startAzurite } from "./_azurite.ts";
 import {
@@ -29,7 +29,8 @@ import {
   spaceShardsOf,
   unfinishedPendingHeads,
 } from "./_azure_inspect.ts";
-import { type ProxiedRequest, rule, startFaultProxy } from "./_fault_proxy.ts";
+import { type FaultProxy, type ProxiedRequest, rule, startFaultProxy } from "./_fault_proxy.ts";
+import { azuriteFactory, numberedRecords, produceNumbered } from "./_azure_test_store.ts";
 import {
   entryOf,
   type Row,
@@ -58,25 +59,19 @@ const encoder = new TextEncoder();
 const azurite: Azurite = await startAzurite();
 globalThis.addEventListener("unload", () => void azurite.stop());
 
-function factory(options: Partial<AzureStoreFactoryOptions> = {}): AzureStoreFactory {
-  return new AzureStoreFactory({
-    connectionString: azurite.connectionString,
-    allowInsecureHttp: true,
-    tablePrefix: PREFIX,
-    sweepIntervalMs: 0,
-    ...options,
-  });
+function factory(
+  options: Partial<AzureStoreFactoryOptions> = {},
+  via?: FaultProxy,
+): AzureStoreFactory {
+  return azuriteFactory(azurite, PREFIX, options, via);
 }
 
 function records(segment: string, from: number, count: number): ProduceRecord[] {
-  return Array.from({ length: count }, (_, i) => ({
-    sequence: from + i,
-    payload: encoder.encode(`${segment}#${from + i}`),
-  }));
+  return numberedRecords(segment, from, count);
 }
 
-async function produce(store: Store, segment: string, from: number, count: number) {
-  return await collect(store.produce({ space: SPACE, segment }, records(segment, from, count)));
+function produce(store: Store, segment: string, from: number, count: number) {
+  return produceNumbered(store, SPACE, segment, from, count);
 }
 
 class SimulatedCrash extends Error {
@@ -269,16 +264,7 @@ Deno.test("azure pipeline: a chunk whose space rows fail for good once the next 
     rule(503, "ServerBusy", (request) => spaceRows(request) && !secondCommitted),
     rule(403, "AuthorizationFailure", (request) => spaceRows(request) && secondCommitted),
   );
-  const writer = new AzureStoreFactory({
-    connectionString: azurite.connectionString.replace(
-      azurite.endpoint,
-      proxy.endpoint(azurite.accountName),
-    ),
-    allowInsecureHttp: true,
-    tablePrefix: PREFIX,
-    sweepIntervalMs: 0,
-    retry: { maxRetries: 100, baseDelayMs: 5, maxDelayMs: 20 },
-  });
+  const writer = factory({ retry: { maxRetries: 100, baseDelayMs: 5, maxDelayMs: 20 } }, proxy);
   let commits = 0;
   setCommitStepHook(writer, (step) => {
     if (step === "commit" && ++commits === 2) secondCommitted = true;
@@ -330,15 +316,7 @@ Deno.test("azure pipeline: the sweep finishes a fanout that failed behind a comm
     (request) => request.url.includes("$batch") && request.body.includes(spaceRowsPartition),
   );
   proxy.rules.push(refused);
-  const writer = new AzureStoreFactory({
-    connectionString: azurite.connectionString.replace(
-      azurite.endpoint,
-      proxy.endpoint(azurite.accountName),
-    ),
-    allowInsecureHttp: true,
-    tablePrefix: PREFIX,
-    sweepIntervalMs: 200,
-  });
+  const writer = factory({ sweepIntervalMs: 200 }, proxy);
   try {
     const store = await writer.newStore(storeId);
     await assert.rejects(produce(store, SEGMENT, BASE + 1, TWO_CHUNKS));
@@ -455,16 +433,7 @@ Deno.test("azure pipeline: a follower elsewhere sees every entry once, in order,
     jitterMs: 3,
     faultRate: 0.03,
   });
-  const connectionString = azurite.connectionString.replace(
-    azurite.endpoint,
-    simulator.endpoint(azurite.accountName),
-  );
-  const writer = new AzureStoreFactory({
-    connectionString,
-    allowInsecureHttp: true,
-    tablePrefix: PREFIX,
-    sweepIntervalMs: 0,
-  });
+  const writer = factory({}, simulator);
   const follower = factory();
   const spaces = ["orders", "orders2"];
   const streams: Stream[] = spaces.flatMap((space) =>

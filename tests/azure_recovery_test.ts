@@ -22,10 +22,11 @@
 
 import assert from "node:assert/strict";
 import type { TableClient } from "@azure/data-tables";
-import { encodeFirst, i64, type ProduceRecord, type Store, toHex } from "../core/mod.ts";
-import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
+import { encodeFirst, i64, type Store, toHex } from "../core/mod.ts";
+import type { AzureStoreFactory, AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
 import { type CommitStep, setCommitStepHook } from "../drivers/azure/_commit_hooks.ts";
 import { type Azurite, startAzurite } from "./_azurite.ts";
+import { azuriteFactory, numberedPayload, produceNumbered } from "./_azure_test_store.ts";
 import {
   auditBothIndexes,
   collect,
@@ -74,7 +75,6 @@ const BASE = 50;
 /** The crashed chunk's size: one chunk (≤ 90 records). */
 const CHUNK = 60;
 const PREFIX = "recov";
-const utf8 = new TextEncoder();
 
 class SimulatedCrash extends Error {
   constructor(readonly step: CommitStep) {
@@ -83,19 +83,8 @@ class SimulatedCrash extends Error {
   }
 }
 
-function payload(segment: string, sequence: number): Uint8Array {
-  return utf8.encode(`${segment}#${sequence}`);
-}
-
-function records(segment: string, from: number, count: number): ProduceRecord[] {
-  return Array.from({ length: count }, (_, i) => ({
-    sequence: from + i,
-    payload: payload(segment, from + i),
-  }));
-}
-
 async function produce(store: Store, segment: string, from: number, count: number) {
-  return await collect(store.produce({ space: SPACE, segment }, records(segment, from, count)));
+  return await produceNumbered(store, SPACE, segment, from, count);
 }
 
 async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000) {
@@ -132,7 +121,11 @@ async function verify(
     "SEGMENT's sequences",
   );
   for (const entry of entries) {
-    assert.deepEqual(entry.payload, payload(SEGMENT, entry.sequence), `#${entry.sequence}`);
+    assert.deepEqual(
+      entry.payload,
+      numberedPayload(SEGMENT, entry.sequence),
+      `#${entry.sequence}`,
+    );
   }
   // Chunks are whole: entries group by trx into runs with consecutive numbers.
   const numbers = [...new Set(entries.map((entry) => entry.trx.number))];
@@ -177,13 +170,7 @@ const azurite: Azurite = await startAzurite();
 globalThis.addEventListener("unload", () => void azurite.stop());
 
 function factory(options: Partial<AzureStoreFactoryOptions> = {}): AzureStoreFactory {
-  return new AzureStoreFactory({
-    connectionString: azurite.connectionString,
-    allowInsecureHttp: true,
-    tablePrefix: PREFIX,
-    sweepIntervalMs: 0,
-    ...options,
-  });
+  return azuriteFactory(azurite, PREFIX, options);
 }
 
 /** A factory whose hook throws once, after `step`; it records the steps it saw. */

@@ -7,15 +7,9 @@
 
 import assert from "node:assert/strict";
 import { odata, TableClient } from "@azure/data-tables";
-import {
-  type Entry,
-  type ProduceRecord,
-  spaceOffset,
-  type Store,
-  StreamkitError,
-} from "../core/mod.ts";
+import { type Entry, spaceOffset, type Store, StreamkitError } from "../core/mod.ts";
 import { compareKeys } from "../core/mod.ts";
-import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
+import type { AzureStoreFactory, AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
 import {
   LAYOUT_ROW,
   SETTINGS_PARTITION,
@@ -25,34 +19,21 @@ import {
 } from "../drivers/azure/_entities.ts";
 import { type Azurite, startAzurite } from "./_azurite.ts";
 import { collect, directTable } from "./_azure_inspect.ts";
+import { azuriteFactory, produceNumbered } from "./_azure_test_store.ts";
 
 const PREFIX = "shards";
 const SPACE = "orders";
-const encoder = new TextEncoder();
 
 // One Azurite for the file; it fails loudly if it cannot start, and exits with this process.
 const azurite: Azurite = await startAzurite();
 globalThis.addEventListener("unload", () => void azurite.stop());
 
 function factory(options: Partial<AzureStoreFactoryOptions> = {}): AzureStoreFactory {
-  return new AzureStoreFactory({
-    connectionString: azurite.connectionString,
-    allowInsecureHttp: true,
-    tablePrefix: PREFIX,
-    sweepIntervalMs: 0,
-    ...options,
-  });
+  return azuriteFactory(azurite, PREFIX, options);
 }
 
-function records(segment: string, from: number, count: number): ProduceRecord[] {
-  return Array.from({ length: count }, (_, i) => ({
-    sequence: from + i,
-    payload: encoder.encode(`${segment}#${from + i}`),
-  }));
-}
-
-async function produce(store: Store, segment: string, from: number, count: number) {
-  return await collect(store.produce({ space: SPACE, segment }, records(segment, from, count)));
+function produce(store: Store, segment: string, from: number, count: number) {
+  return produceNumbered(store, SPACE, segment, from, count);
 }
 
 /** Row counts of the table's partitions, read with the SDK directly. */
