@@ -538,11 +538,7 @@ export class EngineStore implements Store {
     args: ProduceArgs,
     records: Iterable<ProduceRecord> | AsyncIterable<ProduceRecord>,
   ): AsyncIterable<SegmentStatus> {
-    const space = validateName("space", args?.space);
-    const segment = validateName("segment", args.segment);
-    this.#assertOpen();
-    args.signal?.throwIfAborted();
-    const stop = this.#stopSignal(args.signal);
+    const { space, segment, stop } = this.#startWrite(args);
     const reader = new ChunkReader(records, this.#shared.backend.limits, space, segment);
     yield* this.#commitChunks(
       space,
@@ -557,11 +553,7 @@ export class EngineStore implements Store {
     args: RestoreArgs,
     entries: Iterable<Entry> | AsyncIterable<Entry>,
   ): AsyncIterable<SegmentStatus> {
-    const space = validateName("space", args?.space);
-    const segment = validateName("segment", args.segment);
-    this.#assertOpen();
-    args.signal?.throwIfAborted();
-    const stop = this.#stopSignal(args.signal);
+    const { space, segment, stop } = this.#startWrite(args);
     const reader = new ChunkReader(entries, this.#shared.backend.limits, space, segment, {
       argument: "entries",
       check: (entry, index) => checkRestoredEntry(entry, index, space, segment),
@@ -577,6 +569,19 @@ export class EngineStore implements Store {
       lastRestored = chunk[chunk.length - 1];
       return this.#restoreChunk(space, segment, chunk, trxStart, stop);
     });
+  }
+
+  /** Checks a write's names and the store's state; the signal that stops the write. */
+  #startWrite(args: ProduceArgs | RestoreArgs): {
+    space: string;
+    segment: string;
+    stop: AbortSignal;
+  } {
+    const space = validateName("space", args?.space);
+    const segment = validateName("segment", args.segment);
+    this.#assertOpen();
+    args.signal?.throwIfAborted();
+    return { space, segment, stop: this.#stopSignal(args.signal) };
   }
 
   /**

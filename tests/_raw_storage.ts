@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { segmentEntryKey, segmentInventoryKey, spaceEntryKey } from "../core/driver.ts";
-import { encodeEntry, type Entry, type StoreFactory } from "../core/mod.ts";
+import { encodeEntry, type Entry, type Store, type StoreFactory } from "../core/mod.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
 import {
   compressForRow,
@@ -148,5 +148,19 @@ export async function withAzureTarget(
     });
   } finally {
     await azurite.stop();
+  }
+}
+
+/** Runs `body` on the store `storeId` of a new factory, closing the factory afterwards. */
+export async function withStore<T>(
+  openFactory: () => StoreFactory,
+  storeId: string,
+  body: (store: Store) => Promise<T>,
+): Promise<T> {
+  const factory = openFactory();
+  try {
+    return await body(await factory.newStore(storeId));
+  } finally {
+    await factory.close();
   }
 }

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Entry, Store, StoreFactory } from "../core/mod.ts";
 import { collect } from "./_azure_inspect.ts";
-import { type RawStorage, withAzureTarget, withLevelTarget } from "./_raw_storage.ts";
+import { type RawStorage, withAzureTarget, withLevelTarget, withStore } from "./_raw_storage.ts";
 import { KillAudit } from "./_kill_audit.ts";
 import { KILL_SPACES, killPayload, type Line, where } from "./_kill_protocol.ts";
 import { absorb, newTracks } from "./_kill_tracks.ts";
@@ -113,20 +113,6 @@ async function audit(store: Store, lines: readonly Line[]): Promise<void> {
   const tracks = newTracks();
   absorb(lines, tracks, store.limits.maxChunkRecords);
   await new KillAudit([...tracks.values()]).run(store, true);
-}
-
-/** Runs `body` on the store `storeId` of a new factory, closing the factory afterwards. */
-async function withStore<T>(
-  openFactory: () => StoreFactory,
-  storeId: string,
-  body: (store: Store) => Promise<T>,
-): Promise<T> {
-  const factory = openFactory();
-  try {
-    return await body(await factory.newStore(storeId));
-  } finally {
-    await factory.close();
-  }
 }
 
 /**

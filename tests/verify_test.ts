@@ -19,7 +19,7 @@ import {
 import { verifyStoreInPasses } from "../core/verify.ts";
 import { MemoryStoreFactory } from "../drivers/memory/mod.ts";
 import { collect } from "./_azure_inspect.ts";
-import { type RawStorage, withAzureTarget, withLevelTarget } from "./_raw_storage.ts";
+import { type RawStorage, withAzureTarget, withLevelTarget, withStore } from "./_raw_storage.ts";
 
 /** Small chunks, so every segment of a few records has several. */
 const CHUNK_RECORDS = 5;
@@ -104,20 +104,6 @@ function assertSound(report: VerifyReport): void {
     entries: ENTRY_COUNT,
     bytes: PAYLOAD_BYTES,
   });
-}
-
-/** Runs `body` on the store `storeId` of a new factory, closing the factory afterwards. */
-async function withStore<T>(
-  openFactory: () => StoreFactory,
-  storeId: string,
-  body: (store: Store) => Promise<T>,
-): Promise<T> {
-  const factory = openFactory();
-  try {
-    return await body(await factory.newStore(storeId));
-  } finally {
-    await factory.close();
-  }
 }
 
 /** A kind of damage to SEGMENT (or SIBLING), and the problems verify must report for it. */
