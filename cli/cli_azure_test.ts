@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AzureStoreFactory } from "@streamkit/azure";
-import { startAzurite } from "../tests/_azurite.ts";
+import { startAzurite } from "../drivers/azure/_test_support.ts";
 import {
   LAYOUT,
   LAYOUT_ENTRIES,

@@ -19,9 +19,8 @@ import type { Entry, ProduceRecord, Store } from "@streamkit/core";
 import { AzureStoreFactory } from "@streamkit/azure";
 import { LevelStoreFactory } from "@streamkit/level";
 import { SeededRandom, testSeed } from "../core/_test_random.ts";
-import { segmentPartition } from "../drivers/azure/_entities.ts";
+import { type Azurite, segmentPartition, startAzurite } from "../drivers/azure/_test_support.ts";
 import { directTable, markerKeys } from "../tests/_azure_inspect.ts";
-import { type Azurite, startAzurite } from "../tests/_azurite.ts";
 import {
   assertSameStore,
   CopyProcess,

@@ -151,7 +151,8 @@ export interface SpaceRange {
 
 /**
  * The storage primitives a driver provides for one opened store. Core calls `commit` for a
- * segment only while holding that segment's lock, after `readHead`, and never after `close`.
+ * segment only while holding that segment's lock, after reading its head, and never after
+ * `close`.
  *
  * @example
  * ```ts
@@ -167,43 +168,20 @@ export interface StoreBackend {
   /** The sizes this backend accepts. */
   readonly limits: BackendLimits;
   /**
-   * Whether other processes may commit to this store. Followers then also poll (backing off
-   * while idle), besides waking at once for commits made through this process.
+   * Present when other processes may commit to this store too: what the engine then needs of
+   * the backend (see {@linkcode SharedBackend}). Declared, never probed method by method.
    */
-  readonly sharedAcrossProcesses?: boolean;
-  /**
-   * The highest timestamp of `space` that readers may read up to as far as other processes'
-   * commits are concerned (below the oldest chunk another process may still be making visible
-   * in the space index), or `undefined` when nothing holds reads back. Called before every
-   * space read; reads of this process are held back by core's own watermark.
-   */
-  spaceReadBound?(space: string, signal?: AbortSignal): Promise<number | undefined>;
+  readonly shared?: SharedBackend;
   /** The segment's head, or `undefined` when it has no entries. */
   readHead(space: string, segment: string, signal?: AbortSignal): Promise<SegmentHead | undefined>;
-  /**
-   * The head to validate a chunk against, possibly as this backend's last commit left it
-   * (saving a read). If another process moved the head since, `commit` must fail with
-   * `SequenceMismatch` or `Conflict`; a chunk that does not continue this head is checked again
-   * against `readHead` before it is refused. Optional: `readHead` serves otherwise.
-   */
-  readHeadForWrite?(space: string, segment: string): Promise<SegmentHead | undefined>;
   /**
    * Writes the chunk to both indexes, the inventory and the head, atomically: after a crash
    * all of it or none of it is visible. A backend shared across processes must fail with
    * `SequenceMismatch` or a transient `Conflict` when the head changed since `chunk.head`.
-   * It may resolve at the commit point, once the chunk is durable, and finish writing the
-   * space index behind (so the segment's next chunk commits meanwhile), if its `spaceReadBound`
-   * then keeps readers below what it has not finished and waits for what this backend committed
-   * before the read began, and `settle` waits for the rest.
+   * A shared backend may resolve at the commit point and finish the space index behind (see
+   * {@linkcode SharedBackend.finishWrites}).
    */
   commit(chunk: ChunkCommit): Promise<void>;
-  /**
-   * Resolves once every chunk this backend committed to the segment is written everywhere;
-   * rejects when finishing one failed (it stays committed, and recovery finishes it). Core
-   * waits for it at the end of each produce and restore. Optional: for backends whose `commit`
-   * finishes everything.
-   */
-  settle?(space: string, segment: string): Promise<void>;
   /** The segment's entries in ascending sequence within `range`. */
   scanSegment(
     space: string,
@@ -219,4 +197,49 @@ export interface StoreBackend {
   listSegments(space: string, signal?: AbortSignal): AsyncIterable<string>;
   /** Releases the backend; called once, when the last store handle on it closes. */
   close(): Promise<void>;
+}
+
+/**
+ * What a backend that other processes also commit to (Azure, say) adds to
+ * {@linkcode StoreBackend}, as its `shared` property. Followers then poll as well (backing off
+ * while idle), since commits of other processes wake no one here.
+ *
+ * @example
+ * ```ts
+ * import type { SharedBackend, StoreBackend } from "@streamkit/core/driver";
+ * function describe(backend: StoreBackend): string {
+ *   return backend.shared ? "shared across processes" : "one process";
+ * }
+ * const alone: SharedBackend = {
+ *   spaceReadBound: () => Promise.resolve(undefined),
+ *   readHeadForWrite: () => Promise.resolve(undefined),
+ *   finishWrites: () => Promise.resolve(),
+ * };
+ * console.log(typeof alone.finishWrites);
+ * ```
+ */
+export interface SharedBackend {
+  /**
+   * The highest timestamp of `space` that readers may read up to as far as other processes'
+   * commits are concerned (below the oldest chunk another process may still be making visible
+   * in the space index), or `undefined` when nothing holds reads back. Called before every
+   * space read; reads of this process are held back by core's own watermark.
+   */
+  spaceReadBound(space: string, signal?: AbortSignal): Promise<number | undefined>;
+  /**
+   * The head to validate a chunk against, possibly as this backend's last commit left it
+   * (saving a read). If another process moved the head since, `commit` must fail with
+   * `SequenceMismatch` or `Conflict`; a chunk that does not continue this head is checked again
+   * against `readHead` before it is refused.
+   */
+  readHeadForWrite(space: string, segment: string): Promise<SegmentHead | undefined>;
+  /**
+   * Resolves once every chunk this backend committed to the segment is written everywhere;
+   * rejects when finishing one failed (it stays committed, and recovery finishes it). `commit`
+   * may resolve at the commit point, once the chunk is durable, and finish the space index
+   * behind (so the segment's next chunk commits meanwhile), provided `spaceReadBound` keeps
+   * readers below what it has not finished and waits for what it committed before the read
+   * began. Core waits for it at the end of each produce and restore.
+   */
+  finishWrites(space: string, segment: string): Promise<void>;
 }

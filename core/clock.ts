@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import type { Clock } from "@streamkit/core";
+ * import type { Clock } from "@streamkit/core/driver";
  * const frozen: Clock = { now: () => 1_700_000_000_000 };
  * ```
  */

@@ -4,8 +4,8 @@
  * a chunk, scan the two indexes, list the inventory) and subclasses
  * {@linkcode BackendStoreFactory}, which gives it every semantic of the store: validation,
  * chunking, sequence checks, single winner, timestamps, watermarks, notifications, lifecycle.
- * The key layout, the reusable encoder and decoder and the byte helpers here are for backends
- * that store entries under lexkeys.
+ * The key layout, the transaction record and its codec, the reusable encoder and decoder and
+ * the byte helpers here are for backends that store entries under lexkeys.
  *
  * @example
  * ```ts
@@ -22,8 +22,17 @@
  */
 
 export * from "./backend.ts";
-export * from "./backend_store_factory.ts";
-export * from "./keys.ts";
-export { EntryDecoder } from "./decode.ts";
-export { EntryEncoder } from "./encode.ts";
-export { concatBytes, decodeUtf8, readI64LE, writeI64LE, writeU64BE } from "./bytes.ts";
+export * from "./engine/backend_store_factory.ts";
+export * from "./codec/keys.ts";
+export { decodeTransaction, EntryDecoder } from "./codec/decode.ts";
+export { encodeTransaction, EntryEncoder } from "./codec/encode.ts";
+export type * from "./codec/transaction_record.ts";
+export type { Clock } from "./clock.ts";
+export {
+  concatBytes,
+  decodeUtf8,
+  equalBytes,
+  readI64LE,
+  writeI64LE,
+  writeU64BE,
+} from "./codec/bytes.ts";

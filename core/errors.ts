@@ -34,6 +34,24 @@ export type ErrorKind =
   | "Unavailable"
   | "AccessDenied";
 
+/**
+ * A finer reason within a kind, for callers that act on it (a command that suggests a flag,
+ * say) rather than on the message's wording.
+ *
+ * - `InsecureEndpoint` (an `InvalidArgument`): an `http:` endpoint was refused because
+ *   insecure HTTP was not allowed (Azure's `allowInsecureHttp`, for the emulator only).
+ *
+ * @example
+ * ```ts
+ * import { StreamkitError } from "@streamkit/core";
+ * const error = new StreamkitError("InvalidArgument", "endpoint: http: is refused", {
+ *   code: "InsecureEndpoint",
+ * });
+ * console.log(error.code); // "InsecureEndpoint"
+ * ```
+ */
+export type ErrorCode = "InsecureEndpoint";
+
 const TRANSIENT_KINDS: ReadonlySet<ErrorKind> = new Set(["Conflict", "StoreLocked", "Unavailable"]);
 
 /**
@@ -51,6 +69,8 @@ export interface StreamkitErrorOptions {
   transient?: boolean;
   /** The underlying error. */
   cause?: unknown;
+  /** The finer reason, when the kind has one that callers act on. */
+  code?: ErrorCode;
 }
 
 /**
@@ -71,6 +91,8 @@ export class StreamkitError extends Error {
   readonly kind: ErrorKind;
   /** Whether retrying the same call may succeed. */
   readonly transient: boolean;
+  /** The finer reason within the kind, if any (see {@linkcode ErrorCode}). */
+  readonly code: ErrorCode | undefined;
 
   /** Creates an error of `kind`; `transient` defaults from the kind. */
   constructor(kind: ErrorKind, message: string, options: StreamkitErrorOptions = {}) {
@@ -78,6 +100,7 @@ export class StreamkitError extends Error {
     this.name = "StreamkitError";
     this.kind = kind;
     this.transient = options.transient ?? TRANSIENT_KINDS.has(kind);
+    this.code = options.code;
   }
 }
 

@@ -19,14 +19,12 @@
 export * from "./types.ts";
 export * from "./errors.ts";
 export * from "./names.ts";
-export * from "./lexkey.ts";
+export * from "./codec/lexkey.ts";
 export * from "./offsets.ts";
-export { encodeEntry, encodeTransaction } from "./encode.ts";
-export { decodeEntry, decodeTransaction } from "./decode.ts";
-export type * from "./txn.ts";
-export type { Clock } from "./clock.ts";
+export { encodeEntry } from "./codec/encode.ts";
+export { decodeEntry } from "./codec/decode.ts";
 export * from "./bus.ts";
-export type { BackendStoreFactoryOptions } from "./backend_store_factory.ts";
+export { entryDifferences } from "./entry_differences.ts";
 export {
   type VerifyOptions,
   type VerifyProblem,

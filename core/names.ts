@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isUuid } from "./codec/_hex.ts";
 import { StreamkitError } from "./errors.ts";
 import type { StoreId } from "./types.ts";
 
@@ -20,7 +21,6 @@ import type { StoreId } from "./types.ts";
 export const MAX_NAME_BYTES = 200;
 
 const utf8 = new TextEncoder();
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Checks a space or segment name and returns it: a non-empty, well-formed Unicode string
@@ -82,7 +82,7 @@ export function validateName(argument: string, value: unknown): string {
  * ```
  */
 export function validateUuid(argument: string, value: unknown): string {
-  if (typeof value !== "string" || !UUID_PATTERN.test(value)) {
+  if (!isUuid(value)) {
     const shown = typeof value === "string" ? JSON.stringify(value.slice(0, 64)) : typeof value;
     throw new StreamkitError(
       "InvalidArgument",

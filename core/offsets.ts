@@ -6,8 +6,8 @@
  */
 
 import { StreamkitError } from "./errors.ts";
-import { compareKeys } from "./lexkey.ts";
-import { segmentEntryKey, spaceEntryKey, spaceIndexPrefix } from "./keys.ts";
+import { compareKeys } from "./codec/lexkey.ts";
+import { segmentEntryKey, spaceEntryKey, spaceIndexPrefix } from "./codec/keys.ts";
 import { validateName } from "./names.ts";
 import type { Entry } from "./types.ts";
 

@@ -400,15 +400,23 @@ export interface Store extends AsyncDisposable {
  * @example
  * ```ts
  * import type { StoreFactory } from "@streamkit/core";
- * async function withStore(factory: StoreFactory, storeId: string): Promise<void> {
+ * async function printSpaces(factory: StoreFactory, storeId: string): Promise<void> {
  *   await using store = await factory.newStore(storeId);
  *   for await (const space of store.getSpaces()) console.log(space);
+ * }
+ * async function printStores(factory: StoreFactory): Promise<void> {
+ *   for (const storeId of await factory.listStores?.() ?? []) console.log(storeId);
  * }
  * ```
  */
 export interface StoreFactory extends AsyncDisposable {
   /** Opens (creating if needed) the store with this UUID. */
   newStore(storeId: StoreId): Promise<Store>;
+  /**
+   * The ids of the stores the factory's database holds, in ascending order. Optional: drivers
+   * whose stores outlive the process (level, azure) have it; memory does not.
+   */
+  listStores?(options?: ReadOptions): Promise<StoreId[]>;
   /** Closes every store this factory opened; idempotent. */
   close(): Promise<void>;
 }

@@ -44,9 +44,9 @@
  * @module
  */
 
-import { EntryEncoder } from "./encode.ts";
+import { EntryEncoder } from "./codec/encode.ts";
 import { StreamkitError } from "./errors.ts";
-import { compareKeys } from "./lexkey.ts";
+import { compareKeys } from "./codec/lexkey.ts";
 import { validateName } from "./names.ts";
 import { spaceOffset } from "./offsets.ts";
 import type { Entry, SegmentStatus, Store } from "./types.ts";

@@ -26,12 +26,12 @@
  * @module
  */
 
-import { decodeEntry, decodeTransaction } from "./decode.ts";
-import type { Transaction } from "./txn.ts";
+import { decodeEntry, decodeTransaction } from "./codec/decode.ts";
+import type { TransactionRecord } from "./codec/transaction_record.ts";
 import type { Entry } from "./types.ts";
-import { allocateBytes } from "./_byte_pool.ts";
-import { EncodeCache, encodeEntryInto, encodeTransactionInto } from "./_entry_writer.ts";
-import { ZstdContext } from "./_zstd.ts";
+import { allocateBytes } from "./codec/_byte_pool.ts";
+import { EncodeCache, encodeEntryInto, encodeTransactionInto } from "./codec/_entry_writer.ts";
+import { ZstdContext } from "./codec/_zstd.ts";
 
 /**
  * The default bound on the decompressed size of one entry or transaction: 64 MiB of payloads
@@ -150,12 +150,12 @@ export function decompressEntry(bytes: Uint8Array, options?: DecompressOptions):
  *
  * @example
  * ```ts
- * import { compressTransaction, type Transaction } from "@streamkit/core/zstd";
- * declare const txn: Transaction;
+ * import { compressTransaction, type TransactionRecord } from "@streamkit/core/zstd";
+ * declare const txn: TransactionRecord;
  * const pendingMarker: Uint8Array = compressTransaction(txn);
  * ```
  */
-export function compressTransaction(txn: Transaction): Uint8Array {
+export function compressTransaction(txn: TransactionRecord): Uint8Array {
   return frames.compress(txn, encodeTransactionInto);
 }
 
@@ -165,11 +165,14 @@ export function compressTransaction(txn: Transaction): Uint8Array {
  *
  * @example
  * ```ts
- * import { compressTransaction, decompressTransaction, type Transaction } from "@streamkit/core/zstd";
- * declare const txn: Transaction;
+ * import { compressTransaction, decompressTransaction, type TransactionRecord } from "@streamkit/core/zstd";
+ * declare const txn: TransactionRecord;
  * console.log(decompressTransaction(compressTransaction(txn)).lastSequence === txn.lastSequence);
  * ```
  */
-export function decompressTransaction(bytes: Uint8Array, options?: DecompressOptions): Transaction {
+export function decompressTransaction(
+  bytes: Uint8Array,
+  options?: DecompressOptions,
+): TransactionRecord {
   return decodeTransaction(frames.zstd.decompress(bytes, decompressedBound(options)));
 }

@@ -1,7 +1,7 @@
 /**
  * Starts an in-memory Azurite Table emulator on 127.0.0.1 and a free port, prints its endpoint
  * and connection string, and keeps it running until SIGINT or SIGTERM. The launcher itself is
- * the tests' helper, `tests/_azurite.ts`.
+ * the tests' helper, `drivers/azure/_test_azurite.ts`.
  *
  * Run it with `npx deno run -A scripts/azurite.ts`.
  *
@@ -9,7 +9,7 @@
  */
 
 import process from "node:process";
-import { startAzurite } from "../tests/_azurite.ts";
+import { startAzurite } from "../drivers/azure/_test_support.ts";
 
 const started = Date.now();
 const azurite = await startAzurite();

@@ -8,7 +8,7 @@
  * `cli.export.level`): `copy` and `export --out` of level.consumeSpace's data, each run as a
  * process of its own and timed whole (start-up included), against the level driver's produce
  * of the same entries and its `consumeSpace`, timed in the process that runs the command;
- * and the Azure driver through the Azure simulator (tests/_azure_simulator.ts: Azure's round
+ * and the Azure driver through the Azure simulator (drivers/azure/_test_simulator.ts: Azure's round
  * trip and scalability targets in front of Azurite): a steady stream and a space read with a
  * 10 ms round trip against raw `@azure/data-tables` on the same network
  * (`azure.produce.rtt10`, `azure.consumeSpace.rtt10`), and a space's write throughput by shard
@@ -83,7 +83,7 @@ import {
 } from "./bench/_workload.ts";
 import type { SimulatedDetails, SimulatedNetwork } from "./bench/_simulator.ts";
 import type { ShardsResult } from "./bench/_space_scale.ts";
-import { type Azurite, startAzurite } from "../tests/_azurite.ts";
+import { type Azurite, startAzurite } from "../drivers/azure/_test_support.ts";
 
 /** What a scenario's figures are compared with: another contestant, or a read of our own. */
 type Reference = ContestantName | SameProcessReference;
@@ -736,7 +736,7 @@ if (simulatedRows.length > 0) {
   console.log("|---|---:|---:|---:|---:|");
   for (const row of simulatedRows) console.log(row);
   console.log(
-    `\nThe Azure simulator (tests/_azure_simulator.ts, a proxy in front of the same Azurite, ` +
+    `\nThe Azure simulator (drivers/azure/_test_simulator.ts, a proxy in front of the same Azurite, ` +
       `in a worker thread of the measuring process): ${describeNetwork(RTT10)} (timers make ` +
       "it a little longer in effect). The driver and raw @azure/data-tables go through the " +
       "same simulator in one process, their passes alternating (which goes first alternates " +

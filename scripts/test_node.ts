@@ -12,7 +12,7 @@
 
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startAzurite } from "../tests/_azurite.ts";
+import { startAzurite } from "../drivers/azure/_test_support.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const distRoot = join(root, "dist", "npm");

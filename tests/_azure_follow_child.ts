@@ -14,7 +14,7 @@
 
 import { SeededRandom } from "../core/_test_random.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { setCommitStepHook } from "../drivers/azure/_commit_hooks.ts";
+import { setCommitStepHook } from "../drivers/azure/_test_support.ts";
 import { AZURE_CONNECTION_ENV, printLine } from "./_kill_protocol.ts";
 import type { Store } from "../core/mod.ts";
 import {

@@ -15,7 +15,7 @@ import {
   spacePartition,
   spaceRow,
   spaceShardOf,
-} from "../drivers/azure/_entities.ts";
+} from "../drivers/azure/_test_support.ts";
 
 /** The partition of the pending markers (drivers/azure/_entities.ts). */
 export const MARKER_PARTITION = "txn";

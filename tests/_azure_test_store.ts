@@ -3,7 +3,7 @@
 
 import type { ProduceRecord, SegmentStatus, Store } from "../core/mod.ts";
 import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
-import type { Azurite } from "./_azurite.ts";
+import type { Azurite } from "../drivers/azure/_test_support.ts";
 import { collect } from "./_azure_inspect.ts";
 
 const utf8 = new TextEncoder();

@@ -15,9 +15,9 @@ import {
   segmentPartition,
   sequenceRow,
   spaceRow,
-} from "../drivers/azure/_entities.ts";
+  startAzurite,
+} from "../drivers/azure/_test_support.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
-import { startAzurite } from "./_azurite.ts";
 import { directTable, spacePartitionOf } from "./_azure_inspect.ts";
 
 /** Writes straight to a driver's storage. */

@@ -8,7 +8,7 @@
 // Trusting the certificate takes NODE_EXTRA_CA_CERTS at process start, so that part runs in a
 // child Deno process: this file run with `deno run ... token-child <endpoint>`.
 //
-// Azurite runs in the test (tests/_azurite.ts) and is stopped in `finally`; if it cannot start,
+// Azurite runs in the test (drivers/azure/_test_azurite.ts) and is stopped in `finally`; if it cannot start,
 // the test fails.
 
 import assert from "node:assert/strict";
@@ -20,7 +20,7 @@ import {
   type AzureStoreFactoryOptions,
   azureTableName,
 } from "../drivers/azure/mod.ts";
-import { startAzurite } from "./_azurite.ts";
+import { startAzurite } from "../drivers/azure/_test_support.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,7 +1,7 @@
 import { conformance } from "../core/conformance/mod.ts";
 import type { StoreFactory } from "../core/mod.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { startAzurite } from "./_azurite.ts";
+import { startAzurite } from "../drivers/azure/_test_support.ts";
 
 // One Azurite for the file; it fails loudly if it cannot start, and exits with this process.
 const azurite = await startAzurite();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { StreamkitError } from "../core/mod.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { startAzurite } from "./_azurite.ts";
+import { startAzurite } from "../drivers/azure/_test_support.ts";
 
 function randomBytes(length: number): Uint8Array {
   const bytes = new Uint8Array(length);

@@ -1,5 +1,5 @@
 // Transient and permanent faults between the Azure driver and Azure Tables (DESIGN 7.3
-// "Errors"). A small HTTP proxy (tests/_fault_proxy.ts) sits between the driver and Azurite and
+// "Errors"). A small HTTP proxy (drivers/azure/_test_fault_proxy.ts) sits between the driver and Azurite and
 // faults 10% of the requests, chosen by a seeded PRNG: 503 or 429 answers and dropped
 // connections before forwarding (the request never reaches Azurite), and — the dangerous case —
 // after forwarding (Azurite applied the request; its answer is replaced by a 503 or the socket
@@ -31,15 +31,15 @@ import {
   toHex,
 } from "../core/mod.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { startAzurite } from "./_azurite.ts";
 import {
   FAULT_KINDS,
   type ForcedFault,
   maskBatchIds,
   type ProxiedRequest,
   rule,
+  startAzurite,
   startFaultProxy,
-} from "./_fault_proxy.ts";
+} from "../drivers/azure/_test_support.ts";
 import {
   auditBothIndexes,
   collect,

@@ -18,7 +18,7 @@
 //      not overtaken in the space index by a later chunk of that process (nor by a head read
 //      completing its fanout), so the follower delivers every entry once and in order.
 // Writers produce to all their segments at once: several chunks of a space are in flight.
-// Requests are counted, and faults injected, by routing a factory through tests/_fault_proxy.ts
+// Requests are counted, and faults injected, by routing a factory through drivers/azure/_test_fault_proxy.ts
 // (without faults in a and d). Each test starts its own Azurite and stops it at its end; if it
 // cannot start, the test fails. STREAMKIT_TEST_SEED replays the random choices (sizes, faults,
 // kill points).
@@ -28,8 +28,17 @@ import type { TableClient } from "@azure/data-tables";
 import { SeededRandom, testSeed } from "../core/_test_random.ts";
 import type { Entry } from "../core/mod.ts";
 import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
-import { markerTimestamp, segmentPartition, spacePartitions } from "../drivers/azure/_entities.ts";
-import { type Azurite, startAzurite } from "./_azurite.ts";
+import {
+  type Azurite,
+  type FaultProxy,
+  type ForcedFault,
+  markerTimestamp,
+  type ProxiedRequest,
+  segmentPartition,
+  spacePartitions,
+  startAzurite,
+  startFaultProxy,
+} from "../drivers/azure/_test_support.ts";
 import {
   collect,
   directTable,
@@ -47,12 +56,6 @@ import {
   runChild,
   type Stream,
 } from "./_azure_follow_support.ts";
-import {
-  type FaultProxy,
-  type ForcedFault,
-  type ProxiedRequest,
-  startFaultProxy,
-} from "./_fault_proxy.ts";
 import { killPayload } from "./_kill_protocol.ts";
 
 const PREFIX = "follow";

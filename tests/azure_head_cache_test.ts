@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { startAzurite } from "./_azurite.ts";
+import { startAzurite } from "../drivers/azure/_test_support.ts";
 
 const records = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => ({ sequence: from + i, payload: new Uint8Array([i]) }));

@@ -6,7 +6,7 @@
 // pending head is left; a lost transaction never blocks startup. The last test races two
 // separate Deno processes: this file run with `deno run ... race-child` is the child.
 //
-// Each test starts its own Azurite (tests/_azurite.ts) and stops it; if it cannot start, the
+// Each test starts its own Azurite (drivers/azure/_test_azurite.ts) and stops it; if it cannot start, the
 // test fails.
 
 import assert from "node:assert/strict";
@@ -20,10 +20,14 @@ import {
   StreamkitError,
 } from "../core/mod.ts";
 import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
-import { type CommitStep, setCommitStepHook } from "../drivers/azure/_commit_hooks.ts";
-import { MARKER_PARTITION } from "../drivers/azure/_entities.ts";
+import {
+  type Azurite,
+  type CommitStep,
+  MARKER_PARTITION,
+  setCommitStepHook,
+  startAzurite,
+} from "../drivers/azure/_test_support.ts";
 import { azureTableName } from "../drivers/azure/table_name.ts";
-import { type Azurite, startAzurite } from "./_azurite.ts";
 import { unfinishedPendingHeads } from "./_azure_inspect.ts";
 
 const SPACE = "race";

@@ -14,8 +14,7 @@
 import assert from "node:assert/strict";
 import type { TableClient } from "@azure/data-tables";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { segmentPartition } from "../drivers/azure/_entities.ts";
-import { startAzurite } from "./_azurite.ts";
+import { segmentPartition, startAzurite } from "../drivers/azure/_test_support.ts";
 import {
   directTable,
   inSpaceIndex,

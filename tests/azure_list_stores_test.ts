@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { TableClient } from "@azure/data-tables";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { startAzurite } from "./_azurite.ts";
+import { startAzurite } from "../drivers/azure/_test_support.ts";
 
 const IDS = ["6f1d2f4e-8a55-4c5e-9a39-3f0f4c3c2b10", "0f8fad5b-d9cb-469f-a165-70867728950e"];
 

@@ -5,7 +5,7 @@
 // the 64 KiB limit, one byte more refused with nothing written, and full chunks at the record
 // and byte caps.
 //
-// One Azurite for the file (tests/_azurite.ts), stopped in `finally`; if it cannot start, the
+// One Azurite for the file (drivers/azure/_test_azurite.ts), stopped in `finally`; if it cannot start, the
 // test fails.
 
 import assert from "node:assert/strict";
@@ -29,8 +29,8 @@ import {
   segmentPartition,
   SPACE_INVENTORY_PARTITION,
   spacePartition,
-} from "../drivers/azure/_entities.ts";
-import { startAzurite } from "./_azurite.ts";
+  startAzurite,
+} from "../drivers/azure/_test_support.ts";
 import { spacePartitionOf, unfinishedPendingHeads } from "./_azure_inspect.ts";
 
 const KIB = 1024;

@@ -12,12 +12,32 @@
 // The SIGKILL test (azure_kill_test.ts) kills writers in the middle of such streams.
 
 import assert from "node:assert/strict";
-import { type Entry, type ProduceRecord, spaceOffset, type Store } from "../core/mod.ts";
-import { compareKeys } from "../core/mod.ts";
+import {
+  compareKeys,
+  type Entry,
+  type ProduceRecord,
+  spaceOffset,
+  type Store,
+} from "../core/mod.ts";
 import { SeededRandom } from "../core/_test_random.ts";
 import type { AzureStoreFactory, AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
-import { type CommitStep, setCommitStepHook } from "../drivers/azure/_commit_hooks.ts";
-import { type Azurite, startAzurite } from "./_azurite.ts";
+import {
+  type Azurite,
+  type CommitStep,
+  entryOf,
+  type FaultProxy,
+  type ProxiedRequest,
+  type Row,
+  rule,
+  segmentPartition,
+  sequenceRow,
+  setCommitStepHook,
+  spacePartition,
+  spaceShardOf,
+  startAzureSimulator,
+  startAzurite,
+  startFaultProxy,
+} from "../drivers/azure/_test_support.ts";
 import {
   auditBothIndexes,
   collect,
@@ -29,23 +49,13 @@ import {
   spaceShardsOf,
   unfinishedPendingHeads,
 } from "./_azure_inspect.ts";
-import { type FaultProxy, type ProxiedRequest, rule, startFaultProxy } from "./_fault_proxy.ts";
 import { azuriteFactory, numberedRecords, produceNumbered } from "./_azure_test_store.ts";
-import {
-  entryOf,
-  type Row,
-  segmentPartition,
-  sequenceRow,
-  spacePartition,
-  spaceShardOf,
-} from "../drivers/azure/_entities.ts";
 import {
   assertExactlyOnceInOrder,
   Following,
   produceConcurrently,
   type Stream,
 } from "./_azure_follow_support.ts";
-import { startAzureSimulator } from "./_azure_simulator.ts";
 
 const PREFIX = "pipe";
 const SPACE = "orders";

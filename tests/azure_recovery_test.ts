@@ -24,8 +24,12 @@ import assert from "node:assert/strict";
 import type { TableClient } from "@azure/data-tables";
 import { encodeFirst, i64, type Store, toHex } from "../core/mod.ts";
 import type { AzureStoreFactory, AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
-import { type CommitStep, setCommitStepHook } from "../drivers/azure/_commit_hooks.ts";
-import { type Azurite, startAzurite } from "./_azurite.ts";
+import {
+  type Azurite,
+  type CommitStep,
+  setCommitStepHook,
+  startAzurite,
+} from "../drivers/azure/_test_support.ts";
 import { azuriteFactory, numberedPayload, produceNumbered } from "./_azure_test_store.ts";
 import {
   auditBothIndexes,

@@ -7,17 +7,17 @@
 
 import assert from "node:assert/strict";
 import type { TableClient } from "@azure/data-tables";
-import { type Entry, spaceOffset, type Store, StreamkitError } from "../core/mod.ts";
-import { compareKeys } from "../core/mod.ts";
+import { compareKeys, type Entry, spaceOffset, type Store, StreamkitError } from "../core/mod.ts";
 import type { AzureStoreFactory, AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
 import {
+  type Azurite,
   LAYOUT_ROW,
   SETTINGS_PARTITION,
   spacePartition,
   spacePartitions,
   spaceShardOf,
-} from "../drivers/azure/_entities.ts";
-import { type Azurite, startAzurite } from "./_azurite.ts";
+  startAzurite,
+} from "../drivers/azure/_test_support.ts";
 import { collect, directTable } from "./_azure_inspect.ts";
 import { azuriteFactory, produceNumbered } from "./_azure_test_store.ts";
 

@@ -1,4 +1,4 @@
-// The Azure simulator (tests/_azure_simulator.ts) in front of Azurite enforces what it claims,
+// The Azure simulator (drivers/azure/_test_simulator.ts) in front of Azurite enforces what it claims,
 // seen from @azure/data-tables clients with their retries off:
 //   - latency: sequential requests take at least their added round trip, which the counts
 //     add up; jitter stays within its bounds and repeats for the same seed;
@@ -22,12 +22,14 @@ import {
   TableClient,
   type TransactionAction,
 } from "@azure/data-tables";
-import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, startAzurite } from "./_azurite.ts";
 import {
   type AzureSimulator,
   type AzureSimulatorOptions,
+  AZURITE_ACCOUNT_KEY,
+  AZURITE_ACCOUNT_NAME,
   startAzureSimulator,
-} from "./_azure_simulator.ts";
+  startAzurite,
+} from "../drivers/azure/_test_support.ts";
 
 const credential = new AzureNamedKeyCredential(AZURITE_ACCOUNT_NAME, AZURITE_ACCOUNT_KEY);
 

@@ -11,7 +11,7 @@
 //     `details` is undefined, and `message` starts with the failing operation's 0-based index:
 //     `"2:The update condition specified in the request was not satisfied.\n..."`.
 //
-// Azurite runs in this test (tests/_azurite.ts) and is stopped in `finally`; if it does not
+// Azurite runs in this test (drivers/azure/_test_azurite.ts) and is stopped in `finally`; if it does not
 // start the test fails.
 
 import assert from "node:assert/strict";
@@ -23,7 +23,7 @@ import {
   TableServiceClient,
   type TransactionAction,
 } from "@azure/data-tables";
-import { type Azurite, startAzurite } from "./_azurite.ts";
+import { type Azurite, startAzurite } from "../drivers/azure/_test_support.ts";
 
 const KIB = 1024;
 const MIB = 1024 * KIB;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { type Entry, type Trx } from "../core/mod.ts";
 import { prefixEnd, spaceIndexPrefix } from "../core/driver.ts";
-import { LevelBackend, type LevelDatabase } from "../drivers/level/_level_backend.ts";
+import { LevelBackend, type LevelDatabase } from "../drivers/level/_test_support.ts";
 
 const LIMITS = { maxPayloadBytes: 1 << 24, maxChunkRecords: 10_000, maxChunkBytes: 1 << 26 };
 const NODE = "00000000-0000-0000-0000-000000000000";

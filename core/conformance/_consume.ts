@@ -2,7 +2,7 @@
 // bounds, limit, ordering across calls under concurrent writers, arguments, abort, break, close.
 
 import assert from "node:assert/strict";
-import { spaceEntryKey } from "../keys.ts";
+import { spaceEntryKey } from "../codec/keys.ts";
 import { spaceOffset } from "../offsets.ts";
 import type { ConsumeArgs, Entry, Store } from "../types.ts";
 import {

@@ -1,9 +1,9 @@
 // Conformance: consumeSpace order, offsets and resume, limit and timestamp bounds.
 
 import assert from "node:assert/strict";
-import { spaceEntryKey } from "../keys.ts";
+import { spaceEntryKey } from "../codec/keys.ts";
 import { segmentOffset, spaceOffset } from "../offsets.ts";
-import { compareKeys } from "../lexkey.ts";
+import { compareKeys } from "../codec/lexkey.ts";
 import type { Entry, Store } from "../types.ts";
 import {
   byteSort,

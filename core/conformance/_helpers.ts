@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { Clock } from "../clock.ts";
 import { type ErrorKind, StreamkitError } from "../errors.ts";
-import { compareKeys } from "../lexkey.ts";
+import { compareKeys } from "../codec/lexkey.ts";
 import type {
   Entry,
   FollowEvent,

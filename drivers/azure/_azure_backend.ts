@@ -10,6 +10,7 @@ import {
   type ChunkCommit,
   type SegmentHead,
   type SegmentRange,
+  type SharedBackend,
   spaceIndexPrefix,
   type SpaceRange,
   type StoreBackend,
@@ -48,10 +49,10 @@ function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
 }
 
 /** A {@linkcode StoreBackend} over one Azure table. */
-export class AzureBackend implements StoreBackend {
+export class AzureBackend implements StoreBackend, SharedBackend {
   readonly limits: BackendLimits;
   /** Every process with the table's credentials may commit to it. */
-  readonly sharedAcrossProcesses = true;
+  readonly shared: SharedBackend = this;
   readonly #table: AzureTable;
   readonly #committer: ChunkCommitter;
   readonly #recovery: Recovery;
@@ -94,7 +95,7 @@ export class AzureBackend implements StoreBackend {
     return this.#committer.commit(chunk);
   }
 
-  settle(space: string, segment: string): Promise<void> {
+  finishWrites(space: string, segment: string): Promise<void> {
     return this.#committer.settle(space, segment);
   }
 

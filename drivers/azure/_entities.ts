@@ -8,10 +8,14 @@ import {
   i64,
   StreamkitError,
   toHex,
-  type Transaction,
   u64,
 } from "@streamkit/core";
-import { concatBytes, prefixEnd, type SegmentHead } from "@streamkit/core/driver";
+import {
+  concatBytes,
+  prefixEnd,
+  type SegmentHead,
+  type TransactionRecord,
+} from "@streamkit/core/driver";
 import {
   compressEntry,
   compressTransaction,
@@ -275,7 +279,7 @@ export function headOf(space: string, segment: string, row: Row): StoredHead {
 }
 
 /** The pending marker of a chunk about to commit: the write-ahead record without its entries. */
-export function markerRow(txn: Transaction, createdAt: number): Row {
+export function markerRow(txn: TransactionRecord, createdAt: number): Row {
   return {
     partitionKey: MARKER_PARTITION,
     rowKey: markerRowKey(txn.space, txn.timestamp, txn.lastSequence, txn.trx.id),
@@ -285,7 +289,7 @@ export function markerRow(txn: Transaction, createdAt: number): Row {
 }
 
 /** Reads a pending marker back. */
-export function markerOf(row: Row): { txn: Transaction; createdAt: number } {
+export function markerOf(row: Row): { txn: TransactionRecord; createdAt: number } {
   const txn = decompressTransaction(valueOf(row, `marker ${row.rowKey}`), {
     maxDecompressedBytes: 64 * 1024,
   });

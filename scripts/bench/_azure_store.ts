@@ -10,7 +10,11 @@
 import type { TableClient } from "@azure/data-tables";
 import type { Store } from "../../core/mod.ts";
 import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../../drivers/azure/mod.ts";
-import { LAYOUT_ROW, SETTINGS_PARTITION, spacePartitions } from "../../drivers/azure/_entities.ts";
+import {
+  LAYOUT_ROW,
+  SETTINGS_PARTITION,
+  spacePartitions,
+} from "../../drivers/azure/_test_support.ts";
 import type { Places, ScenarioArgs } from "./_contestant.ts";
 import { produceSegments, segmentRecords } from "./_streamkit_store.ts";
 import { type Read, SEGMENTS_WRITTEN, SPACE, STORE_ID } from "./_workload.ts";

@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { segmentIndexPrefix, spaceIndexPrefix } from "../../core/driver.ts";
-import { LEVEL_READ_OPTIONS } from "../../drivers/level/_level_backend.ts";
+import { LEVEL_READ_OPTIONS } from "../../drivers/level/_test_support.ts";
 import {
   type Contestant,
   expectStoredBytes,

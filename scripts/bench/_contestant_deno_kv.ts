@@ -19,7 +19,7 @@
 
 import { join } from "node:path";
 import { decodeEntry, encodeEntry, type SegmentStatus } from "../../core/mod.ts";
-import { decodeHead, encodeHead } from "../../drivers/level/_head_codec.ts";
+import { decodeHead, encodeHead } from "../../drivers/level/_test_support.ts";
 import {
   type Contestant,
   expectPayloadBytes,

@@ -15,7 +15,7 @@ import {
   spaceEntryKey,
   spaceInventoryKey,
 } from "../../core/driver.ts";
-import { encodeHead } from "../../drivers/level/_head_codec.ts";
+import { encodeHead } from "../../drivers/level/_test_support.ts";
 import { entryChunks, SPACE } from "./_workload.ts";
 
 /** Records per chunk: `store.limits.maxChunkRecords` of the level driver. */

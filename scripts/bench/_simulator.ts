@@ -1,5 +1,5 @@
 /**
- * The Azure simulator (tests/_azure_simulator.ts: Azure's round trip and scalability targets in
+ * The Azure simulator (drivers/azure/_test_simulator.ts: Azure's round trip and scalability targets in
  * front of Azurite) as a benchmark child uses it: started in a worker thread of its own (see
  * `_simulator_worker.ts`) in front of the Azurite the orchestrator started, with a connection
  * string through it; its counts read between passes, its limits changed on the way.
@@ -7,7 +7,10 @@
  * @module
  */
 
-import type { AzureSimulatorLimits, AzureSimulatorOptions } from "../../tests/_azure_simulator.ts";
+import type {
+  AzureSimulatorLimits,
+  AzureSimulatorOptions,
+} from "../../drivers/azure/_test_support.ts";
 import { timed } from "./_contestant.ts";
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The worker that runs the Azure simulator (tests/_azure_simulator.ts) for a benchmark child
+ * The worker that runs the Azure simulator (drivers/azure/_test_simulator.ts) for a benchmark child
  * (see `_simulator.ts`, which starts it). A thread of its own: the proxy's round-trip timers
  * and request parsing stand for Azure's side of the wire, so they must not share the event
  * loop of the contestant they slow down (the driver sends more requests per chunk than its
@@ -16,7 +16,7 @@ import {
   type AzureSimulatorLimits,
   type AzureSimulatorOptions,
   startAzureSimulator,
-} from "../../tests/_azure_simulator.ts";
+} from "../../drivers/azure/_test_support.ts";
 import type { SimulatorCounts, SimulatorRequest } from "./_simulator.ts";
 
 /** The worker's global scope, as far as this script uses it (typed here: the checker sees the window's). */

@@ -19,7 +19,7 @@
 
 import type { ProduceRecord, Store } from "../../core/mod.ts";
 import { AzureStoreFactory, azureTableName } from "../../drivers/azure/mod.ts";
-import { spacePartitions } from "../../drivers/azure/_entities.ts";
+import { spacePartitions } from "../../drivers/azure/_test_support.ts";
 import type { Measured, ScenarioArgs, ScenarioRun } from "./_contestant.ts";
 import { AZURE_CHUNK_RECORDS, tableClient } from "./_azure_tables.ts";
 import { countsSince, type SimulatorCounts, startSimulator } from "./_simulator.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { StreamkitError } from "./errors.ts";
+import { StreamkitError } from "../errors.ts";
 import {
   compareKeys,
   encodeFirst,
@@ -14,7 +14,7 @@ import {
   u64,
   uuid,
 } from "./lexkey.ts";
-import { type SeededRandom, withSeededRandom } from "./_test_random.ts";
+import { type SeededRandom, withSeededRandom } from "../_test_random.ts";
 
 // --- shared vectors ---------------------------------------------------------------------------
 

@@ -8,13 +8,13 @@ import {
   compressTransaction,
   decompressEntry,
   decompressTransaction,
-} from "./zstd.ts";
-import { StreamkitError } from "./errors.ts";
+} from "../zstd.ts";
+import { StreamkitError } from "../errors.ts";
 import { fromHex, toHex } from "./lexkey.ts";
-import type { Transaction } from "./txn.ts";
-import type { Entry } from "./types.ts";
+import type { TransactionRecord } from "./transaction_record.ts";
+import type { Entry } from "../types.ts";
 import { drawEntry, drawTransaction } from "./_test_entries.ts";
-import { withSeededRandom } from "./_test_random.ts";
+import { withSeededRandom } from "../_test_random.ts";
 
 // --- shared vectors ---------------------------------------------------------------------------
 
@@ -26,7 +26,7 @@ interface CodecVectors {
   entries: { name: string; entry: VectorEntry; raw_hex: string }[];
   transactions: {
     name: string;
-    transaction: Omit<Transaction, "entries"> & { entries: VectorEntry[] };
+    transaction: Omit<TransactionRecord, "entries"> & { entries: VectorEntry[] };
     raw_hex: string;
   }[];
 }
@@ -39,7 +39,9 @@ function entryOf({ payload_hex, ...fields }: VectorEntry): Entry {
   return { ...fields, payload: fromHex(payload_hex) };
 }
 
-function transactionOf(vector: CodecVectors["transactions"][number]["transaction"]): Transaction {
+function transactionOf(
+  vector: CodecVectors["transactions"][number]["transaction"],
+): TransactionRecord {
   return { ...vector, entries: vector.entries.map(entryOf) };
 }
 
@@ -301,7 +303,7 @@ Deno.test("codec: invalid entries and transactions are InvalidArgument naming th
     [{ entries: [txn.entries[0], { ...txn.entries[1], sequence: -2 }] }, /entries\[1\]\.sequence/],
   ];
   for (const [overrides, field] of txnCases) {
-    const bad = { ...txn, ...overrides } as Transaction;
+    const bad = { ...txn, ...overrides } as TransactionRecord;
     assert.throws(() => encodeTransaction(bad), (error) => {
       assert.ok(isKind("InvalidArgument")(error), String(error));
       assert.match((error as Error).message, field);

@@ -1,7 +1,7 @@
 /**
  * A simulator of Azure Table Storage's behaviour in front of Azurite, for tests and benchmarks
  * that must see what the real service does and the emulator does not: a local HTTP proxy (the
- * fault proxy's core, tests/_fault_proxy.ts) that
+ * fault proxy's core, drivers/azure/_test_fault_proxy.ts) that
  *
  * - adds a round-trip latency with jitter to every request (`latencyMs` ± `jitterMs`, uniform,
  *   never below 0, drawn from a seeded PRNG): half before the request is handled, half before
@@ -44,14 +44,14 @@
  */
 
 import type { Buffer } from "node:buffer";
-import { SeededRandom } from "../core/_test_random.ts";
+import { SeededRandom } from "../../core/_test_random.ts";
 import {
   type FaultProxy,
   type ProxyCounts,
   type Refusal,
   type StagedRequest,
   startProxy,
-} from "./_fault_proxy.ts";
+} from "./_test_fault_proxy.ts";
 
 /** Options of {@linkcode startAzureSimulator}. */
 export interface AzureSimulatorOptions {

@@ -5,9 +5,9 @@
  */
 
 import { toHex } from "./lexkey.ts";
-import type { Transaction } from "./txn.ts";
-import type { Entry } from "./types.ts";
-import type { SeededRandom } from "./_test_random.ts";
+import type { TransactionRecord } from "./transaction_record.ts";
+import type { Entry } from "../types.ts";
+import type { SeededRandom } from "../_test_random.ts";
 
 const NAME_CHARACTERS = ["a", "b", "-", "/", "#", "?", "%", " ", "\u00e9", "\u65e5", "\u{1f600}"];
 
@@ -42,7 +42,7 @@ function drawTimestamp(random: SeededRandom): number {
  * @example
  * ```ts
  * import { drawEntry } from "./_test_entries.ts";
- * import { SeededRandom } from "./_test_random.ts";
+ * import { SeededRandom } from "../_test_random.ts";
  * console.log(drawEntry(new SeededRandom(1)).trx.id.length); // 36
  * ```
  */
@@ -82,11 +82,11 @@ export function drawEntry(random: SeededRandom, shared?: Partial<Entry>): Entry 
  * @example
  * ```ts
  * import { drawTransaction } from "./_test_entries.ts";
- * import { SeededRandom } from "./_test_random.ts";
+ * import { SeededRandom } from "../_test_random.ts";
  * console.log(drawTransaction(new SeededRandom(1), 3).entries.length <= 3); // true
  * ```
  */
-export function drawTransaction(random: SeededRandom, maxEntries: number): Transaction {
+export function drawTransaction(random: SeededRandom, maxEntries: number): TransactionRecord {
   const first = random.int(1, 1000);
   const count = random.int(0, maxEntries);
   const space = drawText(random, 12) || "s";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mergeTimelines } from "./_merge.ts";
-import type { Entry } from "./types.ts";
+import type { Entry } from "../types.ts";
 
 function entry(space: string, segment: string, sequence: number, timestamp: number): Entry {
   const trx = { id: crypto.randomUUID(), node: crypto.randomUUID(), number: 1 };

@@ -12,7 +12,7 @@
  */
 
 import { TWO_POW_32 } from "./bytes.ts";
-import type { Entry } from "./types.ts";
+import type { Entry } from "../types.ts";
 import { ENTRY_FIXED_BYTES } from "./_codec_layout.ts";
 import { formatUuid } from "./_hex.ts";
 import { utf8At } from "./_text.ts";

@@ -5,17 +5,17 @@
  * @module
  */
 
-import type { StoreBackend } from "./backend.ts";
-import type { StatusBus } from "./bus.ts";
-import type { Clock } from "./clock.ts";
+import type { StoreBackend } from "../backend.ts";
+import type { StatusBus } from "../bus.ts";
+import type { Clock } from "../clock.ts";
 import { MonotonicClock } from "./_monotonic_clock.ts";
-import { StreamkitError } from "./errors.ts";
+import { StreamkitError } from "../errors.ts";
 import { KeyedLock } from "./_lock.ts";
-import { validateStoreId, validateUuid } from "./names.ts";
-import type { Store, StoreFactory, StoreId } from "./types.ts";
+import { validateStoreId, validateUuid } from "../names.ts";
+import type { Store, StoreFactory, StoreId } from "../types.ts";
 import { SpaceWatermark } from "./_watermark.ts";
 import { ChangeFeed } from "./_change_feed.ts";
-import { EngineStore, type SharedStore } from "./_engine_store.ts";
+import { EngineStore, type SharedStore } from "./_store.ts";
 
 /**
  * The options every factory takes.

@@ -105,3 +105,18 @@ export function writeU64BE(bytes: Uint8Array, at: number, value: number): void {
   bytes[at + 6] = (low >>> 8) & 0xff;
   bytes[at + 7] = low & 0xff;
 }
+
+/**
+ * Whether `a` and `b` hold the same bytes.
+ *
+ * @example
+ * ```ts
+ * import { equalBytes } from "@streamkit/core/driver";
+ * console.log(equalBytes(new Uint8Array([1, 2]), new Uint8Array([1, 2]))); // true
+ * ```
+ */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { Transaction } from "./txn.ts";
-import type { Entry } from "./types.ts";
+import type { TransactionRecord } from "./transaction_record.ts";
+import type { Entry } from "../types.ts";
 import { readEntry, readerOf, readTransaction } from "./_byte_reader.ts";
 import { DecodeCache, readEntryFast } from "./_fast_entry_reader.ts";
 
@@ -74,11 +74,15 @@ export class EntryDecoder {
  *
  * @example
  * ```ts
- * import { decodeTransaction, encodeTransaction, type Transaction } from "@streamkit/core";
- * declare const txn: Transaction;
+ * import {
+ *   decodeTransaction,
+ *   encodeTransaction,
+ *   type TransactionRecord,
+ * } from "@streamkit/core/driver";
+ * declare const txn: TransactionRecord;
  * console.log(decodeTransaction(encodeTransaction(txn)).entries.length === txn.entries.length);
  * ```
  */
-export function decodeTransaction(bytes: Uint8Array): Transaction {
+export function decodeTransaction(bytes: Uint8Array): TransactionRecord {
   return readTransaction(bytes);
 }

@@ -12,15 +12,15 @@ import {
   compressTransaction,
   decompressEntry,
   decompressTransaction,
-} from "./zstd.ts";
-import { StreamkitError } from "./errors.ts";
+} from "../zstd.ts";
+import { StreamkitError } from "../errors.ts";
 import { fromHex, toHex } from "./lexkey.ts";
-import type { Transaction } from "./txn.ts";
-import type { Entry } from "./types.ts";
+import type { TransactionRecord } from "./transaction_record.ts";
+import type { Entry } from "../types.ts";
 import { ZstdContext } from "./_zstd.ts";
 import { drawEntry, drawTransaction } from "./_test_entries.ts";
 import { frameOf, headerOnlyFrame, withContentSize } from "./_test_frames.ts";
-import { type SeededRandom, withSeededRandom } from "./_test_random.ts";
+import { type SeededRandom, withSeededRandom } from "../_test_random.ts";
 
 const zstd = new ZstdContext();
 
@@ -28,9 +28,9 @@ const INPUTS_PER_DECODER = 100_000;
 
 interface Target {
   name: string;
-  decode(bytes: Uint8Array): Entry | Transaction;
+  decode(bytes: Uint8Array): Entry | TransactionRecord;
   /** Encodes a decoded value again, uncompressed. */
-  encode(value: Entry | Transaction): Uint8Array;
+  encode(value: Entry | TransactionRecord): Uint8Array;
   /** Valid inputs the mutations start from. */
   corpus: Uint8Array[];
   /** Extra inputs of this target's kind, beyond mutations of the corpus. */
@@ -44,7 +44,7 @@ const vectors = JSON.parse(
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
 
 // JavaScript lists integer-like keys first, so re-encoding reorders such metadata pairs.
-function keepsMetadataOrder(value: Entry | Transaction): boolean {
+function keepsMetadataOrder(value: Entry | TransactionRecord): boolean {
   const entries = "entries" in value ? value.entries : [value];
   return entries.every((entry) => {
     const keys = Object.keys(entry.metadata);
@@ -60,7 +60,7 @@ class Fuzzer {
 
   run(input: Uint8Array, how: string): void {
     this.inputs++;
-    let value: Entry | Transaction;
+    let value: Entry | TransactionRecord;
     try {
       value = this.target.decode(input);
     } catch (error) {
@@ -205,7 +205,7 @@ function compressedExtra(raw: Uint8Array[]) {
 function targets(random: SeededRandom): Target[] {
   const { entries, transactions } = fuzzCorpus(random);
   const entryDecoder = new EntryDecoder();
-  const encodeValue = (value: Entry | Transaction) =>
+  const encodeValue = (value: Entry | TransactionRecord) =>
     "entries" in value ? encodeTransaction(value) : encodeEntry(value);
   return [
     { name: "decodeEntry", decode: decodeEntry, encode: encodeValue, corpus: entries },

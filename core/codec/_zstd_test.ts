@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { decompress as referenceDecompress } from "zstd-napi";
-import { StreamkitError } from "./errors.ts";
+import { StreamkitError } from "../errors.ts";
 import { ZstdContext } from "./_zstd.ts";
 import { frameOf, headerOnlyFrame, withContentSize } from "./_test_frames.ts";
-import { withSeededRandom } from "./_test_random.ts";
+import { withSeededRandom } from "../_test_random.ts";
 
 const MiB = 1024 * 1024;
 const zstd = new ZstdContext();

@@ -16,7 +16,7 @@
 // repeat a faulted request (same method, URL and body, the random batch boundaries of entity
 // group transactions masked). Test support only; node: built-ins, so it runs on Deno and Node.
 //
-// `startProxy` is the same proxy with stages another one adds (tests/_azure_simulator.ts: a
+// `startProxy` is the same proxy with stages another one adds (drivers/azure/_test_simulator.ts: a
 // round-trip delay, throttling, charging answers); `startFaultProxy` is it without stages.
 
 import { Buffer } from "node:buffer";
@@ -29,7 +29,7 @@ import {
 } from "node:http";
 import { createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { SeededRandom } from "../core/_test_random.ts";
+import { SeededRandom } from "../../core/_test_random.ts";
 
 /** A fault the proxy injects. */
 export type FaultKind = "503-before" | "429-before" | "drop-before" | "503-after" | "drop-after";
@@ -122,7 +122,7 @@ export interface Refusal {
   message: string;
 }
 
-/** What a proxy built on this one (tests/_azure_simulator.ts) adds to each request. */
+/** What a proxy built on this one (drivers/azure/_test_simulator.ts) adds to each request. */
 export interface ProxyStages {
   /**
    * The request's round-trip delay in ms, asked once per request: half of it passes before the

@@ -7,7 +7,7 @@
  * bytes), metadata count u32 then (u32 length + key, u32 length + value) pairs, space (u32
  * length + UTF-8), segment (u32 length + UTF-8).
  *
- * Transaction: trx id, trx node, trx number u64, space, segment, firstSequence u64,
+ * Transaction record: trx id, trx node, trx number u64, space, segment, firstSequence u64,
  * lastSequence u64, timestamp i64, entry count u32, then each entry as u32 length + entry.
  *
  * Encoding checks every field first: whatever the layout cannot hold exactly fails with
@@ -17,8 +17,8 @@
  */
 
 import { allocateBytes } from "./_byte_pool.ts";
-import type { Transaction } from "./txn.ts";
-import type { Entry } from "./types.ts";
+import type { TransactionRecord } from "./transaction_record.ts";
+import type { Entry } from "../types.ts";
 import {
   EncodeCache,
   encodeEntryInto,
@@ -114,13 +114,13 @@ export class EntryEncoder {
  *
  * @example
  * ```ts
- * import { encodeTransaction, type Transaction } from "@streamkit/core";
+ * import { encodeTransaction, type TransactionRecord } from "@streamkit/core/driver";
  * const trx = {
  *   id: "550e8400-e29b-41d4-a716-446655440000",
  *   node: "00000000-0000-0000-0000-000000000000",
  *   number: 1,
  * };
- * const txn: Transaction = {
+ * const txn: TransactionRecord = {
  *   trx,
  *   space: "orders",
  *   segment: "order-1",
@@ -140,7 +140,7 @@ export class EntryEncoder {
  * console.log(encodeTransaction(txn).length); // 181
  * ```
  */
-export function encodeTransaction(txn: Transaction): Uint8Array {
+export function encodeTransaction(txn: TransactionRecord): Uint8Array {
   // Its entries share names and trx: what one encoding remembers serves the whole transaction.
   return encodeTransactionInto(txn, allocateBytes, new EncodeCache());
 }

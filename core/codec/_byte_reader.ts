@@ -9,9 +9,9 @@
  */
 
 import { TWO_POW_32 } from "./bytes.ts";
-import { StreamkitError } from "./errors.ts";
-import type { Transaction } from "./txn.ts";
-import type { Entry } from "./types.ts";
+import { StreamkitError } from "../errors.ts";
+import type { TransactionRecord } from "./transaction_record.ts";
+import type { Entry } from "../types.ts";
 import {
   ENTRY_FIXED_BYTES,
   ENTRY_LENGTH_BYTES,
@@ -149,7 +149,7 @@ export function readEntry(reader: ByteReader): Entry {
 }
 
 /** The transaction in `bytes`, checked field by field (`decodeTransaction` documents it). */
-export function readTransaction(bytes: Uint8Array): Transaction {
+export function readTransaction(bytes: Uint8Array): TransactionRecord {
   const reader = readerOf("decodeTransaction", bytes);
   const id = reader.uuid("trx.id");
   const node = reader.uuid("trx.node");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { BackendLimits } from "./backend.ts";
-import { type ProduceRecord, StreamkitError } from "./mod.ts";
-import { ChunkReader } from "./_records.ts";
+import type { BackendLimits } from "../backend.ts";
+import { type ProduceRecord, StreamkitError } from "../mod.ts";
+import { ChunkReader } from "./_chunk_reader.ts";
 
 const limits: BackendLimits = { maxPayloadBytes: 10, maxChunkRecords: 3, maxChunkBytes: 12 };
 const never = new AbortController().signal;

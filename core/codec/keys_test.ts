@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { StreamkitError } from "./errors.ts";
+import { StreamkitError } from "../errors.ts";
 import { prefixEnd, spaceEntryKey, spaceIndexPrefix } from "./keys.ts";
 import { compareKeys, toHex } from "./lexkey.ts";
-import { parseSpaceOffset } from "./offsets.ts";
+import { parseSpaceOffset } from "../offsets.ts";
 
 Deno.test("parseSpaceOffset reads back every field, including odd segment names", () => {
   for (const segment of ["order-1", "a\u0001b", "🦀/#?", "x".repeat(200)]) {

@@ -1,4 +1,4 @@
-// The repository keeps its own copy of the byte vectors (core/testdata/), so a plain clone
+// The repository keeps its own copy of the byte vectors (core/codec/testdata/), so a plain clone
 // tests itself. Where the project's shared folder sits beside the repository, the copies must
 // be byte-identical to it; without it there is nothing to compare, and the vectors were read by
 // the codec and lexkey tests all the same.
@@ -19,10 +19,14 @@ Deno.test("testdata: the vectors in the repository are those of ../shared/vector
   let compared = 0;
   for (const name of VECTORS) {
     const kept = await Deno.readFile(new URL(`./testdata/${name}`, import.meta.url));
-    assert.ok(kept.length > 0, `core/testdata/${name} is empty`);
-    const shared = await readIfPresent(new URL(`../../shared/vectors/${name}`, import.meta.url));
+    assert.ok(kept.length > 0, `core/codec/testdata/${name} is empty`);
+    const shared = await readIfPresent(new URL(`../../../shared/vectors/${name}`, import.meta.url));
     if (shared === undefined) continue;
-    assert.deepEqual(kept, shared, `core/testdata/${name} differs from ../shared/vectors/${name}`);
+    assert.deepEqual(
+      kept,
+      shared,
+      `core/codec/testdata/${name} differs from ../shared/vectors/${name}`,
+    );
     compared++;
   }
   console.log(`testdata: ${compared} of ${VECTORS.length} vector files compared with ../shared`);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Entry } from "./types.ts";
+import type { Entry } from "../types.ts";
 
 interface Head {
   /** The space's place in UTF-8 byte order among the merged spaces. */

@@ -4,6 +4,14 @@
  * @module
  */
 
+/** UUID text: 8-4-4-4-12 hex digits, either case (any version). */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `value` is UUID text (8-4-4-4-12 hex digits, either case). */
+export function isUuid(value: unknown): value is string {
+  return typeof value === "string" && UUID_PATTERN.test(value);
+}
+
 const HEX_DIGITS = "0123456789abcdef";
 
 /** The two lower-case hex digits of each byte value. */

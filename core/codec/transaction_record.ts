@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Entry, Trx } from "./types.ts";
+import type { Entry, Trx } from "../types.ts";
 
 /**
  * One chunk of entries committed to a segment together: the entries share `trx` and
@@ -13,14 +13,14 @@ import type { Entry, Trx } from "./types.ts";
  *
  * @example
  * ```ts
- * import type { Transaction } from "@streamkit/core";
+ * import type { TransactionRecord } from "@streamkit/core/driver";
  * const trx = {
  *   id: "550e8400-e29b-41d4-a716-446655440000",
  *   node: "00000000-0000-0000-0000-000000000000",
  *   number: 1,
  * };
  * const timestamp = 1700000000000;
- * const txn: Transaction = {
+ * const txn: TransactionRecord = {
  *   trx,
  *   space: "orders",
  *   segment: "order-1",
@@ -39,7 +39,7 @@ import type { Entry, Trx } from "./types.ts";
  * };
  * ```
  */
-export interface Transaction {
+export interface TransactionRecord {
   /** The transaction every entry of the chunk carries. */
   trx: Trx;
   /** The space of the segment. */

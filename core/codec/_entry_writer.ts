@@ -7,9 +7,9 @@
  */
 
 import { writeI64LE } from "./bytes.ts";
-import { StreamkitError } from "./errors.ts";
-import type { Transaction } from "./txn.ts";
-import type { Entry } from "./types.ts";
+import { StreamkitError } from "../errors.ts";
+import type { TransactionRecord } from "./transaction_record.ts";
+import type { Entry } from "../types.ts";
 import {
   ENTRY_FIXED_BYTES,
   ENTRY_LENGTH_BYTES,
@@ -304,7 +304,7 @@ export function writeMeasuredEntry(
  * `cache` when one is given.
  */
 export function encodeTransactionInto(
-  txn: Transaction,
+  txn: TransactionRecord,
   allocate: (size: number) => Uint8Array,
   cache?: EncodeCache,
 ): Uint8Array {

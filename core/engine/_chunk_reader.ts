@@ -1,9 +1,9 @@
 // Reads produce records (and restored entries) in chunks: validation, continuity, payload and
 // chunk size caps.
 
-import { SequenceMismatchError, StreamkitError } from "./errors.ts";
-import type { BackendLimits } from "./backend.ts";
-import type { ProduceRecord } from "./types.ts";
+import { SequenceMismatchError, StreamkitError } from "../errors.ts";
+import type { BackendLimits } from "../backend.ts";
+import type { ProduceRecord } from "../types.ts";
 
 /** What `#pull` returns once the source is done. */
 const EXHAUSTED: unique symbol = Symbol("exhausted");

@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { decodeEntry, EntryDecoder } from "./decode.ts";
 import { encodeEntry, EntryEncoder } from "./encode.ts";
-import { StreamkitError } from "./errors.ts";
+import { StreamkitError } from "../errors.ts";
 import { toHex } from "./lexkey.ts";
-import type { Entry } from "./types.ts";
+import type { Entry } from "../types.ts";
 import { drawEntry } from "./_test_entries.ts";
-import { withSeededRandom } from "./_test_random.ts";
+import { withSeededRandom } from "../_test_random.ts";
 
 function isInvalid(field: RegExp) {
   return (error: unknown) =>

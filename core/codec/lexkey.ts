@@ -5,9 +5,9 @@
  * @module
  */
 
-import { StreamkitError } from "./errors.ts";
+import { StreamkitError } from "../errors.ts";
 import { TWO_POW_32 } from "./bytes.ts";
-import { HEX_PAIRS } from "./_hex.ts";
+import { HEX_PAIRS, isUuid } from "./_hex.ts";
 
 /**
  * A part of a key that is already encoded: what {@linkcode i64}, {@linkcode u64},
@@ -147,8 +147,6 @@ export function f64(value: number): TaggedPart {
   return { tag: "f64", bytes };
 }
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * A UUID part: its 16 raw bytes in RFC 4122 order. Accepts any case.
  *
@@ -160,7 +158,7 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
  * ```
  */
 export function uuid(text: string): TaggedPart {
-  if (typeof text !== "string" || !UUID_PATTERN.test(text)) {
+  if (!isUuid(text)) {
     throw invalid(`uuid: ${JSON.stringify(text)} is not a UUID (8-4-4-4-12 hex digits)`);
   }
   return { tag: "uuid", bytes: fromHex(text.replaceAll("-", "")) };

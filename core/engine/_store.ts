@@ -1,17 +1,17 @@
 // The one implementation of the Store semantics (validation, chunking, sequence checks, single
 // winner, timestamps, watermarks, notifications, lifecycle) over a driver's backend.
 
-import { concatBytes } from "./bytes.ts";
-import type { SegmentHead, StoreBackend } from "./backend.ts";
-import type { StatusBus } from "./bus.ts";
-import type { Clock } from "./clock.ts";
-import { SequenceMismatchError, StreamkitError } from "./errors.ts";
-import { compareKeys, i64 } from "./lexkey.ts";
+import { concatBytes } from "../codec/bytes.ts";
+import type { SegmentHead, StoreBackend } from "../backend.ts";
+import type { StatusBus } from "../bus.ts";
+import type { Clock } from "../clock.ts";
+import { SequenceMismatchError, StreamkitError } from "../errors.ts";
+import { compareKeys, i64 } from "../codec/lexkey.ts";
 import type { KeyedLock } from "./_lock.ts";
-import { validateName } from "./names.ts";
-import { prefixEnd, spaceIndexPrefix } from "./keys.ts";
-import { parseSpaceOffset, spaceOffset } from "./offsets.ts";
-import { ChunkReader } from "./_records.ts";
+import { validateName } from "../names.ts";
+import { prefixEnd, spaceIndexPrefix } from "../codec/keys.ts";
+import { parseSpaceOffset, spaceOffset } from "../offsets.ts";
+import { ChunkReader } from "./_chunk_reader.ts";
 import type { ChangeFeed } from "./_change_feed.ts";
 import { mergeTimelines } from "./_merge.ts";
 import type {
@@ -30,7 +30,7 @@ import type {
   Store,
   StoreLimits,
   Trx,
-} from "./types.ts";
+} from "../types.ts";
 import type { SpaceWatermark } from "./_watermark.ts";
 
 /** What every handle on one opened store shares. */
@@ -376,7 +376,7 @@ export class EngineStore implements Store {
     this.#assertReadable(signal);
     const stop = this.#stopSignal(signal);
     const { feed, backend } = this.#shared;
-    const polls = backend.sharedAcrossProcesses === true;
+    const polls = backend.shared !== undefined;
     const firstPollMs = Math.min(FIRST_POLL_MS, pollIntervalMs);
     let waitMs = firstPollMs;
     let caughtUpSaid = false;
@@ -439,9 +439,10 @@ export class EngineStore implements Store {
     const now = clock.now();
     let bound = now;
     for (const { space } of positions) bound = Math.min(bound, watermark.boundOf(space, now));
-    if (backend.spaceReadBound) {
+    const shared = backend.shared;
+    if (shared) {
       const held = await Promise.all(
-        positions.map(({ space }) => backend.spaceReadBound!(space, signal)),
+        positions.map(({ space }) => shared.spaceReadBound(space, signal)),
       );
       for (const limit of held) if (limit !== undefined) bound = Math.min(bound, limit);
     }
@@ -586,7 +587,7 @@ export class EngineStore implements Store {
 
   /**
    * Commits the chunks `reader` cuts, one at a time, yielding the status after each; ends once
-   * the backend has settled them (see `StoreBackend.settle`).
+   * the backend has finished writing them (see `SharedBackend.finishWrites`).
    */
   async *#commitChunks<T extends ProduceRecord>(
     space: string,
@@ -613,7 +614,7 @@ export class EngineStore implements Store {
     } finally {
       reader.close();
     }
-    if (committed) await this.#shared.backend.settle?.(space, segment);
+    if (committed) await this.#shared.backend.shared?.finishWrites(space, segment);
   }
 
   /**
@@ -631,9 +632,10 @@ export class EngineStore implements Store {
     const { lock, backend, watermark, bus, storeId, feed } = this.#shared;
     return lock.run(`${space}\u0000${segment}`, async () => {
       stop.throwIfAborted();
+      const shared = backend.shared;
       let head =
-        await (backend.readHeadForWrite?.(space, segment) ?? backend.readHead(space, segment));
-      if (firstSequence !== (head?.status.lastSequence ?? 0) + 1 && backend.readHeadForWrite) {
+        await (shared?.readHeadForWrite(space, segment) ?? backend.readHead(space, segment));
+      if (firstSequence !== (head?.status.lastSequence ?? 0) + 1 && shared) {
         // A remembered head may be stale: refuse only what the stored head refuses.
         head = await backend.readHead(space, segment);
       }

@@ -15,7 +15,7 @@
 import binding from "zstd-napi/binding.js";
 import { allocateBytes } from "./_byte_pool.ts";
 import { concatBytes } from "./bytes.ts";
-import { StreamkitError } from "./errors.ts";
+import { StreamkitError } from "../errors.ts";
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 // Compression scratch up to this size is kept between calls; larger calls allocate their own.
