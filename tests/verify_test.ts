@@ -16,10 +16,15 @@ import {
   type VerifyReport,
   verifyStore,
 } from "../core/mod.ts";
-import { verifyStoreInPasses } from "../core/verify.ts";
+import { collect } from "../core/_test_util.ts";
+import { verifyStoreInPasses } from "../core/verify/_passes.ts";
 import { MemoryStoreFactory } from "../drivers/memory/mod.ts";
-import { collect } from "./_azure_inspect.ts";
-import { type RawStorage, withAzureTarget, withLevelTarget, withStore } from "./_raw_storage.ts";
+import {
+  type RawStorage,
+  withAzureTarget,
+  withLevelTarget,
+  withStoreOfNewFactory,
+} from "./_raw_storage.ts";
 
 /** Small chunks, so every segment of a few records has several. */
 const CHUNK_RECORDS = 5;
@@ -178,10 +183,10 @@ async function assertVerifyFinds(
   damage: Damage,
 ): Promise<void> {
   const storeId = crypto.randomUUID();
-  await withStore(openFactory, storeId, writeLayout);
+  await withStoreOfNewFactory(openFactory, storeId, writeLayout);
   // On Azure the intact verify's head reads, by a factory other than the writer's, also finish
   // the fanouts the writer left marked pending: no later read repairs the damage.
-  const entries = await withStore(openFactory, storeId, async (store) => {
+  const entries = await withStoreOfNewFactory(openFactory, storeId, async (store) => {
     assertSound(await verifyStore(store));
     return await collect(store.consumeSegment({ space: SPACE, segment: SEGMENT }));
   });
@@ -190,7 +195,7 @@ async function assertVerifyFinds(
     await using storage = await openStorage(storeId);
     await damage.make(storage, entries);
   }
-  const report = await withStore(openFactory, storeId, (store) => verifyStore(store));
+  const report = await withStoreOfNewFactory(openFactory, storeId, (store) => verifyStore(store));
   const { problems } = report;
   assert.equal(report.sound, false, "the damage went unnoticed");
   for (const problem of problems) {
