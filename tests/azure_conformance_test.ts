@@ -10,8 +10,8 @@ globalThis.addEventListener("unload", () => void azurite.stop());
 // Each fresh factory gets its own table prefix; `sameStorageAs` shares it (same tables).
 const prefixes = new WeakMap<StoreFactory, string>();
 
-// The default layout (a sharded space index), and one shard: the layout of every store made
-// before shards existed.
+// The default layout (a sharded space index), and one shard (the layout of a table without a
+// shard record).
 for (const spaceShards of [undefined, 1]) {
   conformance({
     name: spaceShards === undefined ? "azure" : `azure (${spaceShards} shard)`,
@@ -32,6 +32,6 @@ for (const spaceShards of [undefined, 1]) {
       prefixes.set(factory, tablePrefix);
       return Promise.resolve(factory);
     },
-    supports: { persistence: true, multiInstance: true },
+    supports: { persistence: true, multiInstance: true, listStores: true },
   });
 }

@@ -10,18 +10,13 @@ globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: t
 conformance({
   name: "level",
   test: Deno.test,
-  factory: async (options = {}) => {
-    const path = options.sameStorageAs
-      ? directories.get(options.sameStorageAs)!
+  factory: async ({ sameStorageAs, ...options } = {}) => {
+    const path = sameStorageAs
+      ? directories.get(sameStorageAs)!
       : await Deno.makeTempDir({ dir: root });
-    const factory = new LevelStoreFactory({
-      path,
-      bus: options.bus,
-      nodeId: options.nodeId,
-      clock: options.clock,
-    });
+    const factory = new LevelStoreFactory({ path, ...options });
     directories.set(factory, path);
     return factory;
   },
-  supports: { persistence: true },
+  supports: { persistence: true, listStores: true },
 });

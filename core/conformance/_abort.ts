@@ -1,27 +1,15 @@
 // Conformance: abort signals and early break.
 
 import assert from "node:assert/strict";
+import { collect, withTimeout } from "../_async.ts";
 import type { ProduceRecord, SegmentStatus, Store } from "../types.ts";
-import {
-  assertEmptySegment,
-  assertSegment,
-  collect,
-  ConformanceAbortReason,
-  type Ctx,
-  deferred,
-  define,
-  describe,
-  drain,
-  expectReason,
-  keysOf,
-  produce,
-  range,
-  readSegment,
-  readSpace,
-  records,
-  withStore,
-  withTimeout,
-} from "./_helpers.ts";
+import { assertEmptySegment, assertSegment, describeValue, expectReason } from "./_assertions.ts";
+import { labelsOf } from "./_comparable.ts";
+import { type Ctx, define } from "./_context.ts";
+import { ConformanceAbortReason, range, records } from "./_fixtures.ts";
+import { withFreshStore } from "./_instances.ts";
+import { drain, produce, readSegment, readSpace } from "./_store_calls.ts";
+import { deferred, TIMEOUT_MS } from "./_timing.ts";
 
 type AbortableCall = (store: Store, signal: AbortSignal) => Promise<unknown>;
 
@@ -39,9 +27,14 @@ async function assertUsable(store: Store, segment: string, next: number): Promis
   await withTimeout(
     produce(store, "s", segment, records(next, 2)),
     "produce after the interruption",
+    TIMEOUT_MS,
   );
   await assertSegment(store, "s", segment, range(1, next + 1));
-  const space = await withTimeout(readSpace(store, "s"), "consumeSpace after the interruption");
+  const space = await withTimeout(
+    readSpace(store, "s"),
+    "consumeSpace after the interruption",
+    TIMEOUT_MS,
+  );
   assert.ok(space.some((e) => e.segment === segment && e.sequence === next + 1));
   assert.ok((await collect(store.getSpaces())).includes("s"));
 }
@@ -51,7 +44,7 @@ export function registerAbort(ctx: Ctx): void {
     ctx,
     "abort: produce aborted while the source waits keeps committed chunks only",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const max = store.limits.maxChunkRecords;
         const total = max + 10;
         const controller = new AbortController();
@@ -85,6 +78,7 @@ export function registerAbort(ctx: Ctx): void {
                 }
               })(),
               "produce to end after the abort",
+              TIMEOUT_MS,
             ),
           reason,
           "produce",
@@ -103,7 +97,7 @@ export function registerAbort(ctx: Ctx): void {
     ctx,
     "abort: produce with a signal aborted before iterating writes nothing",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const early = new AbortController();
         const earlyReason = new ConformanceAbortReason("aborted before produce()");
         early.abort(earlyReason);
@@ -130,7 +124,7 @@ export function registerAbort(ctx: Ctx): void {
     ctx,
     "abort: consumeSegment aborted mid-iteration rejects with the reason",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 30));
         const controller = new AbortController();
         const reason = new ConformanceAbortReason();
@@ -159,7 +153,7 @@ export function registerAbort(ctx: Ctx): void {
     ctx,
     "abort: consumeSpace aborted mid-iteration rejects with the reason",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 15));
         await produce(store, "s", "h", records(1, 15));
         const controller = new AbortController();
@@ -184,7 +178,7 @@ export function registerAbort(ctx: Ctx): void {
       ctx,
       `abort: ${method} with an already-aborted signal rejects with the reason`,
       () =>
-        withStore(ctx, async (store) => {
+        withFreshStore(ctx, async (store) => {
           await produce(store, "s", "g", records(1, 3));
           const controller = new AbortController();
           const reason = new ConformanceAbortReason();
@@ -201,7 +195,7 @@ export function registerAbort(ctx: Ctx): void {
     ctx,
     "break: leaving consumeSegment early keeps the store usable",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 20));
         let seen = 0;
         for await (const _ of store.consumeSegment({ space: "s", segment: "g" })) {
@@ -217,7 +211,7 @@ export function registerAbort(ctx: Ctx): void {
     ctx,
     "break: leaving consumeSpace early keeps the store usable",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 10));
         await produce(store, "s", "h", records(1, 10));
         const before = await readSpace(store, "s");
@@ -229,7 +223,7 @@ export function registerAbort(ctx: Ctx): void {
         await assertUsable(store, "g", 11);
         await assertUsable(store, "h", 11);
         const after = await readSpace(store, "s");
-        assert.deepEqual(keysOf(after).slice(0, before.length), keysOf(before));
+        assert.deepEqual(labelsOf(after).slice(0, before.length), labelsOf(before));
         assert.equal(after.length, 24);
       }),
   );
@@ -238,7 +232,7 @@ export function registerAbort(ctx: Ctx): void {
     ctx,
     "break: leaving getSpaces and getSegments early keeps the store usable",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         for (const space of ["s", "t", "u"]) {
           for (const segment of ["a", "b", "c"]) {
             await produce(store, space, segment, records(1, 1));
@@ -262,7 +256,7 @@ export function registerAbort(ctx: Ctx): void {
     ctx,
     "break: leaving a produce early commits the chunks yielded so far only",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const max = store.limits.maxChunkRecords;
         const statuses: SegmentStatus[] = [];
         for await (
@@ -277,7 +271,9 @@ export function registerAbort(ctx: Ctx): void {
         assert.deepEqual(
           entries.map((e) => e.sequence),
           range(1, committed),
-          `after a break at the first status, only that chunk is stored (${describe(statuses[0])})`,
+          `after a break at the first status, only that chunk is stored (${
+            describeValue(statuses[0])
+          })`,
         );
         await assertUsable(store, "g", committed + 1);
       }),

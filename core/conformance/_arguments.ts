@@ -1,24 +1,13 @@
 // Conformance: argument validation (names, store ids, sequences, payloads, bounds).
 
 import assert from "node:assert/strict";
+import { collect } from "../_async.ts";
 import type { ProduceRecord, Store } from "../types.ts";
-import {
-  assertEmptySegment,
-  assertSegment,
-  collect,
-  type Ctx,
-  define,
-  drain,
-  expectError,
-  newId,
-  produce,
-  readSegment,
-  readSpace,
-  records,
-  utf8,
-  withFactory,
-  withStore,
-} from "./_helpers.ts";
+import { assertEmptySegment, assertSegment, expectError } from "./_assertions.ts";
+import { type Ctx, define } from "./_context.ts";
+import { newId, records, utf8 } from "./_fixtures.ts";
+import { withFactory, withFreshStore } from "./_instances.ts";
+import { drain, produce, readSegment, readSpace } from "./_store_calls.ts";
 
 type NameCall = (store: Store, space: string, segment: string) => Promise<unknown>;
 
@@ -95,7 +84,7 @@ export function registerArguments(ctx: Ctx): void {
       ctx,
       `invalid argument: names ${label} are rejected by every method`,
       () =>
-        withStore(ctx, async (store) => {
+        withFreshStore(ctx, async (store) => {
           for (const name of names as string[]) {
             const shown = typeof name === "string"
               ? JSON.stringify(name).slice(0, 40)
@@ -124,7 +113,7 @@ export function registerArguments(ctx: Ctx): void {
       ctx,
       `names: exactly 200 UTF-8 bytes (${label}) are accepted everywhere`,
       () =>
-        withStore(ctx, async (store) => {
+        withFreshStore(ctx, async (store) => {
           for (const name of names) {
             assert.equal(utf8(name).length, 200, "fixture is 200 bytes");
             await produce(store, name, name, records(1, 2));
@@ -191,7 +180,7 @@ export function registerArguments(ctx: Ctx): void {
       ctx,
       `invalid argument: sequences that are ${label}`,
       () =>
-        withStore(ctx, async (store) => {
+        withFreshStore(ctx, async (store) => {
           for (const value of values) {
             const bad = { sequence: value as number, payload: utf8("x") };
             await expectError(() => produce(store, "s", "g", [bad]), "InvalidArgument", "sequence");
@@ -217,7 +206,7 @@ export function registerArguments(ctx: Ctx): void {
       ctx,
       `invalid argument: a payload that is ${label}`,
       () =>
-        withStore(ctx, async (store) => {
+        withFreshStore(ctx, async (store) => {
           for (const value of values) {
             const bad = { sequence: 1, payload: value } as unknown as ProduceRecord;
             await expectError(() => produce(store, "s", "g", [bad]), "InvalidArgument", "payload");
@@ -239,7 +228,7 @@ export function registerArguments(ctx: Ctx): void {
       ctx,
       `invalid argument: consumeSegment ${argument} negative or not an integer`,
       () =>
-        withStore(ctx, async (store) => {
+        withFreshStore(ctx, async (store) => {
           await produce(store, "s", "g", records(1, 3));
           for (const value of BAD_NUMBERS) {
             await expectError(
@@ -258,7 +247,7 @@ export function registerArguments(ctx: Ctx): void {
       ctx,
       `invalid argument: consumeSpace ${argument} negative or not an integer`,
       () =>
-        withStore(ctx, async (store) => {
+        withFreshStore(ctx, async (store) => {
           await produce(store, "s", "g", records(1, 3));
           for (const value of BAD_NUMBERS) {
             await expectError(

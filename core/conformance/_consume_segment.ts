@@ -2,18 +2,12 @@
 
 import assert from "node:assert/strict";
 import type { ConsumeSegmentArgs, Entry, Store } from "../types.ts";
-import {
-  type Ctx,
-  define,
-  plain,
-  produce,
-  range,
-  readSegment,
-  records,
-  seqs,
-  tickPast,
-  withStore,
-} from "./_helpers.ts";
+import { plainEntry, sequencesOf } from "./_comparable.ts";
+import { type Ctx, define } from "./_context.ts";
+import { range, records } from "./_fixtures.ts";
+import { withFreshStore } from "./_instances.ts";
+import { produce, readSegment } from "./_store_calls.ts";
+import { tickPast } from "./_timing.ts";
 
 type Bounds = Omit<ConsumeSegmentArgs, "space" | "segment">;
 
@@ -37,7 +31,7 @@ async function timedSegment(store: Store): Promise<Timed> {
   await produce(store, "s", "g2", records(1, 2));
   await produce(store, "s2", "g", records(1, 2));
   const entries = await readSegment(store, "s", "g");
-  assert.deepEqual(seqs(entries), range(1, 12));
+  assert.deepEqual(sequencesOf(entries), range(1, 12));
   for (let chunk = 1; chunk <= 4; chunk++) {
     for (const entry of entries.slice((chunk - 1) * 3, chunk * 3)) {
       assert.equal(entry.timestamp, ts[chunk], "fixture: chunk timestamps");
@@ -48,12 +42,12 @@ async function timedSegment(store: Store): Promise<Timed> {
     store,
     entries,
     ts,
-    read: async (bounds) => seqs(await readSegment(store, "s", "g", bounds)),
+    read: async (bounds) => sequencesOf(await readSegment(store, "s", "g", bounds)),
   };
 }
 
 function withTimed(ctx: Ctx, fn: (timed: Timed) => Promise<void>): () => Promise<void> {
-  return () => withStore(ctx, async (store) => fn(await timedSegment(store)));
+  return () => withFreshStore(ctx, async (store) => fn(await timedSegment(store)));
 }
 
 export function registerConsumeSegment(ctx: Ctx): void {
@@ -63,7 +57,7 @@ export function registerConsumeSegment(ctx: Ctx): void {
     withTimed(ctx, async (t) => {
       assert.deepEqual(await t.read({}), range(1, 12));
       const entries = await readSegment(t.store, "s", "g");
-      assert.deepEqual(entries.map(plain), t.entries.map(plain), "reads are repeatable");
+      assert.deepEqual(entries.map(plainEntry), t.entries.map(plainEntry), "reads are repeatable");
       for (const entry of entries) {
         assert.equal(entry.space, "s");
         assert.equal(entry.segment, "g");
@@ -224,10 +218,10 @@ export function registerConsumeSegment(ctx: Ctx): void {
     ctx,
     "consumeSegment: an unknown segment or space yields nothing",
     withTimed(ctx, async (t) => {
-      assert.deepEqual(seqs(await readSegment(t.store, "s", "unknown")), []);
-      assert.deepEqual(seqs(await readSegment(t.store, "unknown", "g")), []);
+      assert.deepEqual(sequencesOf(await readSegment(t.store, "s", "unknown")), []);
+      assert.deepEqual(sequencesOf(await readSegment(t.store, "unknown", "g")), []);
       assert.deepEqual(
-        seqs(await readSegment(t.store, "s", "unknown", { minSequence: 1, limit: 5 })),
+        sequencesOf(await readSegment(t.store, "s", "unknown", { minSequence: 1, limit: 5 })),
         [],
       );
     }),

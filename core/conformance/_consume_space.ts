@@ -1,29 +1,18 @@
 // Conformance: consumeSpace order, offsets and resume, limit and timestamp bounds.
 
 import assert from "node:assert/strict";
+import { collect } from "../_async.ts";
 import { spaceEntryKey } from "../codec/keys.ts";
-import { segmentOffset, spaceOffset } from "../offsets.ts";
 import { compareKeys } from "../codec/lexkey.ts";
+import { spaceOffset } from "../offsets.ts";
 import type { Entry, Store } from "../types.ts";
-import {
-  byteSort,
-  collect,
-  compareSpaceOrder,
-  type Ctx,
-  define,
-  drain,
-  expectError,
-  keysOf,
-  plain,
-  produce,
-  randomBytes,
-  readSegment,
-  readSpace,
-  records,
-  tickPast,
-  utf8,
-  withStore,
-} from "./_helpers.ts";
+import { labelsOf, plainEntry } from "./_comparable.ts";
+import { type Ctx, define } from "./_context.ts";
+import { records, utf8 } from "./_fixtures.ts";
+import { withFreshStore } from "./_instances.ts";
+import { byteSort, compareSpaceOrder } from "./_order.ts";
+import { produce, readSegment, readSpace } from "./_store_calls.ts";
+import { tickPast } from "./_timing.ts";
 
 const SEGMENTS = ["alpha", "beta", "\uFF61", "😀", "é", "A", "z", "a b", "seg", "seg2"];
 
@@ -61,7 +50,7 @@ function withTimeline(
   ctx: Ctx,
   fn: (t: Timeline) => void | Promise<void>,
 ): () => Promise<void> {
-  return () => withStore(ctx, async (store) => await fn(await timeline(store)));
+  return () => withFreshStore(ctx, async (store) => await fn(await timeline(store)));
 }
 
 function distinctTimestamps(entries: readonly Entry[]): number[] {
@@ -75,15 +64,15 @@ export function registerConsumeSpace(ctx: Ctx): void {
     withTimeline(ctx, (t) => {
       const expected = [...t.bySegment.values()].flat();
       assert.equal(t.all.length, expected.length, "every entry of every segment, once");
-      assert.equal(new Set(keysOf(t.all)).size, t.all.length, "no entry twice");
+      assert.equal(new Set(labelsOf(t.all)).size, t.all.length, "no entry twice");
       const sorted = [...expected].sort(compareSpaceOrder);
       assert.deepEqual(
-        keysOf(t.all),
-        keysOf(sorted),
+        labelsOf(t.all),
+        labelsOf(sorted),
         "order by (timestamp, segment UTF-8, sequence)",
       );
       const byOffset = [...expected].sort((a, b) => compareKeys(spaceOffset(a), spaceOffset(b)));
-      assert.deepEqual(keysOf(t.all), keysOf(byOffset), "order of spaceOffset bytes");
+      assert.deepEqual(labelsOf(t.all), labelsOf(byOffset), "order of spaceOffset bytes");
       for (let i = 1; i < t.all.length; i++) {
         assert.ok(
           compareKeys(spaceOffset(t.all[i - 1]), spaceOffset(t.all[i])) < 0,
@@ -101,10 +90,10 @@ export function registerConsumeSpace(ctx: Ctx): void {
       const bySegment = new Map(
         [...t.bySegment.values()].flat().map((
           entry,
-        ) => [`${entry.segment}#${entry.sequence}`, plain(entry)]),
+        ) => [`${entry.segment}#${entry.sequence}`, plainEntry(entry)]),
       );
       for (const entry of t.all) {
-        assert.deepEqual(plain(entry), bySegment.get(`${entry.segment}#${entry.sequence}`));
+        assert.deepEqual(plainEntry(entry), bySegment.get(`${entry.segment}#${entry.sequence}`));
       }
     }),
   );
@@ -113,7 +102,7 @@ export function registerConsumeSpace(ctx: Ctx): void {
     ctx,
     "consumeSpace: segments ordered by UTF-8 bytes, not UTF-16 (\\uFF61 before 😀)",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const [low, high] = ["\uFF61", "😀"]; // UTF-8 EF BD A1 < F0 9F 98 80; UTF-16 FF61 > D83D
         assert.ok(low > high, "fixture: JS string order puts the emoji first");
         assert.ok(compareKeys(utf8(low), utf8(high)) < 0, "fixture: UTF-8 puts U+FF61 first");
@@ -131,7 +120,7 @@ export function registerConsumeSpace(ctx: Ctx): void {
         }
         const all = await readSpace(store, "s");
         assert.equal(all.length, (next - 1) * 2);
-        assert.deepEqual(keysOf(all), keysOf([...all].sort(compareSpaceOrder)));
+        assert.deepEqual(labelsOf(all), labelsOf([...all].sort(compareSpaceOrder)));
         for (let i = 1; i < all.length; i++) {
           if (all[i].timestamp === all[i - 1].timestamp && all[i].segment !== all[i - 1].segment) {
             assert.equal(all[i - 1].segment, low, "on a timestamp tie U+FF61 comes first");
@@ -148,7 +137,7 @@ export function registerConsumeSpace(ctx: Ctx): void {
       const step = Math.max(1, Math.floor(t.all.length / 25));
       for (let i = 0; i < t.all.length; i += step) {
         const rest = await readSpace(t.store, "s", { offset: spaceOffset(t.all[i]) });
-        assert.deepEqual(keysOf(rest), keysOf(t.all.slice(i + 1)), `resume after entry ${i}`);
+        assert.deepEqual(labelsOf(rest), labelsOf(t.all.slice(i + 1)), `resume after entry ${i}`);
       }
       const afterLast = await readSpace(t.store, "s", { offset: spaceOffset(t.all.at(-1)!) });
       assert.deepEqual(afterLast, [], "nothing after the last entry");
@@ -161,9 +150,15 @@ export function registerConsumeSpace(ctx: Ctx): void {
     withTimeline(ctx, async (t) => {
       const first = t.all[0];
       const before = spaceEntryKey("s", first.timestamp - 1, "zzz", 99);
-      assert.deepEqual(keysOf(await readSpace(t.store, "s", { offset: before })), keysOf(t.all));
+      assert.deepEqual(
+        labelsOf(await readSpace(t.store, "s", { offset: before })),
+        labelsOf(t.all),
+      );
       const ancient = spaceEntryKey("s", 1, "a", 1);
-      assert.deepEqual(keysOf(await readSpace(t.store, "s", { offset: ancient })), keysOf(t.all));
+      assert.deepEqual(
+        labelsOf(await readSpace(t.store, "s", { offset: ancient })),
+        labelsOf(t.all),
+      );
       const future = spaceEntryKey("s", Date.now() + 3_600_000, "a", 1);
       assert.deepEqual(await readSpace(t.store, "s", { offset: future }), []);
       // Between two entries of one segment at one timestamp: after sequence n, before n + 1.
@@ -180,8 +175,8 @@ export function registerConsumeSpace(ctx: Ctx): void {
           compareKeys(utf8(x.segment), utf8(e.segment + "\u0001")) > 0)
       );
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { offset: between })),
-        keysOf(expected),
+        labelsOf(await readSpace(t.store, "s", { offset: between })),
+        labelsOf(expected),
       );
     }),
   );
@@ -191,12 +186,12 @@ export function registerConsumeSpace(ctx: Ctx): void {
     "consumeSpace: limit caps the count and pages with offsets",
     withTimeline(ctx, async (t) => {
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { limit: 1 })),
-        keysOf(t.all.slice(0, 1)),
+        labelsOf(await readSpace(t.store, "s", { limit: 1 })),
+        labelsOf(t.all.slice(0, 1)),
       );
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { limit: 5 })),
-        keysOf(t.all.slice(0, 5)),
+        labelsOf(await readSpace(t.store, "s", { limit: 5 })),
+        labelsOf(t.all.slice(0, 5)),
       );
       assert.equal((await readSpace(t.store, "s", { limit: 10_000 })).length, t.all.length);
       const pages: Entry[] = [];
@@ -208,7 +203,7 @@ export function registerConsumeSpace(ctx: Ctx): void {
         pages.push(...got);
         offset = spaceOffset(got.at(-1)!);
       }
-      assert.deepEqual(keysOf(pages), keysOf(t.all), "pages reassemble the timeline");
+      assert.deepEqual(labelsOf(pages), labelsOf(t.all), "pages reassemble the timeline");
     }),
   );
 
@@ -222,24 +217,24 @@ export function registerConsumeSpace(ctx: Ctx): void {
       const low = stamps[0];
       const high = stamps.at(-1)!;
       const filter = (min: number, max: number) =>
-        keysOf(t.all.filter((e) => e.timestamp > min && e.timestamp <= max));
+        labelsOf(t.all.filter((e) => e.timestamp > min && e.timestamp <= max));
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { minTimestamp: mid })),
+        labelsOf(await readSpace(t.store, "s", { minTimestamp: mid })),
         filter(mid, Infinity),
       );
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { maxTimestamp: mid })),
+        labelsOf(await readSpace(t.store, "s", { maxTimestamp: mid })),
         filter(0, mid),
       );
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { minTimestamp: low, maxTimestamp: mid })),
+        labelsOf(await readSpace(t.store, "s", { minTimestamp: low, maxTimestamp: mid })),
         filter(low, mid),
       );
       assert.deepEqual(await readSpace(t.store, "s", { minTimestamp: high }), []);
       assert.deepEqual(await readSpace(t.store, "s", { maxTimestamp: low - 1 }), []);
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { minTimestamp: low - 1 })),
-        keysOf(t.all),
+        labelsOf(await readSpace(t.store, "s", { minTimestamp: low - 1 })),
+        labelsOf(t.all),
       );
     }),
   );
@@ -248,14 +243,17 @@ export function registerConsumeSpace(ctx: Ctx): void {
     ctx,
     "consumeSpace: maxTimestamp zero or in the future yields everything",
     withTimeline(ctx, async (t) => {
-      assert.deepEqual(keysOf(await readSpace(t.store, "s", { maxTimestamp: 0 })), keysOf(t.all));
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { maxTimestamp: Date.now() + 3_600_000 })),
-        keysOf(t.all),
+        labelsOf(await readSpace(t.store, "s", { maxTimestamp: 0 })),
+        labelsOf(t.all),
       );
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { minTimestamp: 0, limit: 0 })),
-        keysOf(t.all),
+        labelsOf(await readSpace(t.store, "s", { maxTimestamp: Date.now() + 3_600_000 })),
+        labelsOf(t.all),
+      );
+      assert.deepEqual(
+        labelsOf(await readSpace(t.store, "s", { minTimestamp: 0, limit: 0 })),
+        labelsOf(t.all),
       );
     }),
   );
@@ -270,18 +268,18 @@ export function registerConsumeSpace(ctx: Ctx): void {
       const tail = t.all.slice(from + 1).filter((e) => e.timestamp <= max);
       const offset = spaceOffset(t.all[from]);
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { offset, maxTimestamp: max })),
-        keysOf(tail),
+        labelsOf(await readSpace(t.store, "s", { offset, maxTimestamp: max })),
+        labelsOf(tail),
       );
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { offset, maxTimestamp: max, limit: 4 })),
-        keysOf(tail.slice(0, 4)),
+        labelsOf(await readSpace(t.store, "s", { offset, maxTimestamp: max, limit: 4 })),
+        labelsOf(tail.slice(0, 4)),
       );
       const min = stamps[1];
       const both = t.all.slice(from + 1).filter((e) => e.timestamp > min && e.timestamp <= max);
       assert.deepEqual(
-        keysOf(await readSpace(t.store, "s", { offset, minTimestamp: min, maxTimestamp: max })),
-        keysOf(both),
+        labelsOf(await readSpace(t.store, "s", { offset, minTimestamp: min, maxTimestamp: max })),
+        labelsOf(both),
       );
     }),
   );
@@ -290,7 +288,7 @@ export function registerConsumeSpace(ctx: Ctx): void {
     ctx,
     "consumeSpace: a chunk is visible in both indexes as soon as its produce resolved",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         let offset: Uint8Array | undefined;
         const missed: number[] = [];
         for (let sequence = 1; sequence <= 50; sequence++) {
@@ -327,97 +325,9 @@ export function registerConsumeSpace(ctx: Ctx): void {
 
   define(
     ctx,
-    "invalid argument: consumeSpace offset of another space",
-    () =>
-      withStore(ctx, async (store) => {
-        await produce(store, "a", "g", records(1, 2));
-        await produce(store, "b", "g", records(1, 2));
-        const [fromB] = await readSpace(store, "b");
-        await expectError(
-          () => drain(store.consumeSpace({ space: "a", offset: spaceOffset(fromB) })),
-          "InvalidArgument",
-          "offset",
-        );
-        await expectError(
-          () => drain(store.consumeSpace({ space: "c", offset: spaceOffset(fromB) })),
-          "InvalidArgument",
-          "offset",
-        );
-      }),
-  );
-
-  define(
-    ctx,
-    "invalid argument: consumeSpace offset of a prefix-named space",
-    () =>
-      withStore(ctx, async (store) => {
-        await produce(store, "a", "g", records(1, 1));
-        await produce(store, "ab", "g", records(1, 1));
-        const [fromA] = await readSpace(store, "a");
-        const [fromAb] = await readSpace(store, "ab");
-        await expectError(
-          () => drain(store.consumeSpace({ space: "ab", offset: spaceOffset(fromA) })),
-          "InvalidArgument",
-          "offset",
-        );
-        await expectError(
-          () => drain(store.consumeSpace({ space: "a", offset: spaceOffset(fromAb) })),
-          "InvalidArgument",
-          "offset",
-        );
-      }),
-  );
-
-  define(
-    ctx,
-    "invalid argument: consumeSpace offset of garbage bytes",
-    () =>
-      withStore(ctx, async (store) => {
-        await produce(store, "s", "g", records(1, 2));
-        const [entry] = await readSpace(store, "s");
-        const whole = spaceOffset(entry);
-        const garbage = [
-          new Uint8Array([1, 2, 3]),
-          randomBytes(64),
-          new Uint8Array(40),
-          new Uint8Array(40).fill(0xff),
-          whole.slice(0, whole.length - 8), // truncated
-          segmentOffset(entry), // a segment offset is not a space offset
-        ];
-        for (const offset of garbage) {
-          await expectError(
-            () => drain(store.consumeSpace({ space: "s", offset })),
-            "InvalidArgument",
-            "offset",
-          );
-        }
-      }),
-  );
-
-  define(
-    ctx,
-    "invalid argument: consumeSpace offset that is not a Uint8Array",
-    () =>
-      withStore(ctx, async (store) => {
-        await produce(store, "s", "g", records(1, 2));
-        const [entry] = await readSpace(store, "s");
-        const bytes = spaceOffset(entry);
-        for (const offset of ["offset", Array.from(bytes), bytes.buffer, 42]) {
-          await expectError(
-            () =>
-              drain(store.consumeSpace({ space: "s", offset: offset as unknown as Uint8Array })),
-            "InvalidArgument",
-            "offset",
-          );
-        }
-      }),
-  );
-
-  define(
-    ctx,
     "consumeSpace: spaceOffset of a read entry is what resuming uses",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const names = byteSort(["b", "a", "😀"]);
         for (const segment of names) await produce(store, "s", segment, records(1, 2, segment));
         const all = await readSpace(store, "s");
@@ -426,8 +336,8 @@ export function registerConsumeSpace(ctx: Ctx): void {
         for (const [i, entry] of all.entries()) {
           const copy = Uint8Array.from(spaceOffset(entry));
           assert.deepEqual(
-            keysOf(await readSpace(store, "s", { offset: copy })),
-            keysOf(all.slice(i + 1)),
+            labelsOf(await readSpace(store, "s", { offset: copy })),
+            labelsOf(all.slice(i + 1)),
           );
         }
       }),

@@ -1,28 +1,16 @@
 // Conformance: close, await using, factories, handles and reopening.
 
 import assert from "node:assert/strict";
+import { collect, withTimeout } from "../_async.ts";
 import { StreamkitError } from "../errors.ts";
 import type { ProduceRecord, SegmentStatus, Store, StoreFactory } from "../types.ts";
-import {
-  assertSegment,
-  collect,
-  type Ctx,
-  deferred,
-  define,
-  describe,
-  drain,
-  expectError,
-  newId,
-  plain,
-  produce,
-  range,
-  readSegment,
-  readSpace,
-  records,
-  statusOf,
-  withFactory,
-  withTimeout,
-} from "./_helpers.ts";
+import { assertSegment, describeValue, expectError } from "./_assertions.ts";
+import { copyOfStatus, plainEntry } from "./_comparable.ts";
+import { type Ctx, define } from "./_context.ts";
+import { newId, range, records } from "./_fixtures.ts";
+import { withFactory } from "./_instances.ts";
+import { drain, produce, readSegment, readSpace } from "./_store_calls.ts";
+import { deferred, TIMEOUT_MS } from "./_timing.ts";
 
 type StoreCall = (store: Store) => Promise<unknown>;
 
@@ -137,13 +125,18 @@ export function registerLifecycle(ctx: Ctx): void {
           await withTimeout(
             Promise.all([midway.promise, firstStatus.promise]),
             "the first chunk of the produce",
+            TIMEOUT_MS,
           );
           const closing = store.close();
           release.resolve();
-          await withTimeout(closing, "close() with a produce in flight");
+          await withTimeout(closing, "close() with a produce in flight", TIMEOUT_MS);
           await withHandle(factory, storeId, async (again) => {
             const afterClose = (await readSegment(again, "s", "g")).length;
-            await withTimeout(producing, "the in-flight produce to settle after close()");
+            await withTimeout(
+              producing,
+              "the in-flight produce to settle after close()",
+              TIMEOUT_MS,
+            );
             const afterSettle = await readSegment(again, "s", "g");
             assert.equal(
               afterSettle.length,
@@ -162,7 +155,7 @@ export function registerLifecycle(ctx: Ctx): void {
             } else {
               assert.ok(
                 produceError instanceof StreamkitError && produceError.kind === "Closed",
-                `an interrupted produce fails with Closed, got ${describe(produceError)}`,
+                `an interrupted produce fails with Closed, got ${describeValue(produceError)}`,
               );
             }
             for (const status of statuses) assert.ok(status.lastSequence <= committed);
@@ -172,7 +165,7 @@ export function registerLifecycle(ctx: Ctx): void {
         } finally {
           release.resolve();
           await store.close();
-          await withTimeout(producing, "the in-flight produce to settle");
+          await withTimeout(producing, "the in-flight produce to settle", TIMEOUT_MS);
         }
       }),
   );
@@ -259,13 +252,13 @@ export function registerLifecycle(ctx: Ctx): void {
             await produce(b, "s", "g", records(3, 2));
             await assertSegment(a, "s", "g", [1, 2, 3, 4]);
             assert.deepEqual(
-              statusOf(await a.getSegmentStatus("s", "g")),
-              statusOf(await b.getSegmentStatus("s", "g")),
+              copyOfStatus(await a.getSegmentStatus("s", "g")),
+              copyOfStatus(await b.getSegmentStatus("s", "g")),
             );
             assert.deepEqual(await collect(b.getSpaces()), ["s"]);
             assert.deepEqual(
-              (await readSpace(b, "s")).map(plain),
-              (await readSpace(a, "s")).map(plain),
+              (await readSpace(b, "s")).map(plainEntry),
+              (await readSpace(a, "s")).map(plainEntry),
             );
             await expectError(() => produce(b, "s", "g", records(3, 1)), "SequenceMismatch");
           });
@@ -319,20 +312,20 @@ export function registerLifecycle(ctx: Ctx): void {
       withFactory(ctx, async (factory) => {
         const storeId = newId();
         const first = await factory.newStore(storeId);
-        let before: ReturnType<typeof plain>[] = [];
+        let before: ReturnType<typeof plainEntry>[] = [];
         let status: SegmentStatus | undefined;
         try {
           await produce(first, "s", "g", records(1, 3));
           await produce(first, "s", "g", records(4, 2));
           await produce(first, "t", "h", records(1, 1));
-          before = (await readSpace(first, "s")).map(plain);
-          status = statusOf(await first.getSegmentStatus("s", "g"));
+          before = (await readSpace(first, "s")).map(plainEntry);
+          status = copyOfStatus(await first.getSegmentStatus("s", "g"));
         } finally {
           await first.close();
         }
         await withHandle(factory, storeId, async (again) => {
-          assert.deepEqual((await readSpace(again, "s")).map(plain), before);
-          assert.deepEqual(statusOf(await again.getSegmentStatus("s", "g")), status);
+          assert.deepEqual((await readSpace(again, "s")).map(plainEntry), before);
+          assert.deepEqual(copyOfStatus(await again.getSegmentStatus("s", "g")), status);
           assert.deepEqual(await collect(again.getSpaces()), ["s", "t"]);
           assert.deepEqual(await collect(again.getSegments("s")), ["g"]);
           await expectError(() => produce(again, "s", "g", records(5, 1)), "SequenceMismatch");

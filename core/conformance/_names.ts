@@ -1,26 +1,16 @@
 // Conformance: odd legal names, prefix isolation, names that look joined.
 
 import assert from "node:assert/strict";
+import { collect } from "../_async.ts";
 import { spaceOffset } from "../offsets.ts";
 import type { Store } from "../types.ts";
-import {
-  assertSegment,
-  byteSort,
-  collect,
-  type Ctx,
-  define,
-  keysOf,
-  produce,
-  range,
-  readSegment,
-  readSpace,
-  records,
-  seqs,
-  statusOf,
-  tagged,
-  textOf,
-  withStore,
-} from "./_helpers.ts";
+import { assertSegment } from "./_assertions.ts";
+import { copyOfStatus, labelsOf, sequencesOf } from "./_comparable.ts";
+import { type Ctx, define } from "./_context.ts";
+import { range, records, tagged, textOf } from "./_fixtures.ts";
+import { withFreshStore } from "./_instances.ts";
+import { byteSort } from "./_order.ts";
+import { produce, readSegment, readSpace } from "./_store_calls.ts";
 
 const ODD_NAMES: ReadonlyArray<[string, string]> = [
   ["slash", "/"],
@@ -51,7 +41,7 @@ export function registerNames(ctx: Ctx): void {
       ctx,
       `names: ${label} ${JSON.stringify(name)} round-trips on every method`,
       () =>
-        withStore(ctx, async (store) => {
+        withFreshStore(ctx, async (store) => {
           const first = await produce(store, name, name, records(1, 2, "n"));
           assert.equal(first[0].space, name, "status space");
           assert.equal(first[0].segment, name, "status segment");
@@ -64,19 +54,22 @@ export function registerNames(ctx: Ctx): void {
             assert.equal(entry.space, name, "entry space");
             assert.equal(entry.segment, name, "entry segment");
           }
-          assert.deepEqual(seqs(await readSegment(store, name, name, { minSequence: 2 })), [2, 3]);
+          assert.deepEqual(sequencesOf(await readSegment(store, name, name, { minSequence: 2 })), [
+            2,
+            3,
+          ]);
           await assertSegment(store, "plain", name, [1], "p");
 
           const space = await readSpace(store, name);
           assert.equal(space.length, 4, "consumeSpace sees both segments of the space");
           assert.deepEqual(
-            keysOf(space.filter((entry) => entry.segment === name)),
+            labelsOf(space.filter((entry) => entry.segment === name)),
             [`${name}#1`, `${name}#2`, `${name}#3`],
           );
           for (const entry of space) assert.equal(entry.space, name);
           for (let i = 0; i < space.length; i++) {
             const resumed = await readSpace(store, name, { offset: spaceOffset(space[i]) });
-            assert.deepEqual(keysOf(resumed), keysOf(space.slice(i + 1)), `resume after #${i}`);
+            assert.deepEqual(labelsOf(resumed), labelsOf(space.slice(i + 1)), `resume after #${i}`);
           }
 
           const peeked = await store.peek(name, name);
@@ -102,7 +95,7 @@ export function registerNames(ctx: Ctx): void {
     ctx,
     "prefix isolation: consumeSegment sees only its own segment",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await prefixFixture(store);
         for (const [space, segment, count] of PREFIX_LAYOUT) {
           await assertSegment(store, space, segment, range(1, count), `${space}|${segment}`);
@@ -121,7 +114,7 @@ export function registerNames(ctx: Ctx): void {
     ctx,
     "prefix isolation: consumeSpace sees only its own space",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await prefixFixture(store);
         for (const space of ["a", "ab", "a\u0001"]) {
           const entries = await readSpace(store, space);
@@ -142,10 +135,10 @@ export function registerNames(ctx: Ctx): void {
     ctx,
     "prefix isolation: getSegmentStatus and peek see only their own segment",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await prefixFixture(store);
         for (const [space, segment, count] of PREFIX_LAYOUT) {
-          const status = statusOf(await store.getSegmentStatus(space, segment));
+          const status = copyOfStatus(await store.getSegmentStatus(space, segment));
           assert.equal(status?.lastSequence, count, `status of ${space}/${segment}`);
           assert.equal(status?.space, space);
           assert.equal(status?.segment, segment);
@@ -164,7 +157,7 @@ export function registerNames(ctx: Ctx): void {
     ctx,
     "prefix isolation: getSpaces and getSegments list only their own names",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await prefixFixture(store);
         assert.deepEqual(await collect(store.getSpaces()), byteSort(["a", "ab", "a\u0001"]));
         assert.deepEqual(
@@ -181,7 +174,7 @@ export function registerNames(ctx: Ctx): void {
     ctx,
     "names: space and segment names that look joined never collide",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const pairs: Array<[string, string]> = [];
         for (const separator of ["/", ":", "|", "-", "\u0001", "", "\\", "#"]) {
           pairs.push([`a${separator}b`, "c"], ["a", `b${separator}c`]);

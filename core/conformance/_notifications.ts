@@ -1,24 +1,16 @@
 // Conformance: statuses published to the bus after each committed chunk.
 
 import assert from "node:assert/strict";
+import { sleep, withTimeout } from "../_async.ts";
 import { MemoryBus } from "../bus.ts";
 import type { SegmentStatus, Store } from "../types.ts";
-import {
-  type Ctx,
-  define,
-  describe,
-  expectError,
-  newId,
-  produce,
-  produceUntilError,
-  records,
-  sleep,
-  statusOf,
-  TIMEOUT_MS,
-  utf8,
-  withFactory,
-  withTimeout,
-} from "./_helpers.ts";
+import { describeValue, expectError } from "./_assertions.ts";
+import { copyOfStatus } from "./_comparable.ts";
+import { type Ctx, define } from "./_context.ts";
+import { newId, records, utf8 } from "./_fixtures.ts";
+import { withFactory } from "./_instances.ts";
+import { produce, produceUntilError } from "./_store_calls.ts";
+import { TIMEOUT_MS } from "./_timing.ts";
 
 /** Collects the statuses of one subscription. */
 class Listener {
@@ -29,7 +21,7 @@ class Listener {
   constructor(subscription: AsyncIterable<SegmentStatus>, stop: AbortSignal) {
     this.done = (async () => {
       try {
-        for await (const status of subscription) this.received.push(statusOf(status)!);
+        for await (const status of subscription) this.received.push(copyOfStatus(status)!);
       } catch (error) {
         if (error !== stop.reason) this.error = error;
       }
@@ -43,11 +35,11 @@ class Listener {
 
   /** Waits until a status equal to `expected` has been received. */
   async waitFor(expected: SegmentStatus, what: string): Promise<void> {
-    const wanted = statusOf(expected);
+    const wanted = copyOfStatus(expected);
     const deadline = Date.now() + TIMEOUT_MS;
     while (!this.received.some((status) => sameStatus(status, wanted!))) {
       if (this.error !== undefined) {
-        assert.fail(`${what}: the subscription failed: ${describe(this.error)}`);
+        assert.fail(`${what}: the subscription failed: ${describeValue(this.error)}`);
       }
       if (Date.now() > deadline) {
         assert.fail(
@@ -78,7 +70,7 @@ function assertSubsequence(
   yielded: SegmentStatus[],
   what: string,
 ): void {
-  const expected = yielded.map((status) => statusOf(status)!);
+  const expected = yielded.map((status) => copyOfStatus(status)!);
   let at = 0;
   for (const status of received) {
     while (at < expected.length && !sameStatus(expected[at], status)) at++;
@@ -118,7 +110,11 @@ function withBus(
       await fn({ store, storeId, listen });
     } finally {
       stop.abort(new Error("conformance: stop listening"));
-      await withTimeout(Promise.all(listeners.map((l) => l.done)), "subscriptions to stop");
+      await withTimeout(
+        Promise.all(listeners.map((l) => l.done)),
+        "subscriptions to stop",
+        TIMEOUT_MS,
+      );
       await store.close();
     }
   }, { bus });
@@ -140,8 +136,12 @@ export function registerNotifications(ctx: Ctx): void {
           await all.waitFor(status, `"*" subscriber, chunk ${round + 1}`);
           await one.waitFor(status, `segment subscriber, chunk ${round + 1}`);
         }
-        assert.deepEqual(all.of("g"), yielded.map(statusOf), 'one status per chunk on "*"');
-        assert.deepEqual(one.of("g"), yielded.map(statusOf), "one status per chunk on the segment");
+        assert.deepEqual(all.of("g"), yielded.map(copyOfStatus), 'one status per chunk on "*"');
+        assert.deepEqual(
+          one.of("g"),
+          yielded.map(copyOfStatus),
+          "one status per chunk on the segment",
+        );
 
         const [other] = await produce(store, "s", "h", records(1, 1));
         await all.waitFor(other, `"*" subscriber, another segment`);
@@ -152,7 +152,7 @@ export function registerNotifications(ctx: Ctx): void {
         await one.waitFor(many.at(-1)!, "segment subscriber, last chunk of a long produce");
         assertSubsequence(all.of("g"), [...yielded, ...many], `"*" subscriber`);
         assertSubsequence(one.of("g"), [...yielded, ...many], "segment subscriber");
-        assert.deepEqual(all.of("h"), [statusOf(other)]);
+        assert.deepEqual(all.of("h"), [copyOfStatus(other)]);
         assert.deepEqual(one.of("h"), [], "a segment subscriber gets only its segment");
         for (const status of all.received) assert.equal(status.space, "s");
       }),
@@ -219,7 +219,7 @@ export function registerNotifications(ctx: Ctx): void {
         assert.deepEqual(otherStore.received, [], "another store id");
         assert.deepEqual(otherSpace.received, [], "another space");
         assert.deepEqual(prefixSpace.received, [], "a space the name is a prefix of");
-        assert.deepEqual(mine.received, [statusOf(status)]);
+        assert.deepEqual(mine.received, [copyOfStatus(status)]);
       }),
   );
 }

@@ -1,29 +1,20 @@
 // Conformance: payload bytes, sizes, limits and isolation from the caller's buffers.
 
 import assert from "node:assert/strict";
+import { collect } from "../_async.ts";
 import type { ProduceRecord } from "../types.ts";
-import {
-  assertBytes,
-  assertEmptySegment,
-  collect,
-  type Ctx,
-  define,
-  expectError,
-  produce,
-  randomBytes,
-  readSegment,
-  readSpace,
-  records,
-  utf8,
-  withStore,
-} from "./_helpers.ts";
+import { assertBytes, assertEmptySegment, expectError } from "./_assertions.ts";
+import { type Ctx, define } from "./_context.ts";
+import { randomBytes, records, utf8 } from "./_fixtures.ts";
+import { withFreshStore } from "./_instances.ts";
+import { produce, readSegment, readSpace } from "./_store_calls.ts";
 
 export function registerPayload(ctx: Ctx): void {
   define(
     ctx,
     "limits: maxPayloadBytes and maxChunkRecords are positive integers",
     () =>
-      withStore(ctx, (store) => {
+      withFreshStore(ctx, (store) => {
         const { maxPayloadBytes, maxChunkRecords } = store.limits;
         assert.ok(Number.isSafeInteger(maxPayloadBytes), "maxPayloadBytes is an integer");
         assert.ok(Number.isSafeInteger(maxChunkRecords), "maxChunkRecords is an integer");
@@ -34,7 +25,7 @@ export function registerPayload(ctx: Ctx): void {
   );
 
   define(ctx, "payload: empty payloads are allowed", () =>
-    withStore(ctx, async (store) => {
+    withFreshStore(ctx, async (store) => {
       await produce(store, "s", "g", [
         { sequence: 1, payload: new Uint8Array(0) },
         { sequence: 2, payload: utf8("x") },
@@ -52,7 +43,7 @@ export function registerPayload(ctx: Ctx): void {
     ctx,
     "payload: binary bytes round-trip exactly (0x00..0xff)",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const every = Uint8Array.from({ length: 256 }, (_, i) => i);
         const payloads = [
           every,
@@ -87,7 +78,7 @@ export function registerPayload(ctx: Ctx): void {
     ctx,
     "payload: assorted sizes round-trip (around 64 KiB boundaries)",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const max = store.limits.maxPayloadBytes;
         const sizes = [1, 100, 65_535, 65_536, 65_537, 3 * 65_536 + 1, 300_000]
           .filter((size) => size <= max);
@@ -110,7 +101,7 @@ export function registerPayload(ctx: Ctx): void {
     ctx,
     "payload: exactly limits.maxPayloadBytes is accepted and round-trips",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const payload = randomBytes(store.limits.maxPayloadBytes);
         const statuses = await produce(store, "s", "g", [
           { sequence: 1, payload: utf8("small") },
@@ -127,7 +118,7 @@ export function registerPayload(ctx: Ctx): void {
     ctx,
     "payload: one byte over the limit is PayloadTooLarge and nothing of its chunk is written",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const tooLarge: ProduceRecord = {
           sequence: 3,
           payload: new Uint8Array(store.limits.maxPayloadBytes + 1),
@@ -152,7 +143,7 @@ export function registerPayload(ctx: Ctx): void {
     ctx,
     "payload: changing the caller's buffer after produce does not change stored data",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const buffer = utf8("original payload");
         const metadata = { key: "value" };
         const record = { sequence: 1, payload: buffer, metadata };
@@ -177,7 +168,7 @@ export function registerPayload(ctx: Ctx): void {
     ctx,
     "payload: changing a read entry does not change stored data",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", [{
           sequence: 1,
           payload: utf8("stored"),
@@ -202,7 +193,7 @@ export function registerPayload(ctx: Ctx): void {
     ctx,
     "payload: a view into a larger buffer stores only the view's bytes",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const backing = Uint8Array.from({ length: 64 }, (_, i) => i);
         const view = backing.subarray(10, 20);
         await produce(store, "s", "g", [{ sequence: 1, payload: view }]);

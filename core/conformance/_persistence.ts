@@ -2,58 +2,15 @@
 // storage (supports.multiInstance). Registered only when the driver supports them.
 
 import assert from "node:assert/strict";
-import { StreamkitError } from "../errors.ts";
-import type { Store, StoreFactory } from "../types.ts";
-import { race } from "./_concurrency.ts";
-import {
-  assertSegment,
-  collect,
-  type Ctx,
-  define,
-  describe,
-  expectError,
-  keysOf,
-  newId,
-  plain,
-  produce,
-  range,
-  readSegment,
-  readSpace,
-  records,
-  statusOf,
-  tagged,
-  textOf,
-} from "./_helpers.ts";
-
-/**
- * Two factories over one storage, each with the store open; everything closed afterwards.
- * Exported for the multi-instance cases of follow.
- */
-export async function withTwoInstances(
-  ctx: Ctx,
-  fn: (a: Store, b: Store, storeId: string) => Promise<void>,
-): Promise<void> {
-  const first = await ctx.factory();
-  let second: StoreFactory | undefined;
-  try {
-    second = await ctx.factory({ sameStorageAs: first });
-    const storeId = newId();
-    const a = await first.newStore(storeId);
-    try {
-      const b = await second.newStore(storeId);
-      try {
-        await fn(a, b, storeId);
-      } finally {
-        await b.close();
-      }
-    } finally {
-      await a.close();
-    }
-  } finally {
-    await second?.close();
-    await first.close();
-  }
-}
+import { collect } from "../_async.ts";
+import type { StoreFactory } from "../types.ts";
+import { assertSegment, describeValue, expectError } from "./_assertions.ts";
+import { copyOfStatus, labelsOf, plainEntry } from "./_comparable.ts";
+import { type Ctx, define } from "./_context.ts";
+import { newId, range, records, tagged, textOf } from "./_fixtures.ts";
+import { withTwoInstances } from "./_instances.ts";
+import { isRaceLoss, raceProducers } from "./_race.ts";
+import { produce, readSegment, readSpace } from "./_store_calls.ts";
 
 export function registerPersistence(ctx: Ctx): void {
   if (ctx.supports.persistence) {
@@ -79,8 +36,8 @@ export function registerPersistence(ctx: Ctx): void {
             const reader = await first.newStore(storeId);
             try {
               return {
-                space: (await readSpace(reader, "s")).map(plain),
-                status: statusOf(await reader.getSegmentStatus("s", "g")),
+                space: (await readSpace(reader, "s")).map(plainEntry),
+                status: copyOfStatus(await reader.getSegmentStatus("s", "g")),
                 lastTrx: (await reader.peek("s", "g"))!.trx.number,
               };
             } finally {
@@ -92,9 +49,13 @@ export function registerPersistence(ctx: Ctx): void {
           second = await ctx.factory({ sameStorageAs: first });
           const again = await second.newStore(storeId);
           try {
-            assert.deepEqual((await readSpace(again, "s")).map(plain), before.space, "entries");
             assert.deepEqual(
-              statusOf(await again.getSegmentStatus("s", "g")),
+              (await readSpace(again, "s")).map(plainEntry),
+              before.space,
+              "entries",
+            );
+            assert.deepEqual(
+              copyOfStatus(await again.getSegmentStatus("s", "g")),
               before.status,
               "status",
             );
@@ -170,7 +131,7 @@ export function registerPersistence(ctx: Ctx): void {
           await produce(b, "s", "g", records(4, 2));
           await produce(b, "s", "h", records(1, 1));
           await assertSegment(a, "s", "g", [1, 2, 3, 4, 5]);
-          assert.deepEqual(keysOf(await readSpace(a, "s")), keysOf(await readSpace(b, "s")));
+          assert.deepEqual(labelsOf(await readSpace(a, "s")), labelsOf(await readSpace(b, "s")));
           assert.deepEqual(await collect(a.getSegments("s")), ["g", "h"]);
           const entries = await readSegment(a, "s", "g");
           assert.deepEqual(entries.map((e) => e.trx.number), [1, 1, 1, 2, 2]);
@@ -182,8 +143,8 @@ export function registerPersistence(ctx: Ctx): void {
       "multi-instance: producers racing across two instances, exactly one wins",
       () =>
         withTwoInstances(ctx, async (a, b) => {
-          await race([a, b], 4, "s", "g", 1, 25);
-          await race([b, a], 4, "s", "g", 26, 10);
+          await raceProducers([a, b], 4, "s", "g", 1, 25);
+          await raceProducers([b, a], 4, "s", "g", 26, 10);
           assert.equal((await readSpace(b, "s")).length, 35);
         }),
     );
@@ -206,12 +167,10 @@ export function registerPersistence(ctx: Ctx): void {
             } catch (error) {
               failures++;
               assert.ok(
-                error instanceof StreamkitError &&
-                  (error.kind === "SequenceMismatch" ||
-                    (error.kind === "Conflict" && error.transient)),
-                `unexpected error ${describe(error)}`,
+                isRaceLoss(error),
+                `unexpected error ${describeValue(error)}`,
               );
-              assert.ok(failures <= 1, `failed ${failures} times: ${describe(error)}`);
+              assert.ok(failures <= 1, `failed ${failures} times: ${describeValue(error)}`);
             }
           }
           const entries = await readSegment(a, "s", "g");
@@ -235,7 +194,7 @@ export function registerPersistence(ctx: Ctx): void {
               break;
             } catch (error) {
               aFailures++;
-              assert.ok(aFailures <= 1, `failed ${aFailures} times: ${describe(error)}`);
+              assert.ok(aFailures <= 1, `failed ${aFailures} times: ${describeValue(error)}`);
             }
           }
           assert.equal((await b.getSegmentStatus("s", "g"))?.lastSequence, 7);

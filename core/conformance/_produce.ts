@@ -1,30 +1,15 @@
 // Conformance: produce (laziness, sources, statuses, chunks, trx, timestamps).
 
 import assert from "node:assert/strict";
+import { collect, sleep } from "../_async.ts";
 import type { Entry, ProduceRecord, SegmentStatus } from "../types.ts";
-import {
-  assertSegment,
-  collect,
-  type Ctx,
-  define,
-  drain,
-  expectedStatus,
-  expectError,
-  newId,
-  produce,
-  range,
-  readSegment,
-  readSpace,
-  records,
-  sleep,
-  statusOf,
-  tickPast,
-  trxOf,
-  utf8,
-  UUID_V4,
-  withStore,
-  ZERO_UUID,
-} from "./_helpers.ts";
+import { assertSegment, expectError } from "./_assertions.ts";
+import { copyOfStatus, copyOfTrx, expectedStatus } from "./_comparable.ts";
+import { type Ctx, define } from "./_context.ts";
+import { newId, range, records, utf8, UUID_V4, ZERO_UUID } from "./_fixtures.ts";
+import { withFreshStore } from "./_instances.ts";
+import { drain, produce, readSegment, readSpace } from "./_store_calls.ts";
+import { tickPast } from "./_timing.ts";
 
 /** Checks the chunks of a produce: statuses consistent with the stored entries and trx rules. */
 function assertChunks(
@@ -50,8 +35,8 @@ function assertChunks(
     ids.add(trx.id);
     for (const entry of chunk) {
       assert.deepEqual(
-        trxOf(entry.trx),
-        trxOf(trx),
+        copyOfTrx(entry.trx),
+        copyOfTrx(trx),
         `entry ${entry.sequence}: trx shared by the chunk`,
       );
       assert.equal(
@@ -61,7 +46,7 @@ function assertChunks(
       );
     }
     assert.deepEqual(
-      statusOf(status),
+      copyOfStatus(status),
       expectedStatus(entries, status.lastSequence),
       `status ${index} after its chunk`,
     );
@@ -74,7 +59,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: nothing is written until the result is iterated",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const pending = store.produce({ space: "s", segment: "g" }, records(1, 3));
         await sleep(20);
         assert.equal(await store.getSegmentStatus("s", "g"), undefined, "status before iterating");
@@ -91,7 +76,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: the records source is not read before iterating",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         let pulled = 0;
         function* source(): Generator<ProduceRecord> {
           for (const record of records(1, 2)) {
@@ -112,7 +97,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: no records writes nothing and yields nothing",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         assert.deepEqual(await produce(store, "s", "g", []), [], "empty array");
         async function* none(): AsyncGenerator<ProduceRecord> {}
         assert.deepEqual(await produce(store, "s", "g", none()), [], "empty async iterable");
@@ -131,7 +116,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: sync iterables (array, generator, bare iterator object)",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 2));
         function* generator(): Generator<ProduceRecord> {
           yield* records(3, 2);
@@ -157,7 +142,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: async iterables (async generator, bare async iterator object)",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         async function* generator(): AsyncGenerator<ProduceRecord> {
           for (const record of records(1, 4)) {
             await sleep(1);
@@ -188,13 +173,13 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: a chunk's status reports its first and last entry",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const statuses = await produce(store, "s", "g", records(1, 3));
         assert.equal(statuses.length, 1, "three records are one chunk");
         const entries = await readSegment(store, "s", "g");
         const expected = expectedStatus(entries);
-        assert.deepEqual(statusOf(statuses[0]), expected);
-        assert.deepEqual(statusOf(await store.getSegmentStatus("s", "g")), expected);
+        assert.deepEqual(copyOfStatus(statuses[0]), expected);
+        assert.deepEqual(copyOfStatus(await store.getSegmentStatus("s", "g")), expected);
         assert.equal(expected.firstSequence, 1);
         assert.equal(expected.lastSequence, 3);
       }),
@@ -204,7 +189,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: first* of a status comes from the segment's first entry ever",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const [first] = await produce(store, "s", "g", records(1, 2));
         await tickPast(first.lastTimestamp);
         const [second] = await produce(store, "s", "g", records(3, 2));
@@ -216,7 +201,7 @@ export function registerProduce(ctx: Ctx): void {
         assert.equal(second.lastSequence, 4);
         assert.equal(second.lastTimestamp, entries[3].timestamp);
         assert.ok(second.lastTimestamp > second.firstTimestamp, "later chunk, later timestamp");
-        assert.deepEqual(statusOf(third), expectedStatus(entries));
+        assert.deepEqual(copyOfStatus(third), expectedStatus(entries));
         assert.equal(third.firstTimestamp, first.firstTimestamp);
       }),
   );
@@ -225,7 +210,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: more records than one chunk commit as several chunks",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const max = store.limits.maxChunkRecords;
         const total = max + 5;
         const statuses = await produce(store, "s", "g", records(1, total));
@@ -233,7 +218,10 @@ export function registerProduce(ctx: Ctx): void {
         assert.equal(statuses.at(-1)?.lastSequence, total);
         const entries = await assertSegment(store, "s", "g", range(1, total));
         assertChunks(entries, statuses, max);
-        assert.deepEqual(statusOf(await store.getSegmentStatus("s", "g")), expectedStatus(entries));
+        assert.deepEqual(
+          copyOfStatus(await store.getSegmentStatus("s", "g")),
+          expectedStatus(entries),
+        );
         const space = await readSpace(store, "s");
         assert.equal(space.length, total, "every entry is in the space index too");
       }),
@@ -243,7 +231,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: a chunk's entries share one trx (UUID v4) and one timestamp",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 4));
         await produce(store, "s", "g", records(5, 3));
         const entries = await readSegment(store, "s", "g");
@@ -252,15 +240,15 @@ export function registerProduce(ctx: Ctx): void {
         for (const chunk of [a, b]) {
           assert.match(chunk[0].trx.id, UUID_V4);
           for (const entry of chunk) {
-            assert.deepEqual(trxOf(entry.trx), trxOf(chunk[0].trx));
+            assert.deepEqual(copyOfTrx(entry.trx), copyOfTrx(chunk[0].trx));
             assert.equal(entry.timestamp, chunk[0].timestamp);
           }
         }
         assert.notEqual(a[0].trx.id, b[0].trx.id, "each chunk gets a fresh trx id");
         const space = await readSpace(store, "s");
         assert.deepEqual(
-          space.map((entry) => trxOf(entry.trx)),
-          entries.map((entry) => trxOf(entry.trx)),
+          space.map((entry) => copyOfTrx(entry.trx)),
+          entries.map((entry) => copyOfTrx(entry.trx)),
           "consumeSpace reports the same trx",
         );
       }),
@@ -270,7 +258,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: trx.number counts chunks from 1, across produce calls",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const max = store.limits.maxChunkRecords;
         const first = await produce(store, "s", "g", records(1, 2));
         const many = await produce(store, "s", "g", records(3, max + 3));
@@ -290,7 +278,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: trx.number continues without a gap after a failed produce",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 2));
         await expectError(() => produce(store, "s", "g", records(5, 2)), "SequenceMismatch");
         await expectError(
@@ -305,7 +293,7 @@ export function registerProduce(ctx: Ctx): void {
 
   define(ctx, "produce: trx.node is the factory's nodeId", () => {
     const nodeId = newId();
-    return withStore(ctx, async (store) => {
+    return withFreshStore(ctx, async (store) => {
       await produce(store, "s", "g", records(1, 2));
       for (const entry of await readSegment(store, "s", "g")) {
         assert.equal(entry.trx.node.toLowerCase(), nodeId, "consumeSegment trx.node");
@@ -321,7 +309,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: trx.node is the all-zero UUID when the factory has no nodeId",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 2));
         for (const entry of await readSegment(store, "s", "g")) {
           assert.equal(entry.trx.node, ZERO_UUID);
@@ -334,7 +322,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: timestamps are Unix milliseconds and never decrease in a segment",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const before = Date.now();
         for (let round = 0; round < 5; round++) {
           await produce(store, "s", "g", records(round * 3 + 1, 3));
@@ -361,7 +349,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: each segment has its own sequence starting at 1",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "a", records(1, 3, "a"));
         await produce(store, "s", "b", records(1, 2, "b"));
         await produce(store, "t", "a", records(1, 1, "ta"));
@@ -376,7 +364,7 @@ export function registerProduce(ctx: Ctx): void {
     ctx,
     "produce: metadata round-trips and is {} when none was given",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const metadata = {
           "content-type": "application/json",
           "": "empty key",

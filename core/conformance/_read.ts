@@ -1,24 +1,15 @@
 // Conformance: peek, getSegmentStatus, getSpaces and getSegments.
 
 import assert from "node:assert/strict";
-import {
-  byteSort,
-  collect,
-  type Ctx,
-  define,
-  drain,
-  expectedStatus,
-  expectError,
-  plain,
-  produce,
-  readSegment,
-  records,
-  sleep,
-  statusOf,
-  tickPast,
-  utf8,
-  withStore,
-} from "./_helpers.ts";
+import { collect, sleep } from "../_async.ts";
+import { expectError } from "./_assertions.ts";
+import { copyOfStatus, expectedStatus, plainEntry } from "./_comparable.ts";
+import { type Ctx, define } from "./_context.ts";
+import { records, utf8 } from "./_fixtures.ts";
+import { withFreshStore } from "./_instances.ts";
+import { byteSort } from "./_order.ts";
+import { drain, produce, readSegment } from "./_store_calls.ts";
+import { tickPast } from "./_timing.ts";
 
 const INVENTORY_NAMES = [
   "b",
@@ -41,7 +32,7 @@ export function registerRead(ctx: Ctx): void {
     ctx,
     "peek: undefined for an unknown segment or space",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         assert.equal(await store.peek("s", "g"), undefined, "empty store");
         await produce(store, "s", "g", records(1, 1));
         assert.equal(await store.peek("s", "unknown"), undefined, "unknown segment");
@@ -53,7 +44,7 @@ export function registerRead(ctx: Ctx): void {
     ctx,
     "getSegmentStatus: undefined for an unknown segment or space",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         assert.equal(await store.getSegmentStatus("s", "g"), undefined, "empty store");
         await produce(store, "s", "g", records(1, 1));
         assert.equal(await store.getSegmentStatus("s", "unknown"), undefined, "unknown segment");
@@ -61,35 +52,39 @@ export function registerRead(ctx: Ctx): void {
       }),
   );
 
-  define(ctx, "peek: the last entry after several chunks", () =>
-    withStore(ctx, async (store) => {
-      await produce(store, "s", "g", records(1, 3));
-      assert.equal((await store.peek("s", "g"))?.sequence, 3);
-      await produce(store, "s", "g", [
-        { sequence: 4, payload: utf8("four") },
-        { sequence: 5, payload: new Uint8Array([0, 255, 7]), metadata: { k: "v" } },
-      ]);
-      await produce(store, "s", "other", records(1, 9));
-      const entries = await readSegment(store, "s", "g");
-      const last = await store.peek("s", "g");
-      assert.ok(last, "peek finds the entry");
-      assert.deepEqual(plain(last), plain(entries.at(-1)!));
-      assert.equal(last.sequence, 5);
-      assert.deepEqual({ ...last.metadata }, { k: "v" });
-    }));
+  define(
+    ctx,
+    "peek: the last entry after several chunks",
+    () =>
+      withFreshStore(ctx, async (store) => {
+        await produce(store, "s", "g", records(1, 3));
+        assert.equal((await store.peek("s", "g"))?.sequence, 3);
+        await produce(store, "s", "g", [
+          { sequence: 4, payload: utf8("four") },
+          { sequence: 5, payload: new Uint8Array([0, 255, 7]), metadata: { k: "v" } },
+        ]);
+        await produce(store, "s", "other", records(1, 9));
+        const entries = await readSegment(store, "s", "g");
+        const last = await store.peek("s", "g");
+        assert.ok(last, "peek finds the entry");
+        assert.deepEqual(plainEntry(last), plainEntry(entries.at(-1)!));
+        assert.equal(last.sequence, 5);
+        assert.deepEqual({ ...last.metadata }, { k: "v" });
+      }),
+  );
 
   define(
     ctx,
     "getSegmentStatus: first and last sequence and timestamp after several chunks",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const [first] = await produce(store, "s", "g", records(1, 2));
         await tickPast(first.lastTimestamp);
         await produce(store, "s", "g", records(3, 2));
         await produce(store, "s", "other", records(1, 7));
         await produce(store, "s", "g", records(5, 1));
         const entries = await readSegment(store, "s", "g");
-        const status = statusOf(await store.getSegmentStatus("s", "g"));
+        const status = copyOfStatus(await store.getSegmentStatus("s", "g"));
         assert.deepEqual(status, expectedStatus(entries));
         assert.equal(status?.firstSequence, 1);
         assert.equal(status?.lastSequence, 5);
@@ -102,7 +97,7 @@ export function registerRead(ctx: Ctx): void {
     ctx,
     "getSpaces: each space once, in ascending UTF-8 byte order",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const expected = byteSort(INVENTORY_NAMES);
         assert.notDeepEqual(
           expected,
@@ -122,7 +117,7 @@ export function registerRead(ctx: Ctx): void {
     ctx,
     "getSegments: each segment once, in ascending UTF-8 byte order",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const expected = byteSort(INVENTORY_NAMES);
         for (const name of [...INVENTORY_NAMES].reverse()) {
           await produce(store, "s", name, records(1, 1));
@@ -139,7 +134,7 @@ export function registerRead(ctx: Ctx): void {
     ctx,
     "inventory: a space and segment appear when their first chunk commits, not before",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "old", "g", records(1, 1));
         const max = store.limits.maxChunkRecords;
         const pending = store.produce({ space: "fresh", segment: "g" }, records(1, max + 5));
@@ -166,7 +161,7 @@ export function registerRead(ctx: Ctx): void {
     ctx,
     "inventory: a failed produce creates no space or segment",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await expectError(() => produce(store, "s1", "g", records(2, 1)), "SequenceMismatch");
         await expectError(
           () => produce(store, "s2", "g", [...records(1, 1), ...records(3, 1)]),
@@ -193,11 +188,15 @@ export function registerRead(ctx: Ctx): void {
       }),
   );
 
-  define(ctx, "inventory: an empty store lists nothing", () =>
-    withStore(ctx, async (store) => {
-      assert.deepEqual(await collect(store.getSpaces()), []);
-      assert.deepEqual(await collect(store.getSegments("s")), []);
-      await produce(store, "s", "g", []);
-      assert.deepEqual(await collect(store.getSpaces()), []);
-    }));
+  define(
+    ctx,
+    "inventory: an empty store lists nothing",
+    () =>
+      withFreshStore(ctx, async (store) => {
+        assert.deepEqual(await collect(store.getSpaces()), []);
+        assert.deepEqual(await collect(store.getSegments("s")), []);
+        await produce(store, "s", "g", []);
+        assert.deepEqual(await collect(store.getSpaces()), []);
+      }),
+  );
 }

@@ -1,30 +1,27 @@
 // Conformance: SequenceMismatch.
 
 import assert from "node:assert/strict";
+import { collect } from "../_async.ts";
 import { isTransient, StreamkitError } from "../errors.ts";
 import {
   assertEmptySegment,
   assertMismatch,
   assertSegment,
-  collect,
-  type Ctx,
-  define,
-  describe,
+  describeValue,
   expectError,
-  produce,
-  produceUntilError,
-  range,
-  records,
-  statusOf,
-  withStore,
-} from "./_helpers.ts";
+} from "./_assertions.ts";
+import { copyOfStatus } from "./_comparable.ts";
+import { type Ctx, define } from "./_context.ts";
+import { range, records } from "./_fixtures.ts";
+import { withFreshStore } from "./_instances.ts";
+import { produce, produceUntilError } from "./_store_calls.ts";
 
 export function registerSequence(ctx: Ctx): void {
   define(
     ctx,
     "sequence mismatch: a new segment must start at 1",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const error = await expectError(
           () => produce(store, "s", "g", records(2, 3)),
           "SequenceMismatch",
@@ -41,7 +38,7 @@ export function registerSequence(ctx: Ctx): void {
     ctx,
     "sequence mismatch: an existing segment must continue at last + 1 (behind)",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 3));
         const error = await expectError(
           () => produce(store, "s", "g", records(2, 3, "x")),
@@ -61,7 +58,7 @@ export function registerSequence(ctx: Ctx): void {
     ctx,
     "sequence mismatch: an existing segment must continue at last + 1 (ahead)",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 3));
         const error = await expectError(
           () => produce(store, "s", "g", records(6, 2, "x")),
@@ -77,7 +74,7 @@ export function registerSequence(ctx: Ctx): void {
     ctx,
     "sequence mismatch: a gap in the middle of a chunk writes nothing of it",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const error = await expectError(
           () => produce(store, "s", "g", [...records(1, 2), ...records(4, 2)]),
           "SequenceMismatch",
@@ -93,7 +90,7 @@ export function registerSequence(ctx: Ctx): void {
     ctx,
     "sequence mismatch: a middle record of a chunk on an existing segment",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await produce(store, "s", "g", records(1, 3));
         const error = await expectError(
           () => produce(store, "s", "g", [...records(4, 2, "x"), ...records(7, 1, "x")]),
@@ -109,7 +106,7 @@ export function registerSequence(ctx: Ctx): void {
     ctx,
     "sequence mismatch: a repeated sequence in a chunk",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const error = await expectError(
           () => produce(store, "s", "g", [...records(1, 2), ...records(2, 1)]),
           "SequenceMismatch",
@@ -123,7 +120,7 @@ export function registerSequence(ctx: Ctx): void {
     ctx,
     "sequence mismatch: in a later chunk, the chunks before it stay",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         const max = store.limits.maxChunkRecords;
         const list = records(1, max + 3);
         const bad = max + 2; // in the second chunk at the latest (a chunk holds <= max records)
@@ -132,7 +129,7 @@ export function registerSequence(ctx: Ctx): void {
         assert.ok(failed, "the produce must fail");
         assert.ok(
           error instanceof StreamkitError,
-          `expected a StreamkitError, got ${describe(error)}`,
+          `expected a StreamkitError, got ${describeValue(error)}`,
         );
         assert.equal(error.kind, "SequenceMismatch");
         assertMismatch(error, bad, bad + 3);
@@ -141,8 +138,8 @@ export function registerSequence(ctx: Ctx): void {
         assert.ok(committed < bad, "nothing of the failing chunk is written");
         await assertSegment(store, "s", "g", range(1, committed));
         assert.deepEqual(
-          statusOf(await store.getSegmentStatus("s", "g")),
-          statusOf(statuses.at(-1)),
+          copyOfStatus(await store.getSegmentStatus("s", "g")),
+          copyOfStatus(statuses.at(-1)),
         );
       }),
   );
@@ -151,7 +148,7 @@ export function registerSequence(ctx: Ctx): void {
     ctx,
     "sequence mismatch: a produce continuing correctly after a failure works",
     () =>
-      withStore(ctx, async (store) => {
+      withFreshStore(ctx, async (store) => {
         await expectError(() => produce(store, "s", "g", records(3, 1)), "SequenceMismatch");
         await produce(store, "s", "g", records(1, 2));
         await expectError(() => produce(store, "s", "g", records(2, 2, "x")), "SequenceMismatch");

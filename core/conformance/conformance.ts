@@ -6,127 +6,43 @@
  * @module
  */
 
-import type { StatusBus } from "../bus.ts";
-import type { Clock } from "../clock.ts";
-import type { StoreFactory } from "../types.ts";
-import type { Ctx } from "./_helpers.ts";
 import { registerAbort } from "./_abort.ts";
 import { registerArguments } from "./_arguments.ts";
 import { registerConcurrency } from "./_concurrency.ts";
 import { registerConsume } from "./_consume.ts";
+import { registerConsumeInvalid } from "./_consume_invalid.ts";
 import { registerConsumeSegment } from "./_consume_segment.ts";
 import { registerConsumeSpace } from "./_consume_space.ts";
+import { registerConsumeSpaceInvalid } from "./_consume_space_invalid.ts";
+import { registerConsumeStopped } from "./_consume_stopped.ts";
+import type { Ctx } from "./_context.ts";
 import { registerFollow } from "./_follow.ts";
 import { registerFollowSegment } from "./_follow_segment.ts";
+import { registerFollowStopped } from "./_follow_stopped.ts";
 import { registerLifecycle } from "./_lifecycle.ts";
+import { registerListStores } from "./_list_stores.ts";
 import { registerNames } from "./_names.ts";
 import { registerNotifications } from "./_notifications.ts";
 import { registerPayload } from "./_payload.ts";
 import { registerPersistence } from "./_persistence.ts";
 import { registerProduce } from "./_produce.ts";
 import { registerRead } from "./_read.ts";
-import { registerRestore } from "./_restore.ts";
+import { registerRestoreBasics } from "./_restore_basics.ts";
+import { registerRestoreChecks } from "./_restore_checks.ts";
+import { registerRestoreChunks } from "./_restore_chunks.ts";
+import { registerRestoreInvalid } from "./_restore_invalid.ts";
+import { registerRestoreLifecycle } from "./_restore_lifecycle.ts";
+import { registerRestoreRaces } from "./_restore_races.ts";
 import { registerSequence } from "./_sequence.ts";
-
-/**
- * What the suite passes to the driver's factory function.
- *
- * @example
- * ```ts
- * import type { ConformanceFactoryOptions } from "@streamkit/core/conformance";
- * import { MemoryBus } from "@streamkit/core";
- * const options: ConformanceFactoryOptions = {
- *   bus: new MemoryBus(),
- *   nodeId: "6f1c2c57-8c1e-4c55-9d61-0c8d1c3a4b5e",
- * };
- * ```
- */
-export interface ConformanceFactoryOptions {
-  /** A status bus to hand to the factory (every factory accepts `bus`). */
-  bus?: StatusBus;
-  /** A node UUID to hand to the factory (every factory accepts `nodeId`). */
-  nodeId?: string;
-  /**
-   * A clock to hand to the factory (factories built on `BackendStoreFactory` accept `clock`).
-   * Cases pass one they move by hand to stamp chunks of several spaces in one millisecond; with
-   * a factory that ignores it they fall back on concurrent produces landing in one millisecond.
-   */
-  clock?: Clock;
-  /**
-   * A factory made earlier by the same function: open a new factory over the same storage.
-   * Only used when `supports.persistence` or `supports.multiInstance` is set.
-   */
-  sameStorageAs?: StoreFactory;
-}
-
-/**
- * Capabilities of the driver under test; cases that need one are registered only when it is
- * set.
- *
- * @example
- * ```ts
- * import type { ConformanceSupports } from "@streamkit/core/conformance";
- * const supports: ConformanceSupports = { persistence: true, multiInstance: false };
- * ```
- */
-export interface ConformanceSupports {
-  /** Data survives closing the factory and opening a new one over the same storage. */
-  persistence?: boolean;
-  /** Two factories may use the same storage at the same time. */
-  multiInstance?: boolean;
-}
-
-/**
- * A test registration function: `Deno.test` or `node:test`'s `test`.
- *
- * @example
- * ```ts
- * import type { ConformanceTest } from "@streamkit/core/conformance";
- * const names: string[] = [];
- * const listOnly: ConformanceTest = (name) => {
- *   names.push(name);
- * };
- * ```
- */
-export type ConformanceTest = (name: string, fn: () => Promise<void>) => void;
-
-/**
- * Options of {@linkcode conformance}.
- *
- * @example
- * ```ts
- * import type { ConformanceOptions } from "@streamkit/core/conformance";
- * import type { StoreFactory } from "@streamkit/core";
- * declare function openFactory(): StoreFactory;
- * const options: ConformanceOptions = {
- *   name: "my-driver",
- *   test: (name, fn) => void fn().catch((error) => console.error(name, error)),
- *   factory: () => Promise.resolve(openFactory()),
- *   supports: {},
- * };
- * ```
- */
-export interface ConformanceOptions {
-  /** Prefix of every test name, e.g. `"memory"`. */
-  name: string;
-  /** Registers one test. */
-  test: ConformanceTest;
-  /**
-   * Makes a factory over fresh, isolated storage, or over the storage of `sameStorageAs`.
-   * It must pass `bus` and `nodeId` on to the driver.
-   */
-  factory: (options?: ConformanceFactoryOptions) => Promise<StoreFactory>;
-  /** What the driver supports beyond the baseline. */
-  supports: ConformanceSupports;
-}
+import type { ConformanceOptions } from "./options.ts";
 
 /**
  * Registers the streamkit driver conformance suite: one test per case of the contract
  * (produce, restore, sequence checks, argument validation, names, both consumes, consume across
  * spaces, follow and followSegment, offsets, peek and status, inventory, payload limits,
  * concurrency, abort, close, reopening, and, when supported, persistence and several instances
- * over one storage). Each test opens its own factory and store (a fresh `crypto.randomUUID()`) and closes
- * them, also when it fails.
+ * over one storage). Each test opens its own factory and store (a fresh `crypto.randomUUID()`)
+ * and closes them, also when it fails.
  *
  * The suite is runner-agnostic: it uses only `node:assert/strict`, Web APIs and core.
  *
@@ -169,15 +85,24 @@ export function conformance(options: ConformanceOptions): void {
     supports: { ...options.supports },
   };
   registerProduce(ctx);
-  registerRestore(ctx);
+  registerRestoreBasics(ctx);
+  registerRestoreChecks(ctx);
+  registerRestoreChunks(ctx);
+  registerRestoreRaces(ctx);
+  registerRestoreLifecycle(ctx);
+  registerRestoreInvalid(ctx);
   registerSequence(ctx);
   registerArguments(ctx);
   registerNames(ctx);
   registerConsumeSegment(ctx);
   registerConsumeSpace(ctx);
+  registerConsumeSpaceInvalid(ctx);
   registerConsume(ctx);
+  registerConsumeInvalid(ctx);
+  registerConsumeStopped(ctx);
   registerFollow(ctx);
   registerFollowSegment(ctx);
+  registerFollowStopped(ctx);
   registerRead(ctx);
   registerPayload(ctx);
   registerConcurrency(ctx);
@@ -185,4 +110,5 @@ export function conformance(options: ConformanceOptions): void {
   registerLifecycle(ctx);
   registerNotifications(ctx);
   registerPersistence(ctx);
+  registerListStores(ctx);
 }

@@ -24,20 +24,13 @@ const directories = new WeakMap();
 conformance({
   name: "node level",
   test,
-  factory: (options = {}) => {
-    const path = options.sameStorageAs
-      ? directories.get(options.sameStorageAs)
-      : mkdtempSync(join(root, "store-"));
-    const factory = new LevelStoreFactory({
-      path,
-      bus: options.bus,
-      nodeId: options.nodeId,
-      clock: options.clock,
-    });
+  factory: ({ sameStorageAs, ...options } = {}) => {
+    const path = sameStorageAs ? directories.get(sameStorageAs) : mkdtempSync(join(root, "store-"));
+    const factory = new LevelStoreFactory({ path, ...options });
     directories.set(factory, path);
     return Promise.resolve(factory);
   },
-  supports: { persistence: true },
+  supports: { persistence: true, listStores: true },
 });
 
 // scripts/test_node.ts starts Azurite and passes its connection string: never skipped.
@@ -49,20 +42,18 @@ const tablePrefixes = new WeakMap();
 conformance({
   name: "node azure",
   test,
-  factory: (options = {}) => {
-    const tablePrefix = options.sameStorageAs
-      ? tablePrefixes.get(options.sameStorageAs)
+  factory: ({ sameStorageAs, ...options } = {}) => {
+    const tablePrefix = sameStorageAs
+      ? tablePrefixes.get(sameStorageAs)
       : `n${randomUUID().slice(0, 8)}`;
     const factory = new AzureStoreFactory({
       connectionString: azureConnectionString,
       allowInsecureHttp: true,
       tablePrefix,
-      bus: options.bus,
-      nodeId: options.nodeId,
-      clock: options.clock,
+      ...options,
     });
     tablePrefixes.set(factory, tablePrefix);
     return Promise.resolve(factory);
   },
-  supports: { persistence: true, multiInstance: true },
+  supports: { persistence: true, multiInstance: true, listStores: true },
 });
