@@ -1,16 +1,7 @@
-// The child process of tests/azure_follow_test.ts: a writer in another process. It opens the
-// store its orders name (connection string from AZURE_CONNECTION_ENV) and produces to all its
-// streams at once, one chunk of each in flight at a time, printing each chunk's status (see
-// _azure_follow_support.ts for the orders and lines). In "produce" mode it stops after
-// `perStream` records per stream, and may read its streams' heads meanwhile (an application's
-// getSegmentStatus: a head read that meets a chunk's pending mark completes its fanout, in that
-// chunk's turn); in "kill" mode it produces until its `afterCommits`-th chunk
-// has passed the commit point and then SIGKILLs itself at once: that chunk is committed, and its
-// fanout to the space index and the deletion of its pending marker never happen. The chunks of
-// the other segments stop wherever they were.
-//
-// Run as `deno run --allow-read --allow-env --allow-net --allow-sys --allow-ffi --allow-run
-// tests/_azure_follow_child.ts <orders as JSON>`.
+// The child process of tests/azure_follow_test.ts: a writer in another process producing to all
+// its streams at once (orders and output lines: _azure_follow_support.ts). "produce" mode stops
+// after `perStream` records per stream, reading the heads meanwhile if asked; "kill" mode
+// SIGKILLs itself once its `afterCommits`-th chunk passed the commit point, before its fanout.
 
 import { SeededRandom } from "../core/_test_random.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";

@@ -1,14 +1,7 @@
 // What tests/azure_follow_test.ts and its child process (_azure_follow_child.ts) share: the
-// child's orders and output lines, a writer that produces to all its segments at once, a
-// follower that records what it delivers, and the check of what it delivered.
-//
-// Writers have a chunk of every segment they write in flight at once, so several chunks of a
-// space, and of several spaces. Readers in other processes learn of a chunk from its pending
-// marker, written after the chunk's timestamp is taken: while one chunk's marker is still on its
-// way (a retried request, say), a later chunk of another segment may commit. The driver keeps
-// such a chunk's space rows back until the chunks of its process ordered before it (timestamp,
-// space, segment) have written theirs (drivers/azure/_fanout_order.ts), so a reader never passes
-// a chunk it has not seen yet, and a follower of several spaces delivers them in order.
+// child's orders and output lines, a writer that produces to all its segments at once (several
+// chunks of a space, and of several spaces, in flight: drivers/azure/PROTOCOL.md I6), a follower
+// that records what it delivers, and the check of what it delivered.
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -20,8 +13,8 @@ import {
   type SegmentStatus,
   type Store,
 } from "../core/mod.ts";
+import { equalBytes, waitFor } from "../core/_test_util.ts";
 import { AZURE_CONNECTION_ENV, killPayload, readLines } from "./_kill_protocol.ts";
-import { sameBytes } from "./_azure_inspect.ts";
 
 /** A segment of a space that a writer produces to. */
 export interface Stream {
@@ -138,8 +131,6 @@ export async function runChild(
   return { lines, code: status.code, signal: status.signal, stderr };
 }
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** A `follow` running in the background, recording what it delivers. */
 export class Following {
   readonly entries: Entry[] = [];
@@ -163,17 +154,28 @@ export class Following {
     })();
   }
 
+  /** A follow of `spaces` on `store`, once it reported its first caught-up. */
+  static async caughtUp(
+    store: Store,
+    spaces: readonly string[],
+    pollIntervalMs: number,
+  ): Promise<Following> {
+    const follow = new Following(store, spaces, pollIntervalMs);
+    await follow.until("caught-up", () => follow.caughtUps === 1);
+    return follow;
+  }
+
   /** Resolves once `done()` holds; fails after `timeoutMs`, or as soon as the follow fails. */
   async until(what: string, done: () => boolean, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
+    const doneOrFailed = () => {
       if (this.#error !== undefined) throw this.#error;
-      if (Date.now() > deadline) {
-        assert.fail(
-          `no ${what} within ${timeoutMs} ms (${this.entries.length} entries delivered)`,
-        );
-      }
-      await delay(10);
+      return done();
+    };
+    try {
+      await waitFor(what, doneOrFailed, { timeoutMs, intervalMs: 10 });
+    } catch (error) {
+      if (error === this.#error) throw error;
+      assert.fail(`${(error as Error).message} (${this.entries.length} entries delivered)`);
     }
   }
 
@@ -228,7 +230,7 @@ export function assertExactlyOnceInOrder(delivered: Entry[], committed: Entry[])
     }
     assert.ok(
       got.trx.id === want.trx.id && got.timestamp === want.timestamp &&
-        sameBytes(got.payload, killPayload(got.space, got.segment, got.sequence)),
+        equalBytes(got.payload, killPayload(got.space, got.segment, got.sequence)),
       `${label(got)}: trx, timestamp or payload differ from what was committed`,
     );
   }

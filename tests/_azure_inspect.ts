@@ -4,11 +4,14 @@
 
 import assert from "node:assert/strict";
 import { odata, TableClient } from "@azure/data-tables";
-import { compareKeys, type Entry, spaceOffset, type Store } from "../core/mod.ts";
+import { compareKeys, type Entry, entryDifferences, spaceOffset, type Store } from "../core/mod.ts";
+import { collect } from "../core/_test_util.ts";
 import { azureTableName } from "../drivers/azure/mod.ts";
 import {
   entryOf,
+  HEAD_ROW,
   LAYOUT_ROW,
+  MARKER_PARTITION,
   type PendingFanout,
   sequenceRow,
   SETTINGS_PARTITION,
@@ -16,9 +19,6 @@ import {
   spaceRow,
   spaceShardOf,
 } from "../drivers/azure/_test_support.ts";
-
-/** The partition of the pending markers (drivers/azure/_entities.ts). */
-export const MARKER_PARTITION = "txn";
 
 /** A client on the table of `storeId`, straight to Azurite (no driver, no proxy). */
 export function directTable(
@@ -55,7 +55,7 @@ export async function markerKeys(client: TableClient): Promise<string[]> {
 export async function pendingHeads(
   client: TableClient,
 ): Promise<{ partitionKey: string; pending: PendingFanout }[]> {
-  const heads = await rows(client, odata`RowKey eq ${"head"}`);
+  const heads = await rows(client, odata`RowKey eq ${HEAD_ROW}`);
   return heads.filter((row) => typeof row.pending === "string" && row.pending !== "").map((
     row,
   ) => ({
@@ -136,29 +136,9 @@ export async function inSpaceIndex(
   }
 }
 
-/** Every item of an async iterable. */
-export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const item of items) all.push(item);
-  return all;
-}
-
 /** `assert.ok` with a message built only on failure. */
 export function expect(ok: boolean, message: () => string): asserts ok {
   if (!ok) assert.fail(message());
-}
-
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function sameEntry(a: Entry, b: Entry): boolean {
-  return a.space === b.space && a.segment === b.segment && a.sequence === b.sequence &&
-    a.timestamp === b.timestamp && a.trx.id === b.trx.id && a.trx.node === b.trx.node &&
-    a.trx.number === b.trx.number && sameBytes(a.payload, b.payload) &&
-    JSON.stringify(a.metadata) === JSON.stringify(b.metadata);
 }
 
 /**
@@ -189,10 +169,12 @@ export async function auditBothIndexes(
     expect(at !== undefined, () => `space index holds unknown segment ${entry.segment}`);
     const twin = bySegment.get(entry.segment)![at];
     expect(
-      twin !== undefined && sameEntry(entry, twin),
+      twin !== undefined && entryDifferences(entry, twin).length === 0,
       () =>
         `${space}/${entry.segment}#${entry.sequence}: space index entry differs from the ` +
-        `segment index's next (#${twin?.sequence})`,
+        `segment index's next (#${twin?.sequence}): ${
+          twin && entryDifferences(entry, twin).join(", ")
+        }`,
     );
     cursor.set(entry.segment, at + 1);
   }

@@ -1,28 +1,44 @@
 // Test support shared by the Azure driver's tests that run on one Azurite: factories on it (or
-// through a proxy in front of it), and numbered records whose payload names them.
+// through a proxy in front of it), numbered records whose payload names them, and incompressible
+// payloads.
 
+import assert from "node:assert/strict";
 import type { ProduceRecord, SegmentStatus, Store } from "../core/mod.ts";
+import { collect } from "../core/_test_util.ts";
 import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
 import type { Azurite } from "../drivers/azure/_test_support.ts";
-import { collect } from "./_azure_inspect.ts";
 
 const utf8 = new TextEncoder();
 
+/** A proxy in front of Azurite (the fault proxy, the simulator). */
+export interface AzuriteProxy {
+  endpoint(accountName: string): string;
+}
+
+/** Azurite's connection string, through `via` when given (checked to go through it). */
+export function azuriteConnectionString(azurite: Azurite, via?: AzuriteProxy): string {
+  if (!via) return azurite.connectionString;
+  const viaProxy = azurite.connectionString.replace(
+    azurite.endpoint,
+    via.endpoint(azurite.accountName),
+  );
+  assert.notEqual(viaProxy, azurite.connectionString, "the connection string names no proxy");
+  return viaProxy;
+}
+
 /**
- * A factory on `azurite`'s tables under `tablePrefix`, with no background sweep unless
- * `options` asks for one; through `via` (a proxy in front of Azurite) when given.
+ * A factory on `azurite`'s tables under `tablePrefix` (the driver's default when `undefined`),
+ * with no background sweep unless `options` asks for one; through `via` (a proxy in front of
+ * Azurite) when given.
  */
 export function azuriteFactory(
   azurite: Azurite,
-  tablePrefix: string,
+  tablePrefix: string | undefined,
   options: Partial<AzureStoreFactoryOptions> = {},
-  via?: { endpoint(accountName: string): string },
+  via?: AzuriteProxy,
 ): AzureStoreFactory {
-  const connectionString = via
-    ? azurite.connectionString.replace(azurite.endpoint, via.endpoint(azurite.accountName))
-    : azurite.connectionString;
   return new AzureStoreFactory({
-    connectionString,
+    connectionString: azuriteConnectionString(azurite, via),
     allowInsecureHttp: true,
     tablePrefix,
     sweepIntervalMs: 0,
@@ -52,4 +68,13 @@ export async function produceNumbered(
   count: number,
 ): Promise<SegmentStatus[]> {
   return await collect(store.produce({ space, segment }, numberedRecords(segment, from, count)));
+}
+
+/** Incompressible bytes (getRandomValues fills at most 64 KiB at a time). */
+export function randomBytes(length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let at = 0; at < length; at += 65_536) {
+    crypto.getRandomValues(bytes.subarray(at, Math.min(length, at + 65_536)));
+  }
+  return bytes;
 }

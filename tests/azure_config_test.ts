@@ -1,15 +1,8 @@
-// Configuration of the Azure driver (DESIGN 7.3 options, errors): account name + key, connection
-// string and TokenCredential; `http:` refused unless `allowInsecureHttp`; no or several ways in,
-// and bad limits, refused as InvalidArgument naming the option; table names accepted by Azurite;
-// secrets never in errors; an auth failure names the credential kind and what to check.
-//
-// The TokenCredential runs against a second Azurite, over https (a self-signed certificate made
-// here with WebCrypto) with `--oauth basic`: the Azure SDK never sends a bearer token over http:.
-// Trusting the certificate takes NODE_EXTRA_CA_CERTS at process start, so that part runs in a
-// child Deno process: this file run with `deno run ... token-child <endpoint>`.
-//
-// Azurite runs in the test (drivers/azure/_test_azurite.ts) and is stopped in `finally`; if it cannot start,
-// the test fails.
+// Configuration of the Azure driver: the ways in, `http:` refused unless `allowInsecureHttp`,
+// options checked as InvalidArgument naming them, secrets never in errors, auth failures naming
+// the credential kind. The TokenCredential runs against an https Azurite (`--oauth basic`; the SDK
+// sends no bearer token over http:), whose certificate only NODE_EXTRA_CA_CERTS at process start
+// makes trusted: so in a child process, this file run with `deno run ... token-child <endpoint>`.
 
 import assert from "node:assert/strict";
 import { AzureNamedKeyCredential, TableServiceClient } from "@azure/data-tables";
@@ -21,6 +14,7 @@ import {
   azureTableName,
 } from "../drivers/azure/mod.ts";
 import { startAzurite } from "../drivers/azure/_test_support.ts";
+import { collect } from "../core/_test_util.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -28,12 +22,6 @@ const KIB = 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
-}
 
 /** Writes two chunks and reads them back through every read API. */
 async function roundTrip(store: Store, tag: string): Promise<void> {
@@ -133,6 +121,7 @@ Deno.test("azure config: http: endpoints are refused unless allowInsecureHttp", 
   for (const endpoint of ["http://127.0.0.1:10002/devstoreaccount1", "HTTP://acct.example"]) {
     const error = constructionError({ ...withKey, endpoint });
     assertStreamkitError(error, "InvalidArgument", /^endpoint: /, "allowInsecureHttp");
+    assert.equal((error as StreamkitError).code, "InsecureEndpoint");
     assertNoSecrets(error, [FAKE_KEY]);
     new AzureStoreFactory({ ...withKey, endpoint, allowInsecureHttp: true });
   }
@@ -147,6 +136,7 @@ Deno.test("azure config: http: endpoints are refused unless allowInsecureHttp", 
   for (const connectionString of strings) {
     const error = constructionError({ connectionString });
     assertStreamkitError(error, "InvalidArgument", /^connectionString/, "allowInsecureHttp");
+    assert.equal((error as StreamkitError).code, "InsecureEndpoint");
     assertNoSecrets(error, [FAKE_KEY]);
     new AzureStoreFactory({ connectionString, allowInsecureHttp: true });
   }
@@ -154,11 +144,12 @@ Deno.test("azure config: http: endpoints are refused unless allowInsecureHttp", 
   new AzureStoreFactory({ ...withKey, endpoint: "https://acct.table.core.windows.net" });
   new AzureStoreFactory(withKey);
   for (const endpoint of ["ftp://acct.example", "not a url", "//acct.example"]) {
-    assertStreamkitError(
+    const error = assertStreamkitError(
       constructionError({ ...withKey, endpoint, allowInsecureHttp: true }),
       "InvalidArgument",
       /^endpoint: /,
     );
+    assert.equal(error.code, undefined, "only a refused http: endpoint is InsecureEndpoint");
   }
 });
 
@@ -177,6 +168,8 @@ Deno.test("azure config: a token credential over http: is refused up front", () 
     allowInsecureHttp: true,
   });
   assertStreamkitError(error, "InvalidArgument", /^endpoint: /, "token credential", "https:");
+  // allowInsecureHttp would not help: no InsecureEndpoint.
+  assert.equal((error as StreamkitError).code, undefined);
   assert.equal(calls, 0);
   new AzureStoreFactory({ endpoint: "https://127.0.0.1:10002/devstoreaccount1", credential });
   new AzureStoreFactory({ accountName: "acct", credential });

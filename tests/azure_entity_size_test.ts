@@ -1,23 +1,12 @@
 import assert from "node:assert/strict";
 import { StreamkitError } from "../core/mod.ts";
-import { AzureStoreFactory } from "../drivers/azure/mod.ts";
+import { collect } from "../core/_test_util.ts";
 import { startAzurite } from "../drivers/azure/_test_support.ts";
-
-function randomBytes(length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let at = 0; at < length; at += 65_536) {
-    crypto.getRandomValues(bytes.subarray(at, at + 65_536));
-  }
-  return bytes;
-}
+import { azuriteFactory, randomBytes } from "./_azure_test_store.ts";
 
 Deno.test("azure: an entry too large for a row with its metadata is PayloadTooLarge, nothing written", async () => {
   const azurite = await startAzurite();
-  const factory = new AzureStoreFactory({
-    connectionString: azurite.connectionString,
-    allowInsecureHttp: true,
-    tablePrefix: "size",
-  });
+  const factory = azuriteFactory(azurite, "size");
   try {
     const store = await factory.newStore(crypto.randomUUID());
     const payload = randomBytes(store.limits.maxPayloadBytes);
@@ -43,9 +32,7 @@ Deno.test("azure: an entry too large for a row with its metadata is PayloadTooLa
       },
     );
     assert.equal(await store.getSegmentStatus("s", "g"), undefined, "nothing of the chunk");
-    const spaces = [];
-    for await (const space of store.getSpaces()) spaces.push(space);
-    assert.deepEqual(spaces, []);
+    assert.deepEqual(await collect(store.getSpaces()), []);
     for await (const status of store.produce({ space: "s", segment: "g" }, [records[0]])) {
       assert.equal(status.lastSequence, 1, "the segment stays usable");
     }

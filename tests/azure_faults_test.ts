@@ -1,54 +1,42 @@
-// Transient and permanent faults between the Azure driver and Azure Tables (DESIGN 7.3
-// "Errors"). A small HTTP proxy (drivers/azure/_test_fault_proxy.ts) sits between the driver and Azurite and
-// faults 10% of the requests, chosen by a seeded PRNG: 503 or 429 answers and dropped
-// connections before forwarding (the request never reaches Azurite), and — the dangerous case —
-// after forwarding (Azurite applied the request; its answer is replaced by a 503 or the socket
-// is destroyed), which the driver must settle by looking at what was written (the trx id of the
-// chunk's first row). Through it:
-//   - 5,000 entries are produced over 8 segments of 2 spaces (produces of 1..200 records, cut
-//     into chunks of at most 90), every produce completes, and both kinds of consume, whole and
-//     resumed page by page, read exactly the produced entries: none missing, none twice, chunks
-//     whole;
-//   - afterwards, read straight from Azurite (no proxy), both indexes hold exactly those
-//     entries, the inventory lists exactly the segments, and no marker or pending head is left;
-//   - permanent errors (403 for a wrong key, 400 and 403 injected for one kind of request, a
-//     404) fail with the right kind after exactly one request: they are not retried.
-// The proxy's counts (requests, faults by kind and request class, retries observed) are
-// printed. STREAMKIT_TEST_SEED replays the fault pattern (request order still varies).
-//
-// Azurite is started by this test and stopped at its end; if it does not start, the test fails.
+// Faults between the Azure driver and Azure Tables, through the fault proxy: 10% of requests
+// faulted before or after Azurite applied them (then the driver must look at what was written,
+// drivers/azure/PROTOCOL.md I2), yet every entry produced and consumed exactly and nothing left
+// pending; permanent errors fail with the right kind after one request. STREAMKIT_TEST_SEED
+// replays the fault pattern (request order still varies).
 
 import assert from "node:assert/strict";
 import { SeededRandom, testSeed } from "../core/_test_random.ts";
 import {
-  encodeKey,
   type Entry,
   isTransient,
   type ProduceRecord,
   spaceOffset,
   type Store,
   StreamkitError,
-  toHex,
 } from "../core/mod.ts";
+import { collect, equalBytes } from "../core/_test_util.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
 import {
+  type Azurite,
   FAULT_KINDS,
   type ForcedFault,
+  HEAD_ROW,
+  MARKER_PARTITION,
   maskBatchIds,
   type ProxiedRequest,
   rule,
+  segmentPartition,
   startAzurite,
   startFaultProxy,
 } from "../drivers/azure/_test_support.ts";
 import {
   auditBothIndexes,
-  collect,
   directTable,
   expect,
   markerKeys,
-  sameBytes,
   unfinishedPendingHeads,
 } from "./_azure_inspect.ts";
+import { azuriteConnectionString, azuriteFactory, type AzuriteProxy } from "./_azure_test_store.ts";
 import { killPayload } from "./_kill_protocol.ts";
 
 const SPACES = ["orders", "orders2"] as const;
@@ -69,24 +57,20 @@ function records(space: string, segment: string, from: number, count: number): P
   }));
 }
 
-/** A factory on this test's tables through `connectionString` (the proxy or Azurite), no sweep. */
-function factoryAt(connectionString: string): AzureStoreFactory {
-  return new AzureStoreFactory({
-    connectionString,
-    allowInsecureHttp: true,
-    tablePrefix: PREFIX,
-    sweepIntervalMs: 0,
-  });
+/** A factory on this test's tables, through `via` (the proxy) when given; no sweep. */
+function factoryOn(azurite: Azurite, via?: AzuriteProxy): AzureStoreFactory {
+  return azuriteFactory(azurite, PREFIX, {}, via);
 }
 
 /** What a request is, for the fault counts. */
 function classify(request: ProxiedRequest): string {
   if (request.url.endsWith("/$batch")) {
     // The commit point is the transaction that carries the head row.
-    return /RowKey='head'|"RowKey":"head"/.test(request.body) ? "commit batch" : "space-row batch";
+    const head = new RegExp(`RowKey='${HEAD_ROW}'|"RowKey":"${HEAD_ROW}"`);
+    return head.test(request.body) ? "commit batch" : "space-row batch";
   }
   if (request.method === "GET") return "read";
-  if (request.url.includes("PartitionKey='txn'")) return "marker";
+  if (request.url.includes(`PartitionKey='${MARKER_PARTITION}'`)) return "marker";
   return "other write";
 }
 
@@ -113,7 +97,7 @@ function checkSegment(
     const entry = entries[i];
     expect(entry.sequence === i + 1, () => `${where}: #${i + 1} is #${entry.sequence}`);
     expect(
-      sameBytes(entry.payload, killPayload(space, segment, entry.sequence)) &&
+      equalBytes(entry.payload, killPayload(space, segment, entry.sequence)) &&
         entry.metadata.n === String(entry.sequence),
       () => `${where}#${entry.sequence}: payload or metadata differs`,
     );
@@ -186,17 +170,12 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
     faultRate: FAULT_RATE,
     classify,
   });
-  const viaProxy = azurite.connectionString.replace(
-    azurite.endpoint,
-    proxy.endpoint(azurite.accountName),
-  );
-  assert.notEqual(viaProxy, azurite.connectionString);
   const storeId = crypto.randomUUID();
   const summary: Record<string, unknown> = { seed };
   const startedAt = performance.now();
   try {
     await t.step("5,000 entries produced and consumed through 10% transient faults", async () => {
-      const factory = factoryAt(viaProxy);
+      const factory = factoryOn(azurite, proxy);
       const random = new SeededRandom(seed);
       const produces = new Map<string, number[][]>();
       try {
@@ -258,7 +237,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
       }
 
       // Straight from Azurite: both indexes hold exactly the entries, nothing is left pending.
-      const direct = factoryAt(azurite.connectionString);
+      const direct = factoryOn(azurite);
       try {
         const table = directTable(azurite.connectionString, PREFIX, storeId);
         assert.deepEqual(await markerKeys(table), [], "markers left");
@@ -296,7 +275,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
         proxy.faultRate = 0;
         const space = SPACES[1];
         const segment = "lost answers";
-        const partition = toHex(encodeKey("DAT", "SEGMENTS", space, segment));
+        const partition = segmentPartition(space, segment);
         const attempted = new Set<string>();
         const lostAnswer: ForcedFault = {
           kind: "503-after",
@@ -313,7 +292,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
           },
         };
         proxy.forced = [lostAnswer];
-        const factory = factoryAt(viaProxy);
+        const factory = factoryOn(azurite, proxy);
         const plan: number[][] = [];
         let last = 0;
         try {
@@ -336,11 +315,11 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
         // Each lost answer made the driver read the chunk's first row to see whose it is.
         const checks = proxy.log.filter((line) =>
           line.startsWith("GET ") && line.includes(`(PartitionKey='${partition}',RowKey='`) &&
-          !line.includes("RowKey='head'")
+          !line.includes(`RowKey='${HEAD_ROW}'`)
         );
         assert.equal(checks.length, LOST_COMMITS, "commit checks after lost answers");
 
-        const direct = factoryAt(azurite.connectionString);
+        const direct = factoryOn(azurite);
         try {
           const store = await direct.newStore(storeId);
           const bySegment = await auditBothIndexes(store, space, [...SEGMENTS, segment]);
@@ -363,10 +342,8 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
       };
 
       // A wrong account key: Azurite answers 403 to the very first request (create the table).
-      const wrongKey = azurite.connectionString.replace(
-        azurite.endpoint,
-        proxy.endpoint(azurite.accountName),
-      ).replace(azurite.accountKey, btoa("not the key of this account, not at all"));
+      const wrongKey = azuriteConnectionString(azurite, proxy)
+        .replace(azurite.accountKey, btoa("not the key of this account, not at all"));
       const denied = new AzureStoreFactory({
         connectionString: wrongKey,
         allowInsecureHttp: true,
@@ -383,11 +360,11 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
         await denied.close();
       }
 
-      const factory = factoryAt(viaProxy);
+      const factory = factoryOn(azurite, proxy);
       try {
         const store = await factory.newStore(storeId);
         const space = SPACES[0];
-        const partition = (segment: string) => toHex(encodeKey("DAT", "SEGMENTS", space, segment));
+        const partition = (segment: string) => segmentPartition(space, segment);
 
         // 400 to the head read of one segment: InvalidArgument, one request.
         const badHead = rule(
@@ -396,7 +373,7 @@ Deno.test("azure faults: transient faults are survived, permanent ones are not r
           (request) =>
             request.method === "GET" &&
             request.url.includes(`PartitionKey='${partition("a")}'`) &&
-            request.url.includes("RowKey='head'"),
+            request.url.includes(`RowKey='${HEAD_ROW}'`),
         );
         proxy.rules = [badHead];
         let outcome = await requestsOf(() => store.getSegmentStatus(space, "a"));

@@ -1,37 +1,21 @@
-// Following an Azure store across factories and processes (DESIGN 11 "Wake-ups", 7.3 "Tailing
-// across processes"). The store is shared across processes, so a follower polls besides waking
-// for its own process's commits, backing off while idle up to pollIntervalMs:
-//   a. an idle follower makes at most one request per pollIntervalMs per space (one space, three
-//      spaces), each a one-row probe of the space; a commit made through its own factory wakes
-//      it without a poll (its requests between the commit and the delivery hold no probe);
-//   b. a follower delivers what another factory, then another process commits, every entry
-//      exactly once and in order;
-//   c. so it does with 10% transient faults (503/429/dropped connections, before and after
-//      Azurite applied the request) on the writer's and on the follower's connections;
-//   d. a writer process SIGKILLed between the commit point of a chunk and its fanout (five times)
-//      leaves pending markers (that chunk's, and those of chunks of other segments then in
-//      flight) that hold readers below the chunk; the follower's own reads settle the markers
-//      (completing the fanouts owed) and it delivers each chunk once, in its place;
-//   e. a writer process with chunks of six segments of one space (and two of another) in flight
-//      at once, whose marker writes fail now and then (every 7th once, besides 10% random
-//      faults), and which reads its segments' heads meanwhile: a chunk whose marker is late is
-//      not overtaken in the space index by a later chunk of that process (nor by a head read
-//      completing its fanout), so the follower delivers every entry once and in order.
-// Writers produce to all their segments at once: several chunks of a space are in flight.
-// Requests are counted, and faults injected, by routing a factory through drivers/azure/_test_fault_proxy.ts
-// (without faults in a and d). Each test starts its own Azurite and stops it at its end; if it
-// cannot start, the test fails. STREAMKIT_TEST_SEED replays the random choices (sizes, faults,
-// kill points).
+// Following an Azure store across factories and processes (drivers/azure/PROTOCOL.md I6, I13):
+// an idle follower's polls, and every entry delivered once and in order whatever another factory
+// or process commits, through faults, writers SIGKILLed between commit point and fanout, and late
+// marker writes. Requests are counted, and faults injected, through the fault proxy.
+// STREAMKIT_TEST_SEED replays the random choices (sizes, faults, kill points).
 
 import assert from "node:assert/strict";
 import type { TableClient } from "@azure/data-tables";
 import { SeededRandom, testSeed } from "../core/_test_random.ts";
 import type { Entry } from "../core/mod.ts";
-import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
+import { collect, sleep, waitFor } from "../core/_test_util.ts";
+import type { AzureStoreFactory, AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
 import {
   type Azurite,
   type FaultProxy,
   type ForcedFault,
+  HEAD_ROW,
+  MARKER_PARTITION,
   markerTimestamp,
   type ProxiedRequest,
   segmentPartition,
@@ -39,13 +23,8 @@ import {
   startAzurite,
   startFaultProxy,
 } from "../drivers/azure/_test_support.ts";
-import {
-  collect,
-  directTable,
-  inSpaceIndex,
-  markerKeys,
-  unfinishedPendingHeads,
-} from "./_azure_inspect.ts";
+import { directTable, inSpaceIndex, markerKeys, unfinishedPendingHeads } from "./_azure_inspect.ts";
+import { azuriteConnectionString, azuriteFactory, type AzuriteProxy } from "./_azure_test_store.ts";
 import {
   assertExactlyOnceInOrder,
   compareTimeline,
@@ -62,46 +41,40 @@ const PREFIX = "follow";
 /** Shards of the space index: a poll of a space asks each of them. */
 const SHARDS = 4;
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function factoryAt(
-  connectionString: string,
+/**
+ * A factory on this test's tables (through `via` when given), with no background sweep: the
+ * requests counted are the follower's, and recovery is its reads'.
+ */
+function factoryOn(
+  azurite: Azurite,
+  via?: AzuriteProxy,
   options: Partial<AzureStoreFactoryOptions> = {},
 ): AzureStoreFactory {
-  return new AzureStoreFactory({
-    connectionString,
-    allowInsecureHttp: true,
-    tablePrefix: PREFIX,
-    // No background sweep: the requests counted are the follower's, and recovery is its reads'.
-    sweepIntervalMs: 0,
-    spaceShards: SHARDS,
-    ...options,
-  });
+  return azuriteFactory(azurite, PREFIX, { spaceShards: SHARDS, ...options }, via);
 }
 
-/** Runs `body` with a fresh Azurite and store id; stops Azurite whatever happens. */
-async function withAzurite(body: (azurite: Azurite, storeId: string) => Promise<void>) {
+/** What a test runs on: a fresh Azurite, a store id, and the run's seed with its generator. */
+interface FreshRun {
+  azurite: Azurite;
+  storeId: string;
+  seed: number;
+  random: SeededRandom;
+}
+
+/** Runs `body` on a fresh Azurite and store id; stops Azurite whatever happens. */
+async function withFreshAzurite(body: (run: FreshRun) => Promise<void>) {
   const azurite = await startAzurite();
+  const seed = testSeed();
   try {
-    await body(azurite, crypto.randomUUID());
+    await body({ azurite, storeId: crypto.randomUUID(), seed, random: new SeededRandom(seed) });
   } finally {
     await azurite.stop();
   }
 }
 
-/** A connection string like Azurite's that goes through `proxy`. */
-function through(azurite: Azurite, proxy: FaultProxy): string {
-  const viaProxy = azurite.connectionString.replace(
-    azurite.endpoint,
-    proxy.endpoint(azurite.accountName),
-  );
-  assert.notEqual(viaProxy, azurite.connectionString);
-  return viaProxy;
-}
-
 /** Every committed entry of `spaces`, in timeline order, read by a fresh factory. */
-async function committedTimeline(connectionString: string, storeId: string, spaces: string[]) {
-  const factory = factoryAt(connectionString);
+async function committedTimeline(azurite: Azurite, storeId: string, spaces: string[]) {
+  const factory = factoryOn(azurite);
   try {
     const store = await factory.newStore(storeId);
     return await collect(
@@ -121,7 +94,7 @@ type RequestKind =
 function requestKind(line: string, spaces: readonly string[]): RequestKind {
   const partition = /PartitionKey eq '([^']*)'/.exec(line)?.[1];
   if (!line.startsWith("GET ") || partition === undefined) return { kind: "other" };
-  if (partition === "txn") return { kind: "markers" };
+  if (partition === MARKER_PARTITION) return { kind: "markers" };
   const space = spaces.find((candidate) => spacePartitions(candidate, SHARDS).includes(partition));
   if (space === undefined) return { kind: "other" };
   return { kind: /[?&]\$top=1(&|$)/.test(line) ? "probe" : "scan", space };
@@ -129,27 +102,20 @@ function requestKind(line: string, spaces: readonly string[]): RequestKind {
 
 /** Resolves once the proxy has seen `count` polls (a probe per shard) of each of `spaces` since `from`. */
 async function probesSeen(proxy: FaultProxy, spaces: readonly string[], from: number, count = 1) {
-  const deadline = Date.now() + 60_000;
-  while (true) {
+  await waitFor(`${count} probes of ${spaces}`, () => {
     const probes = proxy.log.slice(from).map((line) => requestKind(line, spaces))
       .filter((request) => request.kind === "probe");
-    if (
-      spaces.every((space) =>
-        probes.filter((p) => "space" in p && p.space === space).length >= count * SHARDS
-      )
-    ) {
-      return;
-    }
-    assert.ok(Date.now() < deadline, `fewer than ${count} probes of ${spaces} within 60 s`);
-    await delay(5);
-  }
+    return spaces.every((space) =>
+      probes.filter((p) => "space" in p && p.space === space).length >= count * SHARDS
+    );
+  }, { timeoutMs: 60_000, intervalMs: 5 });
 }
 
 Deno.test("azure follow: an idle follower polls once per pollIntervalMs per space and wakes at once for its own process", async () => {
-  await withAzurite(async (azurite, storeId) => {
+  await withFreshAzurite(async ({ azurite, storeId }) => {
     const proxy = await startFaultProxy({ targetPort: azurite.port, seed: 1, faultRate: 0 });
-    const writer = factoryAt(azurite.connectionString);
-    const follower = factoryAt(through(azurite, proxy));
+    const writer = factoryOn(azurite);
+    const follower = factoryOn(azurite, proxy);
     try {
       const spaces = ["idle-a", "idle-b", "idle-c"];
       const writerStore = await writer.newStore(storeId);
@@ -168,7 +134,7 @@ Deno.test("azure follow: an idle follower polls once per pollIntervalMs per spac
         await follow.until("history", () => follow.entries.length === 3 * following.length);
         await probesSeen(proxy, following, start, PROBES_TO_IDLE);
         const windowStart = proxy.log.length;
-        await delay(INTERVALS * POLL_MS);
+        await sleep(INTERVALS * POLL_MS);
         const window = proxy.log.slice(windowStart).map((line) => requestKind(line, following));
         await follow.stop();
         const perSpace = following.map((space) =>
@@ -199,7 +165,7 @@ Deno.test("azure follow: an idle follower polls once per pollIntervalMs per spac
       await follow.until("history", () => follow.entries.length === 3);
       await probesSeen(proxy, [space], start, 7);
       // Lets the last probe's answer arrive; the next probe is seconds away.
-      await delay(100);
+      await sleep(100);
       const beforeCommit = proxy.log.length;
       for await (
         const _ of store.produce({ space, segment: "s" }, [{
@@ -241,25 +207,15 @@ const STREAMS: Stream[] = SPACES.flatMap((space) =>
 );
 
 Deno.test("azure follow: a follower sees what another factory and another process commit, once and in order", async () => {
-  await withAzurite(async (azurite, storeId) => {
-    const seed = testSeed();
-    const random = new SeededRandom(seed);
-    const { connectionString } = azurite;
-    const follower = factoryAt(connectionString);
-    const writer = factoryAt(connectionString);
+  await withFreshAzurite(async ({ azurite, storeId, seed, random }) => {
+    const follower = factoryOn(azurite);
+    const writer = factoryOn(azurite);
     const POLL_MS = 50;
     const PER_STREAM = 100;
     try {
-      const follow = new Following(await follower.newStore(storeId), SPACES, POLL_MS);
-      await follow.until("caught-up", () => follow.caughtUps === 1);
-
-      await produceConcurrently(
-        await writer.newStore(storeId),
-        STREAMS,
-        random,
-        [1, 100],
-        PER_STREAM,
-      );
+      const follow = await Following.caughtUp(await follower.newStore(storeId), SPACES, POLL_MS);
+      const writerStore = await writer.newStore(storeId);
+      await produceConcurrently(writerStore, STREAMS, random, [1, 100], PER_STREAM);
       const byFactory = STREAMS.length * PER_STREAM;
       await follow.until("the other factory's entries", () => follow.entries.length >= byFactory);
 
@@ -271,15 +227,15 @@ Deno.test("azure follow: a follower sees what another factory and another proces
         produceSizes: [1, 100],
         mode: { kind: "produce", perStream: PER_STREAM, readHeads: false },
       };
-      const child = await runChild(orders, connectionString);
+      const child = await runChild(orders, azurite.connectionString);
       assert.equal(child.code, 0, `the child failed: ${child.stderr}`);
       assert.equal(child.lines.at(-1)?.type, "done");
       const total = byFactory + STREAMS.length * PER_STREAM;
       await follow.until("the other process's entries", () => follow.entries.length >= total);
       // Anything delivered twice would come in the next rounds.
-      await delay(10 * POLL_MS);
+      await sleep(10 * POLL_MS);
       await follow.stop();
-      const committed = await committedTimeline(connectionString, storeId, SPACES);
+      const committed = await committedTimeline(azurite, storeId, SPACES);
       assert.equal(committed.length, total);
       assertExactlyOnceInOrder(follow.entries, committed);
       console.log(
@@ -296,9 +252,7 @@ Deno.test("azure follow: a follower sees what another factory and another proces
 });
 
 Deno.test("azure follow: through 10% transient faults on writer and follower, every entry once and in order", async () => {
-  await withAzurite(async (azurite, storeId) => {
-    const seed = testSeed();
-    const random = new SeededRandom(seed);
+  await withFreshAzurite(async ({ azurite, storeId, seed, random }) => {
     const FAULT_RATE = 0.1;
     const writerProxy = await startFaultProxy({
       targetPort: azurite.port,
@@ -310,27 +264,21 @@ Deno.test("azure follow: through 10% transient faults on writer and follower, ev
       seed: seed + 1,
       faultRate: FAULT_RATE,
     });
-    const writer = factoryAt(through(azurite, writerProxy));
-    const follower = factoryAt(through(azurite, followerProxy));
+    const writer = factoryOn(azurite, writerProxy);
+    const follower = factoryOn(azurite, followerProxy);
     const POLL_MS = 50;
     const PER_STREAM = 200;
     try {
-      const follow = new Following(await follower.newStore(storeId), SPACES, POLL_MS);
-      await follow.until("caught-up", () => follow.caughtUps === 1);
+      const follow = await Following.caughtUp(await follower.newStore(storeId), SPACES, POLL_MS);
       const followerFaultsBefore = Object.values(followerProxy.counts.faults)
         .reduce((sum, count) => sum + count, 0);
-      await produceConcurrently(
-        await writer.newStore(storeId),
-        STREAMS,
-        random,
-        [1, 100],
-        PER_STREAM,
-      );
+      const writerStore = await writer.newStore(storeId);
+      await produceConcurrently(writerStore, STREAMS, random, [1, 100], PER_STREAM);
       const total = STREAMS.length * PER_STREAM;
       await follow.until("every entry", () => follow.entries.length >= total, 120_000);
-      await delay(10 * POLL_MS);
+      await sleep(10 * POLL_MS);
       await follow.stop();
-      const committed = await committedTimeline(azurite.connectionString, storeId, SPACES);
+      const committed = await committedTimeline(azurite, storeId, SPACES);
       assert.equal(committed.length, total);
       assertExactlyOnceInOrder(follow.entries, committed);
       const faultsWhileFollowing = Object.values(followerProxy.counts.faults)
@@ -360,7 +308,7 @@ Deno.test("azure follow: through 10% transient faults on writer and follower, ev
 async function headsInTable(table: TableClient, streams: readonly Stream[]): Promise<number[]> {
   return await Promise.all(streams.map(async ({ space, segment }) => {
     try {
-      const head = await table.getEntity(segmentPartition(space, segment), "head");
+      const head = await table.getEntity(segmentPartition(space, segment), HEAD_ROW);
       return Number(head.lastSequence);
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return 0;
@@ -378,18 +326,16 @@ function reached(entries: readonly Entry[], streams: readonly Stream[]): number[
 }
 
 Deno.test("azure follow: a writer SIGKILLed between commit and fanout, five times: the follower skips and repeats nothing", async () => {
-  await withAzurite(async (azurite, storeId) => {
-    const seed = testSeed();
-    const random = new SeededRandom(seed);
+  await withFreshAzurite(async ({ azurite, storeId, seed, random }) => {
     const { connectionString } = azurite;
     const table = directTable(connectionString, PREFIX, storeId);
     const proxy = await startFaultProxy({ targetPort: azurite.port, seed, faultRate: 0 });
-    // Readers settle a marker once it is this old: the killed writer's, after two seconds. (A
+    // Readers resolve a marker once it is this old: the killed writer's, after two seconds. (A
     // live writer's marker lives for milliseconds, or covers its next chunks for up to a second:
     // the follower leaves it to its writer, so the chunk killed after its commit point is still
     // out of the space index when the test looks.)
-    const follower = factoryAt(through(azurite, proxy), { abandonedMarkerMs: 2_000 });
-    const beaconWriter = factoryAt(connectionString);
+    const follower = factoryOn(azurite, proxy, { abandonedMarkerMs: 2_000 });
+    const beaconWriter = factoryOn(azurite);
     const KILLS = 5;
     const POLL_MS = 100;
     const [space] = SPACES;
@@ -406,14 +352,13 @@ Deno.test("azure follow: a writer SIGKILLed between commit and fanout, five time
       /** Per kill, the follower's requests from the beacon's commit to the delivery. */
       followerRequestsUntilDelivered: [] as number[],
       /** Of those, over all kills: one-row probes, marker queries, space reads, and the rest
-       * (settling the marker: head read, fanout, marker delete, head update). */
+       * (resolving the marker: head read, fanout, marker delete, head update). */
       followerRequestsByKind: { probe: 0, markers: 0, scan: 0, other: 0 },
       entriesDelivered: 0,
     };
     try {
-      const follow = new Following(await follower.newStore(storeId), [space], POLL_MS);
+      const follow = await Following.caughtUp(await follower.newStore(storeId), [space], POLL_MS);
       const beaconStore = await beaconWriter.newStore(storeId);
-      await follow.until("caught-up", () => follow.caughtUps === 1);
       for (let kill = 1; kill <= KILLS; kill++) {
         const orders: FollowChildOrders = {
           tablePrefix: PREFIX,
@@ -439,7 +384,7 @@ Deno.test("azure follow: a writer SIGKILLed between commit and fanout, five time
         const unfinished = await unfinishedPendingHeads(table);
         assert.ok(unfinished.length >= 1, "no head owes a fanout after the kill");
         const owing = unfinished.map(({ partitionKey, pending }) => {
-          // Its own marker, or an earlier chunk's of the segment that covers it (see _commit.ts).
+          // Its own marker, or an earlier chunk's of the segment that covers it (PROTOCOL.md I3).
           assert.ok(
             markers.some((key) => (markerTimestamp(space, key) ?? Infinity) <= pending.timestamp),
             "a head owes a fanout that no marker covers",
@@ -462,7 +407,7 @@ Deno.test("azure follow: a writer SIGKILLed between commit and fanout, five time
         }
 
         // A commit of another factory to the space after the killed chunk: the follower's probe
-        // finds it, and its read rounds, held below the markers, settle them once they are old.
+        // finds it, and its read rounds, held below the markers, resolve them once they are old.
         const requestsBefore = proxy.log.length;
         const beaconSequence = kill;
         for await (
@@ -483,7 +428,7 @@ Deno.test("azure follow: a writer SIGKILLed between commit and fanout, five time
         const requests = proxy.log.slice(requestsBefore).map((line) => requestKind(line, [space]));
         summary.followerRequestsUntilDelivered.push(requests.length);
         for (const { kind } of requests) summary.followerRequestsByKind[kind]++;
-        assert.deepEqual(await markerKeys(table), [], "the follower's reads settled the markers");
+        assert.deepEqual(await markerKeys(table), [], "the follower's reads resolved the markers");
         assert.deepEqual(await unfinishedPendingHeads(table), []);
         // Each chunk that owed its fanout was delivered in its place in the timeline, once.
         for (const { segment, timestamp, pending } of owing) {
@@ -493,9 +438,9 @@ Deno.test("azure follow: a writer SIGKILLed between commit and fanout, five time
           assert.ok(at >= 0 && follow.entries[at].timestamp === timestamp);
         }
       }
-      await delay(10 * POLL_MS);
+      await sleep(10 * POLL_MS);
       await follow.stop();
-      const committed = await committedTimeline(connectionString, storeId, [space]);
+      const committed = await committedTimeline(azurite, storeId, [space]);
       assertExactlyOnceInOrder(follow.entries, committed);
       summary.entriesDelivered = follow.entries.length;
       console.log(`azure follow kill summary: ${JSON.stringify(summary)}`);
@@ -507,10 +452,14 @@ Deno.test("azure follow: a writer SIGKILLed between commit and fanout, five time
   });
 });
 
-/** The row key of the pending marker a request writes (an upsert of a `txn` row), if it does. */
+const MARKER_WRITE = new RegExp(
+  `\\(PartitionKey='${MARKER_PARTITION}',\\s*RowKey='([0-9a-f]+)'\\)`,
+);
+
+/** The row key of the pending marker a request writes (an upsert of a marker row), if it does. */
 function markerWritten(request: Pick<ProxiedRequest, "method" | "url">): string | undefined {
   if (request.method !== "PUT") return undefined;
-  return /\(PartitionKey='txn',\s*RowKey='([0-9a-f]+)'\)/.exec(request.url)?.[1];
+  return MARKER_WRITE.exec(request.url)?.[1];
 }
 
 /**
@@ -518,7 +467,7 @@ function markerWritten(request: Pick<ProxiedRequest, "method" | "url">): string 
  * clearing a pending mark once it completed the fanout (commits write heads in transactions).
  */
 function clearsPendingMark(line: string): boolean {
-  return /^PUT .*RowKey='head'\)/.test(line);
+  return line.startsWith("PUT ") && line.includes(`RowKey='${HEAD_ROW}')`);
 }
 
 /**
@@ -553,9 +502,7 @@ function overtakenMarkers(log: readonly string[]): number {
 }
 
 Deno.test("azure follow: a writer process with six segments of a space (and two of another) in flight, its marker writes failing now and then: every entry once and in order", async () => {
-  await withAzurite(async (azurite, storeId) => {
-    const seed = testSeed();
-    const random = new SeededRandom(seed);
+  await withFreshAzurite(async ({ azurite, storeId, seed, random }) => {
     const RANDOM_FAULT_RATE = 0.1;
     const writerProxy = await startFaultProxy({
       targetPort: azurite.port,
@@ -578,7 +525,7 @@ Deno.test("azure follow: a writer process with six segments of a space (and two 
       },
     };
     writerProxy.forced = [markerWriteFails];
-    const follower = factoryAt(azurite.connectionString);
+    const follower = factoryOn(azurite);
     const POLL_MS = 20;
     const PER_STREAM = 150;
     // A second space, whose name begins with the first one's: a follower of both merges them.
@@ -589,8 +536,7 @@ Deno.test("azure follow: a writer process with six segments of a space (and two 
     ];
     const total = streams.length * PER_STREAM;
     try {
-      const follow = new Following(await follower.newStore(storeId), spaces, POLL_MS);
-      await follow.until("caught-up", () => follow.caughtUps === 1);
+      const follow = await Following.caughtUp(await follower.newStore(storeId), spaces, POLL_MS);
       const orders: FollowChildOrders = {
         tablePrefix: PREFIX,
         storeId,
@@ -602,11 +548,11 @@ Deno.test("azure follow: a writer process with six segments of a space (and two 
         // yet: of one waiting for its turn too.
         mode: { kind: "produce", perStream: PER_STREAM, readHeads: true },
       };
-      const child = await runChild(orders, through(azurite, writerProxy));
+      const child = await runChild(orders, azuriteConnectionString(azurite, writerProxy));
       assert.equal(child.code, 0, `the child failed: ${child.stderr}`);
       const done = child.lines.at(-1);
       assert.ok(done?.type === "done", `the child did not finish: ${JSON.stringify(done)}`);
-      const committed = await committedTimeline(azurite.connectionString, storeId, spaces);
+      const committed = await committedTimeline(azurite, storeId, spaces);
       assert.equal(committed.length, total);
       // The follower reaches the end of the timeline even if it skipped something on the way.
       const last = label(committed[total - 1]);
@@ -617,7 +563,7 @@ Deno.test("azure follow: a writer process with six segments of a space (and two 
           (follow.entries.length > 0 && label(follow.entries.at(-1)!) === last),
       );
       // Anything delivered twice would come in the next rounds.
-      await delay(10 * POLL_MS);
+      await sleep(10 * POLL_MS);
       await follow.stop();
 
       const delivered = new Set(follow.entries.map(label));

@@ -1,19 +1,17 @@
+// A writer's remembered head (drivers/azure/PROTOCOL.md I9, I11) against other instances that
+// read the segment (clearing its pending mark) or write to it.
+
 import assert from "node:assert/strict";
-import { AzureStoreFactory } from "../drivers/azure/mod.ts";
 import { startAzurite } from "../drivers/azure/_test_support.ts";
+import { azuriteFactory } from "./_azure_test_store.ts";
 
 const records = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => ({ sequence: from + i, payload: new Uint8Array([i]) }));
 
 Deno.test("azure: a writer's remembered head survives other instances reading (and clearing) it", async () => {
   const azurite = await startAzurite();
-  const options = {
-    connectionString: azurite.connectionString,
-    allowInsecureHttp: true,
-    tablePrefix: "cache",
-  };
-  const writerFactory = new AzureStoreFactory(options);
-  const readerFactory = new AzureStoreFactory(options);
+  const writerFactory = azuriteFactory(azurite, "cache");
+  const readerFactory = azuriteFactory(azurite, "cache");
   try {
     const id = crypto.randomUUID();
     const writer = await writerFactory.newStore(id);

@@ -1,34 +1,29 @@
-// Single winner across instances (DESIGN 4 "Single winner", 7.3 commit protocol): several
-// independent AzureStoreFactory objects on one table prefix (as separate API hosts would have:
-// same tables, no shared memory) race for the same sequences of one segment. Exactly one wins
-// each round, the others get SequenceMismatch (or a transient Conflict); a stale instance fails
-// at most once; no acknowledged entry is ever replaced; both indexes agree; no pending marker or
-// pending head is left; a lost transaction never blocks startup. The last test races two
-// separate Deno processes: this file run with `deno run ... race-child` is the child.
-//
-// Each test starts its own Azurite (drivers/azure/_test_azurite.ts) and stops it; if it cannot start, the
-// test fails.
+// Single winner across instances (drivers/azure/PROTOCOL.md I2, I9): independent factories on
+// one table race for the same sequences; exactly one wins each round, the others get
+// SequenceMismatch or a transient Conflict, nothing acknowledged is replaced, nothing is left
+// pending, and a lost transaction never blocks startup. The last test races two processes: this
+// file run with `deno run ... race-child` is the child.
 
 import assert from "node:assert/strict";
-import { TableClient } from "@azure/data-tables";
+import type { TableClient } from "@azure/data-tables";
 import {
-  type Entry,
+  entryDifferences,
   type ProduceRecord,
   type SegmentStatus,
   SequenceMismatchError,
   type Store,
   StreamkitError,
 } from "../core/mod.ts";
+import { SeededRandom } from "../core/_test_random.ts";
+import { collect, withTimeout } from "../core/_test_util.ts";
 import { AzureStoreFactory, type AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
 import {
   type Azurite,
   type CommitStep,
-  MARKER_PARTITION,
   setCommitStepHook,
   startAzurite,
 } from "../drivers/azure/_test_support.ts";
-import { azureTableName } from "../drivers/azure/table_name.ts";
-import { unfinishedPendingHeads } from "./_azure_inspect.ts";
+import { directTable, markerKeys, unfinishedPendingHeads } from "./_azure_inspect.ts";
 
 const SPACE = "race";
 const SEGMENT = "contested";
@@ -39,16 +34,10 @@ const decoder = new TextDecoder();
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** A deterministic pseudo-random generator (mulberry32), so a failing run can be replayed. */
+/** Uniform floats in [0, 1) from `seed`, so a failing run can be replayed. */
 function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new SeededRandom(seed);
+  return () => generator.float();
 }
 
 /** The payload of a record: says who wrote it, in which round, at which sequence. */
@@ -64,22 +53,12 @@ function records(tag: string, round: number, first: number, count: number): Prod
   }));
 }
 
-async function produceAll(
+function produceAll(
   store: Store,
   segment: string,
   batch: ProduceRecord[],
 ): Promise<SegmentStatus[]> {
-  const statuses: SegmentStatus[] = [];
-  for await (const status of store.produce({ space: SPACE, segment }, batch)) {
-    statuses.push(status);
-  }
-  return statuses;
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
+  return collect(store.produce({ space: SPACE, segment }, batch));
 }
 
 function describe(error: unknown): string {
@@ -99,21 +78,6 @@ function assertLoserError(error: unknown, context: string): void {
   );
 }
 
-/** Resolves with `promise`, or rejects after `ms` (a hang is a failure, not a stuck run). */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Releases everyone once `parties` have arrived, after running `whenFull`. */
 class Barrier {
   #parties: number;
@@ -130,7 +94,7 @@ class Barrier {
 
   arrive(): Promise<void> {
     if (++this.#arrived === this.#parties) this.#release(this.#whenFull());
-    return within(10_000, "the barrier", this.#released);
+    return withTimeout(this.#released, "the barrier", 10_000);
   }
 
   get arrived(): number {
@@ -146,17 +110,13 @@ interface Setup {
   options(extra?: Partial<AzureStoreFactoryOptions>): AzureStoreFactoryOptions;
 }
 
-/** Starts Azurite, runs `fn` with a shared table prefix and store id, stops Azurite. */
-async function withAzurite(fn: (setup: Setup) => Promise<void>): Promise<void> {
+/** Starts a fresh Azurite, runs `fn` with a shared table prefix and store id, stops Azurite. */
+async function withFreshAzurite(fn: (setup: Setup) => Promise<void>): Promise<void> {
   const azurite = await startAzurite();
   try {
     const tablePrefix = `i${crypto.randomUUID().slice(0, 8)}`;
     const storeId = crypto.randomUUID();
-    const table = TableClient.fromConnectionString(
-      azurite.connectionString,
-      azureTableName(tablePrefix, storeId),
-      { allowInsecureConnection: true },
-    );
+    const table = directTable(azurite.connectionString, tablePrefix, storeId);
     await fn({
       azurite,
       tablePrefix,
@@ -175,28 +135,6 @@ async function withAzurite(fn: (setup: Setup) => Promise<void>): Promise<void> {
   }
 }
 
-/** Rows of one partition, read with the SDK directly (not through the driver). */
-async function partitionRows(
-  table: TableClient,
-  partitionKey: string,
-): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = [];
-  const filter = `PartitionKey eq '${partitionKey}'`;
-  for await (const row of table.listEntities({ queryOptions: { filter } })) rows.push(row);
-  return rows;
-}
-
-/**
- * Every head row of the table whose `pending` fanout is unfinished (marker left, or entries
- * missing from the space index). A writer leaves the mark of a fanout it completed itself (the
- * next commit replaces the head), so a mark alone is not a leftover.
- */
-async function pendingHeads(table: TableClient): Promise<string[]> {
-  return (await unfinishedPendingHeads(table)).map((head) =>
-    `${head.partitionKey}: ${JSON.stringify(head.pending)}`
-  );
-}
-
 /** What the store must hold: for every sequence, the payload text of the acknowledged writer. */
 interface Acknowledged {
   /** sequence → payload text; index 0 unused. */
@@ -205,16 +143,32 @@ interface Acknowledged {
   chunks: { first: number; last: number; trxNumber: number; node: string }[];
 }
 
+/** Records sequences `first`..`last` as acknowledged to `writer` in `round`, as one chunk. */
+function acknowledge(
+  acked: Acknowledged,
+  writer: { tag: string; nodeId: string },
+  round: number,
+  first: number,
+  last: number,
+): void {
+  for (let s = first; s <= last; s++) acked.payloads[s] = payloadText(writer.tag, round, s);
+  acked.chunks.push({ first, last, trxNumber: acked.chunks.length + 1, node: writer.nodeId });
+}
+
 /**
  * Checks everything a fresh reader sees against what was acknowledged: every entry is exactly
  * the acknowledged one (payload tags match the winners, nothing replaced, nothing extra), both
  * indexes agree, chunks share one trx, and no pending marker or head is left.
  */
-async function verifyStore(setup: Setup, segment: string, acked: Acknowledged): Promise<void> {
+async function assertHoldsAcknowledged(
+  setup: Setup,
+  segment: string,
+  acked: Acknowledged,
+): Promise<void> {
   const total = acked.payloads.length - 1;
   const started = performance.now();
   await using factory = new AzureStoreFactory(setup.options());
-  const store = await within(5_000, "a fresh newStore", factory.newStore(setup.storeId));
+  const store = await withTimeout(factory.newStore(setup.storeId), "a fresh newStore", 5_000);
   const openMs = performance.now() - started;
   assert.ok(openMs < 5_000, `newStore took ${openMs} ms`);
 
@@ -246,7 +200,9 @@ async function verifyStore(setup: Setup, segment: string, acked: Acknowledged): 
   const bySpace = (await collect(store.consumeSpace({ space: SPACE })))
     .filter((e) => e.segment === segment);
   assert.equal(bySpace.length, bySegment.length, "both indexes hold the same number of entries");
-  for (let i = 0; i < bySpace.length; i++) assertSameEntry(bySpace[i], bySegment[i]);
+  for (let i = 0; i < bySpace.length; i++) {
+    assert.deepEqual(entryDifferences(bySpace[i], bySegment[i]), [], `entry ${i} of the space`);
+  }
 
   const status = await store.getSegmentStatus(SPACE, segment);
   assert.equal(status?.lastSequence, total);
@@ -254,16 +210,12 @@ async function verifyStore(setup: Setup, segment: string, acked: Acknowledged): 
   assert.equal((await store.peek(SPACE, segment))?.sequence, total);
   assert.ok((await collect(store.getSegments(SPACE))).includes(segment));
 
-  assert.deepEqual(await partitionRows(setup.table, MARKER_PARTITION), [], "markers are left");
-  assert.deepEqual(await pendingHeads(setup.table), [], "a head still marks a pending fanout");
-}
-
-function assertSameEntry(a: Entry, b: Entry): void {
-  assert.equal(a.sequence, b.sequence);
-  assert.equal(a.timestamp, b.timestamp);
-  assert.deepEqual(a.trx, b.trx);
-  assert.deepEqual(a.metadata, b.metadata);
-  assert.deepEqual(a.payload, b.payload);
+  assert.deepEqual(await markerKeys(setup.table), [], "markers are left");
+  assert.deepEqual(
+    await unfinishedPendingHeads(setup.table),
+    [],
+    "a head still marks a pending fanout",
+  );
 }
 
 function range(first: number, last: number): number[] {
@@ -296,8 +248,20 @@ async function openInstances(
   return instances;
 }
 
-async function closeAll(instances: Instance[]): Promise<void> {
-  await Promise.all(instances.map((instance) => instance.factory.close()));
+/** Runs `body` on a fresh Azurite with `count` instances open (see `openInstances`). */
+async function withInstances(
+  count: number,
+  body: (setup: Setup, instances: Instance[]) => Promise<void>,
+  hook?: (tag: string, step: CommitStep) => void | Promise<void>,
+): Promise<void> {
+  await withFreshAzurite(async (setup) => {
+    const instances = await openInstances(setup, count, hook);
+    try {
+      await body(setup, instances);
+    } finally {
+      await Promise.all(instances.map((instance) => instance.factory.close()));
+    }
+  });
 }
 
 interface RoundResult {
@@ -318,14 +282,14 @@ async function raceRound(
 ): Promise<RoundResult> {
   const first = acked.payloads.length;
   const counts = instances.map(() => 1 + Math.floor(next() * MAX_CHUNK));
-  const outcomes = await within(
-    30_000,
-    `round ${round}`,
+  const outcomes = await withTimeout(
     Promise.allSettled(
       instances.map((instance, i) =>
         produceAll(instance.store, SEGMENT, records(instance.tag, round, first, counts[i]))
       ),
     ),
+    `round ${round}`,
+    30_000,
   );
   const winners = outcomes.flatMap((outcome, i) => outcome.status === "fulfilled" ? [i] : []);
   assert.equal(
@@ -356,170 +320,134 @@ async function raceRound(
       result.conflicts++;
     }
   });
-  for (let sequence = first; sequence <= last; sequence++) {
-    acked.payloads[sequence] = payloadText(instances[winner].tag, round, sequence);
-  }
-  acked.chunks.push({
-    first,
-    last,
-    trxNumber: acked.chunks.length + 1,
-    node: instances[winner].nodeId,
-  });
+  acknowledge(acked, instances[winner], round, first, last);
   return result;
 }
 
 Deno.test("azure instances: 4 instances racing at the commit point, 20 rounds, one winner each", async () => {
-  await withAzurite(async (setup) => {
-    // Every instance waits after writing its pending marker until all four have: they all read
-    // the same head and all submit their commit transaction, so each round is decided by the
-    // If-Match on the head and the inserts of the data rows, not by timing.
-    let barrier: Barrier | undefined;
-    const instances = await openInstances(setup, 4, async (_tag, step) => {
-      if (step === "marker" && barrier) await barrier.arrive();
-    });
-    try {
-      const acked: Acknowledged = { payloads: [""], chunks: [] };
-      const next = random(20240601);
-      let mismatches = 0;
-      for (let round = 1; round <= 20; round++) {
-        barrier = new Barrier(instances.length, async () => {
-          // Nobody has committed yet: all four pending markers are there.
-          const markers = await partitionRows(setup.table, MARKER_PARTITION);
-          assert.equal(markers.length, instances.length);
-        });
-        const result = await raceRound(instances, round, acked, next);
-        assert.equal(barrier.arrived, instances.length, "every instance reached the commit point");
-        mismatches += result.mismatches;
-      }
-      barrier = undefined;
-      // Every loser learnt the winner's head.
-      assert.equal(mismatches, 20 * (instances.length - 1));
-      await verifyStore(setup, SEGMENT, acked);
-    } finally {
-      await closeAll(instances);
+  // Every instance waits after writing its pending marker until all four have: they all read
+  // the same head and all submit their commit transaction, so each round is decided by the
+  // If-Match on the head and the inserts of the data rows, not by timing.
+  let barrier: Barrier | undefined;
+  const waitAfterMarker = async (_tag: string, step: CommitStep) => {
+    if (step === "marker" && barrier) await barrier.arrive();
+  };
+  await withInstances(4, async (setup, instances) => {
+    const acked: Acknowledged = { payloads: [""], chunks: [] };
+    const next = random(20240601);
+    let mismatches = 0;
+    for (let round = 1; round <= 20; round++) {
+      barrier = new Barrier(instances.length, async () => {
+        // Nobody has committed yet: all four pending markers are there.
+        const markers = await markerKeys(setup.table);
+        assert.equal(markers.length, instances.length);
+      });
+      const result = await raceRound(instances, round, acked, next);
+      assert.equal(barrier.arrived, instances.length, "every instance reached the commit point");
+      mismatches += result.mismatches;
     }
-  });
+    barrier = undefined;
+    // Every loser learnt the winner's head.
+    assert.equal(mismatches, 20 * (instances.length - 1));
+    await assertHoldsAcknowledged(setup, SEGMENT, acked);
+  }, waitAfterMarker);
 });
 
 Deno.test("azure instances: 3 instances racing freely, 20 rounds, plus a stale writer", async () => {
-  await withAzurite(async (setup) => {
-    const instances = await openInstances(setup, 3);
-    try {
-      const acked: Acknowledged = { payloads: [""], chunks: [] };
-      const next = random(7);
-      for (let round = 1; round <= 20; round++) await raceRound(instances, round, acked, next);
+  await withInstances(3, async (setup, instances) => {
+    const acked: Acknowledged = { payloads: [""], chunks: [] };
+    const next = random(7);
+    for (let round = 1; round <= 20; round++) await raceRound(instances, round, acked, next);
 
-      // Each instance now keeps its own idea of the head (as a client cache would) and writes
-      // after it; the others have written meanwhile, so it is stale. It fails at most once,
-      // learns the head from the error, and then continues correctly.
-      const known = instances.map(() => 0);
-      let staleFailures = 0;
-      for (let step = 0; step < 12; step++) {
-        const i = step % instances.length;
-        const instance = instances[i];
-        const count = 1 + Math.floor(next() * 5);
-        const round = 100 + step;
-        let attempts = 0;
-        while (true) {
-          attempts++;
-          const first = known[i] + 1;
-          try {
-            const statuses = await produceAll(
-              instance.store,
-              SEGMENT,
-              records(instance.tag, round, first, count),
-            );
-            const last = first + count - 1;
-            assert.equal(statuses.at(-1)?.lastSequence, last);
-            assert.equal(first, acked.payloads.length, "a write lands right after the head");
-            for (let s = first; s <= last; s++) {
-              acked.payloads[s] = payloadText(instance.tag, round, s);
-            }
-            acked.chunks.push({
-              first,
-              last,
-              trxNumber: acked.chunks.length + 1,
-              node: instance.nodeId,
-            });
-            known[i] = last;
-            break;
-          } catch (error) {
-            assert.ok(attempts === 1, `a stale instance failed twice: ${describe(error)}`);
-            assertLoserError(error, `stale write of ${instance.tag}`);
-            staleFailures++;
-            // The error says where the segment is: continue from there.
-            assert.ok(error instanceof SequenceMismatchError);
-            assert.equal(error.actual, first);
-            known[i] = error.expected - 1;
-          }
+    // Each instance now keeps its own idea of the head (as a client cache would) and writes
+    // after it; the others have written meanwhile, so it is stale. It fails at most once,
+    // learns the head from the error, and then continues correctly.
+    const known = instances.map(() => 0);
+    let staleFailures = 0;
+    for (let step = 0; step < 12; step++) {
+      const i = step % instances.length;
+      const instance = instances[i];
+      const count = 1 + Math.floor(next() * 5);
+      const round = 100 + step;
+      let attempts = 0;
+      while (true) {
+        attempts++;
+        const first = known[i] + 1;
+        try {
+          const statuses = await produceAll(
+            instance.store,
+            SEGMENT,
+            records(instance.tag, round, first, count),
+          );
+          const last = first + count - 1;
+          assert.equal(statuses.at(-1)?.lastSequence, last);
+          assert.equal(first, acked.payloads.length, "a write lands right after the head");
+          acknowledge(acked, instance, round, first, last);
+          known[i] = last;
+          break;
+        } catch (error) {
+          assert.ok(attempts === 1, `a stale instance failed twice: ${describe(error)}`);
+          assertLoserError(error, `stale write of ${instance.tag}`);
+          staleFailures++;
+          // The error says where the segment is: continue from there.
+          assert.ok(error instanceof SequenceMismatchError);
+          assert.equal(error.actual, first);
+          known[i] = error.expected - 1;
         }
       }
-      // Every instance was stale each time: the other two had written since.
-      assert.equal(staleFailures, 12);
-      await verifyStore(setup, SEGMENT, acked);
-    } finally {
-      await closeAll(instances);
     }
+    // Every instance was stale each time: the other two had written since.
+    assert.equal(staleFailures, 12);
+    await assertHoldsAcknowledged(setup, SEGMENT, acked);
   });
 });
 
 Deno.test("azure instances: many segments raced at once by 4 instances", async () => {
-  await withAzurite(async (setup) => {
-    const instances = await openInstances(setup, 4);
-    try {
-      const segments = Array.from({ length: 6 }, (_, i) => `seg-${i}`);
-      const acked = new Map(segments.map((s) => [s, { payloads: [""], chunks: [] }]));
-      const next = random(99);
-      for (let round = 1; round <= 5; round++) {
-        await Promise.all(segments.map(async (segment) => {
-          const ack: Acknowledged = acked.get(segment)!;
-          const first = ack.payloads.length;
-          const counts = instances.map(() => 1 + Math.floor(next() * 30));
-          const outcomes = await Promise.allSettled(
-            instances.map((instance, i) =>
-              produceAll(instance.store, segment, records(instance.tag, round, first, counts[i]))
-            ),
-          );
-          const winners = outcomes.flatMap((o, i) => o.status === "fulfilled" ? [i] : []);
-          assert.equal(winners.length, 1, `${segment} round ${round}: ${winners.length} winners`);
-          outcomes.forEach((o, i) => {
-            if (o.status === "rejected") assertLoserError(o.reason, `${segment} ${i}`);
-          });
-          const w = winners[0];
-          const last = first + counts[w] - 1;
-          for (let s = first; s <= last; s++) {
-            ack.payloads[s] = payloadText(instances[w].tag, round, s);
-          }
-          ack.chunks.push({
-            first,
-            last,
-            trxNumber: ack.chunks.length + 1,
-            node: instances[w].nodeId,
-          });
-        }));
-      }
-      for (const segment of segments) await verifyStore(setup, segment, acked.get(segment)!);
-      // The space index interleaves the segments: every entry once, in space-offset order.
-      await using factory = new AzureStoreFactory(setup.options());
-      const store = await factory.newStore(setup.storeId);
-      const bySpace = await collect(store.consumeSpace({ space: SPACE }));
-      const expected = segments.reduce((n, s) => n + acked.get(s)!.payloads.length - 1, 0);
-      assert.equal(bySpace.length, expected);
-      assert.deepEqual(await collect(store.getSegments(SPACE)), segments);
-    } finally {
-      await closeAll(instances);
+  await withInstances(4, async (setup, instances) => {
+    const segments = Array.from({ length: 6 }, (_, i) => `seg-${i}`);
+    const acked = new Map(segments.map((s) => [s, { payloads: [""], chunks: [] }]));
+    const next = random(99);
+    for (let round = 1; round <= 5; round++) {
+      await Promise.all(segments.map(async (segment) => {
+        const ack: Acknowledged = acked.get(segment)!;
+        const first = ack.payloads.length;
+        const counts = instances.map(() => 1 + Math.floor(next() * 30));
+        const outcomes = await Promise.allSettled(
+          instances.map((instance, i) =>
+            produceAll(instance.store, segment, records(instance.tag, round, first, counts[i]))
+          ),
+        );
+        const winners = outcomes.flatMap((o, i) => o.status === "fulfilled" ? [i] : []);
+        assert.equal(winners.length, 1, `${segment} round ${round}: ${winners.length} winners`);
+        outcomes.forEach((o, i) => {
+          if (o.status === "rejected") assertLoserError(o.reason, `${segment} ${i}`);
+        });
+        const w = winners[0];
+        const last = first + counts[w] - 1;
+        acknowledge(ack, instances[w], round, first, last);
+      }));
     }
+    for (const segment of segments) {
+      await assertHoldsAcknowledged(setup, segment, acked.get(segment)!);
+    }
+    // The space index interleaves the segments: every entry once, in space-offset order.
+    await using factory = new AzureStoreFactory(setup.options());
+    const store = await factory.newStore(setup.storeId);
+    const bySpace = await collect(store.consumeSpace({ space: SPACE }));
+    const expected = segments.reduce((n, s) => n + acked.get(s)!.payloads.length - 1, 0);
+    assert.equal(bySpace.length, expected);
+    assert.deepEqual(await collect(store.getSegments(SPACE)), segments);
   });
 });
 
 Deno.test("azure instances: a lost or crashed transaction never blocks startup", async () => {
-  await withAzurite(async (setup) => {
-    const markers = async () => (await partitionRows(setup.table, MARKER_PARTITION)).length;
+  await withFreshAzurite(async (setup) => {
+    const markers = async () => (await markerKeys(setup.table)).length;
     /** A fresh instance (as a restarted host): opens promptly and can read and write. */
     const restart = async (extra: Partial<AzureStoreFactoryOptions> = {}) => {
       const factory = new AzureStoreFactory(setup.options(extra));
       const started = performance.now();
-      const store = await within(5_000, "newStore", factory.newStore(setup.storeId));
+      const store = await withTimeout(factory.newStore(setup.storeId), "newStore", 5_000);
       const ms = performance.now() - started;
       assert.ok(ms < 5_000, `newStore took ${ms} ms`);
       return { factory, store };
@@ -603,8 +531,8 @@ Deno.test("azure instances: a lost or crashed transaction never blocks startup",
       await fresh.factory.close();
     }
     await loser.factory.close();
-    assert.deepEqual(await pendingHeads(setup.table), []);
-    assert.equal((await partitionRows(setup.table, MARKER_PARTITION)).length, 0);
+    assert.deepEqual(await unfinishedPendingHeads(setup.table), []);
+    assert.equal((await markerKeys(setup.table)).length, 0);
   });
 });
 
@@ -693,7 +621,7 @@ async function raceChild(args: string[]): Promise<void> {
 }
 
 Deno.test("azure instances: two separate processes racing, one winner per round", async () => {
-  await withAzurite(async (setup) => {
+  await withFreshAzurite(async (setup) => {
     const tags = ["procA", "procB"];
     const nodeIds = tags.map(() => crypto.randomUUID());
     const children = tags.map((tag, i) =>
@@ -718,7 +646,7 @@ Deno.test("azure instances: two separate processes racing, one winner per round"
     const readers = children.map((child) => lines(child.stdout)[Symbol.asyncIterator]());
     const writers = children.map((child) => child.stdin.getWriter());
     const nextLine = async (i: number) => {
-      const { value, done } = await within(60_000, `${tags[i]}'s answer`, readers[i].next());
+      const { value, done } = await withTimeout(readers[i].next(), `${tags[i]}'s answer`, 60_000);
       if (done) {
         throw new Error(`${tags[i]} exited early:\n${await stderr[i]}`);
       }
@@ -767,18 +695,17 @@ Deno.test("azure instances: two separate processes racing, one winner per round"
           assert.equal(loser.actual, first);
           assert.equal(loser.expected, last + 1);
         }
-        for (let s = first; s <= last; s++) acked.payloads[s] = payloadText(tags[w], round, s);
-        acked.chunks.push({ first, last, trxNumber: acked.chunks.length + 1, node: nodeIds[w] });
+        acknowledge(acked, { tag: tags[w], nodeId: nodeIds[w] }, round, first, last);
       }
       // Every loser learnt the winner's head (a Conflict would be allowed, but cannot happen
       // when both start at the same sequence).
       assert.equal(mismatches, 30);
       for (const writer of writers) await writer.close();
       for (const [i, child] of children.entries()) {
-        const status = await within(30_000, `${tags[i]} to exit`, child.status);
+        const status = await withTimeout(child.status, `${tags[i]} to exit`, 30_000);
         assert.equal(status.code, 0, `${tags[i]} failed:\n${await stderr[i]}`);
       }
-      await verifyStore(setup, SEGMENT, acked);
+      await assertHoldsAcknowledged(setup, SEGMENT, acked);
     } finally {
       for (const [i, child] of children.entries()) {
         await writers[i].close().catch(() => {});

@@ -1,19 +1,11 @@
-// Crash safety of the Azure driver, tested by killing (DESIGN 4 "a chunk is atomic", 7.3
-// "Recovery"; the test itself is _kill_harness.ts). One Azurite outlives every child. Produces
-// of 1..720 records are cut into chunks of at most 90 that pipeline (the next chunk commits
-// while the previous one's fanout runs, see drivers/azure/_commit.ts), and aimed kills come
-// within about one commit of the aimed-at line, so they land inside a commit, often while an
-// earlier chunk's fanout is still owed: those kills are counted apart. Besides the harness's audit, after
-// every kill this test looks at the table as the child left it (pending markers, heads whose
-// fanout is unfinished, chunks missing from the space index: a kill between the commit point
-// and the fanout leaves a chunk out of the space index until recovery completes it, and the
-// audit checks that it did), and checks that recovery leaves no marker and that after the audit
-// no head owes a fanout. Every audit reads the whole store. STREAMKIT_AZURE_KILL_ROUNDS sets the
-// number of kills.
+// Crash safety of the Azure driver, by SIGKILL (the test itself is _kill_harness.ts): chunks
+// pipeline (drivers/azure/PROTOCOL.md I7) and kills land inside commits. After every kill the
+// table as the child left it is counted (markers, heads owing a fanout, chunks missing from the
+// space index); recovery must leave no marker, the audit no head owing a fanout.
+// STREAMKIT_AZURE_KILL_ROUNDS sets the number of kills.
 
 import assert from "node:assert/strict";
 import type { TableClient } from "@azure/data-tables";
-import { AzureStoreFactory } from "../drivers/azure/mod.ts";
 import { segmentPartition, startAzurite } from "../drivers/azure/_test_support.ts";
 import {
   directTable,
@@ -22,6 +14,7 @@ import {
   pendingHeads,
   unfinishedPendingHeads,
 } from "./_azure_inspect.ts";
+import { azuriteFactory } from "./_azure_test_store.ts";
 import { runKillTest, type StorageAudit } from "./_kill_harness.ts";
 import { AZURE_CONNECTION_ENV, KILL_SEGMENTS, KILL_SPACES } from "./_kill_protocol.ts";
 
@@ -138,15 +131,8 @@ Deno.test("azure: a producer SIGKILLed at random moments loses no acknowledged e
         permissions: ["--allow-read", "--allow-env", "--allow-net", "--allow-sys", "--allow-ffi"],
         env: { [AZURE_CONNECTION_ENV]: connectionString },
       },
-      openFactory: () =>
-        new AzureStoreFactory({
-          connectionString,
-          allowInsecureHttp: true,
-          tablePrefix: PREFIX,
-          sweepIntervalMs: 0,
-          // The child is dead: whatever it did not commit is abandoned now.
-          abandonedMarkerMs: 0,
-        }),
+      // The child is dead: whatever it did not commit is abandoned now.
+      openFactory: () => azuriteFactory(azurite, PREFIX, { abandonedMarkerMs: 0 }),
       chunkRecords: 90,
       produceSizes: { usual: [1, 720] },
       childMaxPauseMs: 250,

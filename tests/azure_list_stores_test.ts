@@ -3,21 +3,15 @@
 
 import assert from "node:assert/strict";
 import { TableClient } from "@azure/data-tables";
-import { AzureStoreFactory } from "../drivers/azure/mod.ts";
 import { startAzurite } from "../drivers/azure/_test_support.ts";
+import { azuriteFactory } from "./_azure_test_store.ts";
 
 const IDS = ["6f1d2f4e-8a55-4c5e-9a39-3f0f4c3c2b10", "0f8fad5b-d9cb-469f-a165-70867728950e"];
 
 Deno.test("azure listStores: the stores of the table prefix, in ascending order", async () => {
   const azurite = await startAzurite();
   try {
-    const factory = (tablePrefix?: string) =>
-      new AzureStoreFactory({
-        connectionString: azurite.connectionString,
-        allowInsecureHttp: true,
-        tablePrefix,
-        sweepIntervalMs: 0,
-      });
+    const factory = (tablePrefix?: string) => azuriteFactory(azurite, tablePrefix);
     {
       await using empty = factory("list");
       assert.deepEqual(await empty.listStores(), []);

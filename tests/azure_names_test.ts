@@ -1,29 +1,24 @@
-// Names and sizes on Azure (DESIGN 4 "Names", "Payload"; 7.3 keys and limits): every odd legal
-// name works (raw names with `/ \ # ?` and control characters are illegal in Azure keys; the
-// driver's hex keys make them safe), two 200-byte names together (the segment partition then
-// takes its hashed form), payloads up to `maxPayloadBytes` split across binary properties under
-// the 64 KiB limit, one byte more refused with nothing written, and full chunks at the record
-// and byte caps.
-//
-// One Azurite for the file (drivers/azure/_test_azurite.ts), stopped in `finally`; if it cannot start, the
-// test fails.
+// Names and sizes on Azure (drivers/azure/PROTOCOL.md I1): every odd legal name (illegal raw in
+// Azure keys), two 200-byte names (the hashed segment partition), payloads up to `maxPayloadBytes`
+// split across 64 KiB properties, one byte more refused with nothing written, and full chunks.
 
 import assert from "node:assert/strict";
-import { TableClient } from "@azure/data-tables";
+import type { TableClient } from "@azure/data-tables";
 import {
   compareKeys,
   encodeKey,
   type Entry,
+  entryDifferences,
   type ProduceRecord,
   type SegmentStatus,
   spaceOffset,
   type Store,
   StreamkitError,
 } from "../core/mod.ts";
-import { AzureStoreFactory, azureTableName } from "../drivers/azure/mod.ts";
+import { collect, equalBytes } from "../core/_test_util.ts";
+import { AzureStoreFactory } from "../drivers/azure/mod.ts";
 import {
   HEAD_ROW,
-  MARKER_PARTITION,
   PROPERTY_BYTES,
   segmentInventoryPartition,
   segmentPartition,
@@ -31,7 +26,13 @@ import {
   spacePartition,
   startAzurite,
 } from "../drivers/azure/_test_support.ts";
-import { spacePartitionOf, unfinishedPendingHeads } from "./_azure_inspect.ts";
+import {
+  directTable,
+  markerKeys,
+  spacePartitionOf,
+  unfinishedPendingHeads,
+} from "./_azure_inspect.ts";
+import { randomBytes } from "./_azure_test_store.ts";
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -39,7 +40,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const utf8Length = (text: string) => encoder.encode(text).length;
 
-/** Every kind of odd legal name (DESIGN 4): Azure-illegal key characters, controls, emoji... */
+/** Every kind of odd legal name: Azure-illegal key characters, controls, emoji... */
 const ODD_NAMES: string[] = [
   "/",
   "\\",
@@ -91,15 +92,6 @@ const ODD_NAMES: string[] = [
   "#?".repeat(100),
 ];
 
-/** Incompressible bytes (getRandomValues fills at most 64 KiB at a time). */
-function randomBytes(length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let at = 0; at < length; at += 65_536) {
-    crypto.getRandomValues(bytes.subarray(at, Math.min(length, at + 65_536)));
-  }
-  return bytes;
-}
-
 function textRecords(first: number, count: number, tag: string): ProduceRecord[] {
   return Array.from({ length: count }, (_, i) => ({
     sequence: first + i,
@@ -108,21 +100,13 @@ function textRecords(first: number, count: number, tag: string): ProduceRecord[]
   }));
 }
 
-async function produce(
+function produce(
   store: Store,
   space: string,
   segment: string,
   records: ProduceRecord[],
 ): Promise<SegmentStatus[]> {
-  const statuses: SegmentStatus[] = [];
-  for await (const status of store.produce({ space, segment }, records)) statuses.push(status);
-  return statuses;
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
+  return collect(store.produce({ space, segment }, records));
 }
 
 /** Sorts names in ascending UTF-8 byte order (the order of getSpaces / getSegments). */
@@ -138,22 +122,9 @@ function assertKind(error: unknown, kind: string): true {
 
 function assertSameEntries(actual: Entry[], expected: Entry[]): void {
   assert.equal(actual.length, expected.length);
-  for (let i = 0; i < actual.length; i++) {
-    const [a, b] = [actual[i], expected[i]];
-    assert.equal(a.space, b.space);
-    assert.equal(a.segment, b.segment);
-    assert.equal(a.sequence, b.sequence);
-    assert.equal(a.timestamp, b.timestamp);
-    assert.deepEqual(a.trx, b.trx);
-    assert.deepEqual(a.metadata, b.metadata);
-    assert.ok(equalBytes(a.payload, b.payload), `payload of ${a.sequence} differs`);
-  }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  actual.forEach((entry, i) => {
+    assert.deepEqual(entryDifferences(entry, expected[i]), [], `entry #${entry.sequence}`);
+  });
 }
 
 Deno.test("azure names and sizes", async (t) => {
@@ -167,12 +138,7 @@ Deno.test("azure names and sizes", async (t) => {
   };
   const factory = new AzureStoreFactory(options);
   /** The store's table, read with the SDK directly. */
-  const tableOf = (storeId: string) =>
-    TableClient.fromConnectionString(
-      azurite.connectionString,
-      azureTableName(tablePrefix, storeId),
-      { allowInsecureConnection: true },
-    );
+  const tableOf = (storeId: string) => directTable(azurite.connectionString, tablePrefix, storeId);
   const rows = async (table: TableClient, partitionKey: string) => {
     const found: Record<string, unknown>[] = [];
     const filter = `PartitionKey eq '${partitionKey}'`;
@@ -184,7 +150,7 @@ Deno.test("azure names and sizes", async (t) => {
    * mark of a fanout it completed itself: the next commit replaces the head).
    */
   const assertClean = async (table: TableClient) => {
-    assert.deepEqual(await rows(table, MARKER_PARTITION), [], "pending markers are left");
+    assert.deepEqual(await markerKeys(table), [], "pending markers are left");
     assert.deepEqual(await unfinishedPendingHeads(table), [], "heads owing a fanout");
   };
   /** Reads one segment back through every read API and checks it against `expected`. */

@@ -1,52 +1,36 @@
-// Pipelined commits of the Azure driver (drivers/azure/_commit.ts): a writer streaming chunks to
-// a segment commits the next chunk while the previous chunk's fanout runs. Shown here:
-// - the overlap itself, forced by a gate: the first chunk's fanout waits in its "space-rows"
-//   step until the second chunk committed (without pipelining the test would time out);
-// - a failure after every step of two such overlapped chunks: the produce fails, a reader in
-//   another factory reads a prefix of what recovery then completes (never skipping an entry of
-//   the chunk that committed while the earlier chunk's fanout ran), recovery leaves both indexes
-//   equal and no marker, and the segment goes on;
-// - readers of the writer's own process see each acknowledged chunk at once;
-// - a follower in another factory sees every entry once and in order while writers stream long
-//   produces through the Azure simulator (jittered latency, faults).
-// The SIGKILL test (azure_kill_test.ts) kills writers in the middle of such streams.
+// Pipelined commits of the Azure driver (drivers/azure/PROTOCOL.md I7, I8): the next chunk
+// commits while the previous one's fanout runs (forced by a gate in the commit-step hook), a
+// failure after any step of two overlapped chunks is recovered with no reader skipping, and
+// readers here and elsewhere see every entry once. azure_kill_test.ts kills such streams.
 
 import assert from "node:assert/strict";
-import {
-  compareKeys,
-  type Entry,
-  type ProduceRecord,
-  spaceOffset,
-  type Store,
-} from "../core/mod.ts";
+import { compareKeys, type Entry, spaceOffset, type Store } from "../core/mod.ts";
 import { SeededRandom } from "../core/_test_random.ts";
+import { collect, sleep, waitFor, withTimeout } from "../core/_test_util.ts";
 import type { AzureStoreFactory, AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
 import {
   type Azurite,
   type CommitStep,
   entryOf,
   type FaultProxy,
+  MARKER_PARTITION,
   type ProxiedRequest,
   type Row,
   rule,
   segmentPartition,
   sequenceRow,
   setCommitStepHook,
-  spacePartition,
-  spaceShardOf,
   startAzureSimulator,
   startAzurite,
   startFaultProxy,
 } from "../drivers/azure/_test_support.ts";
 import {
   auditBothIndexes,
-  collect,
   directTable,
   inSpaceIndex,
-  MARKER_PARTITION,
   markerKeys,
   pendingHeads,
-  spaceShardsOf,
+  spacePartitionOf,
   unfinishedPendingHeads,
 } from "./_azure_inspect.ts";
 import { azuriteFactory, numberedRecords, produceNumbered } from "./_azure_test_store.ts";
@@ -76,10 +60,6 @@ function factory(
   return azuriteFactory(azurite, PREFIX, options, via);
 }
 
-function records(segment: string, from: number, count: number): ProduceRecord[] {
-  return numberedRecords(segment, from, count);
-}
-
 function produce(store: Store, segment: string, from: number, count: number) {
   return produceNumbered(store, SPACE, segment, from, count);
 }
@@ -89,15 +69,6 @@ class SimulatedCrash extends Error {
     super(`simulated failure after commit step #${at}`);
     this.name = "SimulatedCrash";
   }
-}
-
-/** Rejects after `ms` with `what`, unless `promise` settles first. */
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -118,14 +89,14 @@ function gatedHook(writer: AzureStoreFactory, crashAt?: number): CommitStep[] {
     const nth = (entered.get(step) ?? 0) + 1;
     entered.set(step, nth);
     if (step === "space-rows" && nth === 1) {
-      await within(
-        10_000,
-        "the second chunk's commit during the first one's fanout",
+      await withTimeout(
         secondCommitted,
+        "the second chunk's commit during the first one's fanout",
+        10_000,
       );
     }
     if (step === "space-rows" && nth === 2) {
-      await within(10_000, "the first chunk's marker moved", firstMarkerDone);
+      await withTimeout(firstMarkerDone, "the first chunk's marker moved", 10_000);
     }
     // Recorded once past the gates: the order below is the same in every run.
     steps.push(step);
@@ -169,8 +140,8 @@ async function baseStore(storeId: string): Promise<void> {
     await produce(store, "s0", 1, 5);
     await produce(store, SEGMENT, 1, BASE);
   }
-  await using settle = factory();
-  await (await settle.newStore(storeId)).getSegmentStatus(SPACE, SEGMENT);
+  await using markClearer = factory();
+  await (await markClearer.newStore(storeId)).getSegmentStatus(SPACE, SEGMENT);
 }
 
 Deno.test("azure pipeline: the next chunk commits while the previous chunk's fanout runs", async () => {
@@ -264,8 +235,7 @@ Deno.test("azure pipeline: a chunk whose space rows fail for good once the next 
   const table = directTable(azurite.connectionString, PREFIX, storeId);
   await baseStore(storeId);
   const proxy = await startFaultProxy({ targetPort: azurite.port, seed: 7, faultRate: 0 });
-  const shards = await spaceShardsOf(table);
-  const spaceRowsPartition = spacePartition(SPACE, spaceShardOf(SEGMENT, shards), shards);
+  const spaceRowsPartition = await spacePartitionOf(table, SPACE, SEGMENT);
   let secondCommitted = false;
   // The first chunk's space rows: "busy" until the second chunk committed, then refused for good.
   const spaceRows = (request: ProxiedRequest) =>
@@ -318,8 +288,7 @@ Deno.test("azure pipeline: the sweep finishes a fanout that failed behind a comm
   const table = directTable(azurite.connectionString, PREFIX, storeId);
   await baseStore(storeId);
   const proxy = await startFaultProxy({ targetPort: azurite.port, seed: 8, faultRate: 0 });
-  const shards = await spaceShardsOf(table);
-  const spaceRowsPartition = spacePartition(SPACE, spaceShardOf(SEGMENT, shards), shards);
+  const spaceRowsPartition = await spacePartitionOf(table, SPACE, SEGMENT);
   const refused = rule(
     403,
     "AuthorizationFailure",
@@ -336,11 +305,11 @@ Deno.test("azure pipeline: the sweep finishes a fanout that failed behind a comm
     assert.equal((await ofSegment()).length, BASE, "readers stop below what is owed");
     // Azure lets the writes through again: the writer's sweep repairs, with no further commit.
     proxy.rules.length = 0;
-    const deadline = Date.now() + 20_000;
-    while ((await ofSegment()).length < BASE + TWO_CHUNKS) {
-      assert.ok(Date.now() < deadline, "the sweep did not repair the fanout within 20 s");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(
+      "the sweep to repair the fanout",
+      async () => (await ofSegment()).length >= BASE + TWO_CHUNKS,
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
     assert.deepEqual(await markerKeys(table), []);
     assert.deepEqual(await unfinishedPendingHeads(table), []);
     await auditBothIndexes(store, SPACE, ["s0", SEGMENT]);
@@ -361,7 +330,7 @@ Deno.test("azure pipeline: a marker someone else deleted first does not stop the
   let deleted = 0;
   setCommitStepHook(writer, async (step) => {
     if (step === "commit" && ++commits === 2) secondCommit();
-    // After the first chunk's space rows, while the second is committed: as a settler elsewhere
+    // After the first chunk's space rows, while the second is committed: as a resolver elsewhere
     // would, once the first chunk's rows are there.
     if (step === "space-rows" && deleted === 0) {
       await secondCommitted;
@@ -420,7 +389,7 @@ Deno.test("azure pipeline: readers of the writer's process see each chunk once i
   for await (
     const status of store.produce(
       { space: SPACE, segment: SEGMENT },
-      records(SEGMENT, BASE + 1, 900),
+      numberedRecords(SEGMENT, BASE + 1, 900),
     )
   ) {
     acknowledged = status.lastSequence;
@@ -450,14 +419,13 @@ Deno.test("azure pipeline: a follower elsewhere sees every entry once, in order,
     ["a", "ab", "z \u{1F680}"].map((segment) => ({ space, segment }))
   );
   try {
-    const follow = new Following(await follower.newStore(storeId), spaces, 50);
+    const follow = await Following.caughtUp(await follower.newStore(storeId), spaces, 50);
     const writerStore = await writer.newStore(storeId);
-    await follow.until("caught-up", () => follow.caughtUps === 1);
     // Produces of up to 500 records: up to 6 chunks each, pipelined.
     await produceConcurrently(writerStore, streams, new SeededRandom(seed), [100, 500], 900);
     const total = streams.length * 900;
     await follow.until("every entry", () => follow.entries.length >= total, 120_000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     await follow.stop();
     const committed: Entry[] = [];
     const store = await follower.newStore(storeId);

@@ -1,41 +1,25 @@
-// Crash recovery of the Azure driver's commit protocol (DESIGN 4 "a chunk is atomic", 7.3), by
-// fault injection: a factory whose commit-step hook throws after one step of the protocol
-// (a simulated crash there: nothing after that step runs), then recovery by each of the three
-// ways the driver has, checked against the table itself (with @azure/data-tables, bypassing the
-// driver) and through a store:
-//   newStore       a fresh factory's newStore runs recover();
-//   sweep          a long-lived factory, opened before the crash, whose background sweep
-//                  (every 200 ms) finds the marker;
-//   next-produce   a factory opened before the crash produces the segment's next chunk: its head
-//                  read finishes the pending fanout first.
-// For every step, for a segment's first chunk (head inserted, inventory written) and a later one
-// (head updated under If-Match): afterwards the chunk is wholly in both indexes and the
-// inventory iff the commit point passed ("commit" and later) and wholly absent otherwise; no
-// marker is left (except the crashed writer's own before its commit, kept while younger than
-// abandonedMarkerMs); no head marks a pending fanout that is unfinished; the next produce
-// continues at the right sequence with the next trx number. (From "marker-deleted" on, the
-// head's mark outlives the marker: the fanout is already whole; a writer leaves the mark of its
-// own completed fanout, and another process's head read or recovery clears it.) Also: markers that can never apply (garbage, a loser's) do not block startup
-// and are cleaned up at once, and a crash during recovery does not either.
-//
-// Azurite is started by this file and stopped at its end; if it does not start, the test fails.
+// Crash recovery of the Azure driver (drivers/azure/PROTOCOL.md I8, I10, I12): a commit-step hook
+// "crashes" a writer after each step, for a segment's first chunk and a later one; recovery by a
+// fresh `newStore`, by the sweep, or by the next produce must leave the chunk wholly there iff its
+// commit point passed, nothing pending, and the segment going on. Markers that can never apply,
+// and a crash during recovery, must not block startup.
 
 import assert from "node:assert/strict";
 import type { TableClient } from "@azure/data-tables";
 import { encodeFirst, i64, type Store, toHex } from "../core/mod.ts";
+import { collect, waitFor } from "../core/_test_util.ts";
 import type { AzureStoreFactory, AzureStoreFactoryOptions } from "../drivers/azure/mod.ts";
 import {
   type Azurite,
   type CommitStep,
+  MARKER_PARTITION,
   setCommitStepHook,
   startAzurite,
 } from "../drivers/azure/_test_support.ts";
 import { azuriteFactory, numberedPayload, produceNumbered } from "./_azure_test_store.ts";
 import {
   auditBothIndexes,
-  collect,
   directTable,
-  MARKER_PARTITION,
   markerKeys,
   unfinishedPendingHeads,
 } from "./_azure_inspect.ts";
@@ -91,14 +75,6 @@ async function produce(store: Store, segment: string, from: number, count: numbe
   return await produceNumbered(store, SPACE, segment, from, count);
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 interface Expectation {
   /** The last sequence of SEGMENT (0: no entries). */
   last: number;
@@ -111,7 +87,7 @@ interface Expectation {
  * payloads and chunk grouping, both indexes agree, status, peek and the inventory agree, and
  * the table holds no pending head (and no marker unless `markersLeft`).
  */
-async function verify(
+async function assertStoreHolds(
   store: Store,
   table: TableClient,
   expected: Expectation,
@@ -162,7 +138,10 @@ async function continues(store: Store, table: TableClient, expected: Expectation
   assert.equal(statuses.at(-1)?.lastSequence, expected.last + 5);
   const last = await store.peek(SPACE, SEGMENT);
   assert.equal(last?.trx.number, expected.trxNumber + 1);
-  await verify(store, table, { last: expected.last + 5, trxNumber: expected.trxNumber + 1 });
+  await assertStoreHolds(store, table, {
+    last: expected.last + 5,
+    trxNumber: expected.trxNumber + 1,
+  });
 }
 
 type Variant = "first" | "later";
@@ -193,7 +172,7 @@ function crashingFactory(step: CommitStep, seen: CommitStep[]): AzureStoreFactor
 
 /**
  * A fresh factory's newStore recovers the store to `expected`, leaving no marker (checked before
- * any read through the store, which could settle markers itself); the next produce continues it.
+ * any read through the store, which could resolve markers itself); the next produce continues it.
  */
 async function recoversTo(
   storeId: string,
@@ -205,7 +184,7 @@ async function recoversTo(
   try {
     const store = await recovering.newStore(storeId);
     assert.deepEqual(await markerKeys(table), [], "markers left by newStore's recovery");
-    await verify(store, table, expected);
+    await assertStoreHolds(store, table, expected);
     await continues(store, table, expected);
   } finally {
     await recovering.close();
@@ -231,11 +210,11 @@ async function crash(
     // A writer leaves the mark of its own completed fanout on the head (the next commit replaces
     // it). Another instance's head read repeats that fanout and clears the mark: do it here, so
     // the crashing instance's head read runs no fanout steps (and its hook fires in the commit).
-    const settle = factory();
+    const markClearer = factory();
     try {
-      await (await settle.newStore(storeId)).getSegmentStatus(SPACE, SEGMENT);
+      await (await markClearer.newStore(storeId)).getSegmentStatus(SPACE, SEGMENT);
     } finally {
-      await settle.close();
+      await markClearer.close();
     }
   }
   const before: Expectation = variant === "later"
@@ -281,7 +260,7 @@ async function scenario(step: CommitStep, variant: Variant, recovery: Recovery):
         const store = await patient.newStore(storeId);
         assert.equal((await unfinishedPendingHeads(table)).length, 0);
         assert.equal((await markerKeys(table)).length, COMMITTED.has(step) ? 0 : 1);
-        if (COMMITTED.has(step)) await verify(store, table, after);
+        if (COMMITTED.has(step)) await assertStoreHolds(store, table, after);
       } finally {
         await patient.close();
       }
@@ -297,7 +276,7 @@ async function scenario(step: CommitStep, variant: Variant, recovery: Recovery):
           (await markerKeys(table)).length === 0 &&
           (await unfinishedPendingHeads(table)).length === 0,
       );
-      await verify(survivorStore!, table, after);
+      await assertStoreHolds(survivorStore!, table, after);
       await continues(survivorStore!, table, after);
       return;
     }
@@ -308,7 +287,7 @@ async function scenario(step: CommitStep, variant: Variant, recovery: Recovery):
     const next = { last: after.last + 5, trxNumber: after.trxNumber + 1 };
     assert.equal((await survivorStore!.peek(SPACE, SEGMENT))?.trx.number, next.trxNumber);
     if (COMMITTED.has(step)) {
-      await verify(survivorStore!, table, next);
+      await assertStoreHolds(survivorStore!, table, next);
     } else {
       // The crashed writer's marker is younger than abandonedMarkerMs: it stays, and readers
       // of the space stop below its timestamp (the writer might still commit there).
@@ -320,7 +299,7 @@ async function scenario(step: CommitStep, variant: Variant, recovery: Recovery):
       );
       const recovering = factory({ abandonedMarkerMs: 0 });
       try {
-        await verify(await recovering.newStore(storeId), table, next);
+        await assertStoreHolds(await recovering.newStore(storeId), table, next);
       } finally {
         await recovering.close();
       }
@@ -398,7 +377,7 @@ Deno.test("azure recovery: a crash during recovery does not block startup; the n
     assert.equal((await unfinishedPendingHeads(table)).length, 1);
     // Its store works: the segment's next head read completes the fanout (the hook is spent).
     assert.equal((await store.getSegmentStatus(SPACE, SEGMENT))?.lastSequence, after.last);
-    await verify(store, table, after);
+    await assertStoreHolds(store, table, after);
   } finally {
     await crashing.close();
   }

@@ -1,9 +1,6 @@
-// The sharded space index of the Azure driver: the shard count a store's table records when the
-// store is created (`spaceShards`, fixed for the table's life), what a table without the record
-// (made before shards existed) reads as, every process agreeing on one count however they race
-// to create the store, rows spread over the shards, and reads that merge them in offset order.
-// The conformance suite runs on the sharded layout (default) and on one shard
-// (azure_conformance_test.ts); the multi-instance, recovery, kill and follow tests run sharded.
+// The sharded space index of the Azure driver (drivers/azure/PROTOCOL.md I1): the shard count a
+// table records once, what a table without the record reads as, processes racing to create a
+// store agreeing on it, rows spread over the shards, reads merging them in offset order.
 
 import assert from "node:assert/strict";
 import type { TableClient } from "@azure/data-tables";
@@ -18,7 +15,8 @@ import {
   spaceShardOf,
   startAzurite,
 } from "../drivers/azure/_test_support.ts";
-import { collect, directTable } from "./_azure_inspect.ts";
+import { collect } from "../core/_test_util.ts";
+import { directTable } from "./_azure_inspect.ts";
 import { azuriteFactory, produceNumbered } from "./_azure_test_store.ts";
 
 const PREFIX = "shards";
@@ -109,7 +107,7 @@ Deno.test("azure shards: a new store records its count; later factories keep it 
   assert.equal((await layoutRow(table))?.spaceShards, "8", "the record never changes");
 });
 
-Deno.test("azure shards: a table without the record (made before shards) reads as one shard", async () => {
+Deno.test("azure shards: a table without the record reads as one shard", async () => {
   const storeId = crypto.randomUUID();
   const table = directTable(azurite.connectionString, PREFIX, storeId);
   {

@@ -1,19 +1,8 @@
-// The Azure simulator (drivers/azure/_test_simulator.ts) in front of Azurite enforces what it claims,
-// seen from @azure/data-tables clients with their retries off:
-//   - latency: sequential requests take at least their added round trip, which the counts
-//     add up; jitter stays within its bounds and repeats for the same seed;
-//   - the partition limit: single inserts and batches of 50 hammering one partition from four
-//     clients for 2 s get at most rate · (elapsed + burst) + one batch entities through, the
-//     rest refused with 503 ServerBusy and not applied; two partitions hammered at once each
-//     get their own budget;
-//   - a batch counts its entities: of two 100-entity batches at 150 entities/s one is refused;
-//     a batch bigger than the bucket passes when it is full and leaves the partition in debt;
-//   - the account limit caps requests spread over many partitions;
-//   - queries are charged the rows they return, and a partition in debt refuses them;
-//   - random faults go through the simulator's latency too.
-// Assertions bound counts from the rates and measured elapsed times, never times from above.
-//
-// Azurite is started by this test and stopped at its end; if it does not start, the test fails.
+// The Azure simulator (drivers/azure/_test_simulator.ts) enforces what it claims, seen from
+// @azure/data-tables clients with their retries off: latency and jitter, the partition and
+// account limits (refusals are 503 ServerBusy and not applied), batches and queries charged by
+// their entities, faults. Assertions bound counts from the rates and measured elapsed times,
+// never times from above.
 
 import assert from "node:assert/strict";
 import {
@@ -30,6 +19,7 @@ import {
   startAzureSimulator,
   startAzurite,
 } from "../drivers/azure/_test_support.ts";
+import { sleep } from "../core/_test_util.ts";
 
 const credential = new AzureNamedKeyCredential(AZURITE_ACCOUNT_NAME, AZURITE_ACCOUNT_KEY);
 
@@ -89,8 +79,6 @@ async function rowKeys(table: TableClient, partition: string): Promise<string[]>
   for await (const row of rows) keys.push(row.rowKey!);
   return keys;
 }
-
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Tally {
   /** Entities the simulator let through (their requests succeeded). */
@@ -231,7 +219,7 @@ Deno.test("azure simulator: latency, partition and account limits", async (t) =>
           true,
         );
         assert.equal(await refused(one.getEntity("big", "big-0")), true);
-        await delay(1_100);
+        await sleep(1_100);
         await one.createEntity({ partitionKey: "big", rowKey: "next" });
         assert.equal(simulator.counts.entitiesByPartition.get("big"), 101);
         assert.equal(simulator.counts.throttledByPartition, 3);

@@ -1,18 +1,7 @@
 // Pins down the facts about Azurite and `@azure/data-tables` that the Azure driver relies on
-// (DESIGN 7.3): transaction atomicity under a stale If-Match and under a conflicting insert,
-// property, entity, request and transaction limits, how binary values come back, key ordering,
-// paging, table-name rules, and the exact shape of the errors (the driver maps them).
-//
-// Error shapes (data-tables 13 on Azurite 3.x; the driver must read both):
-//   - a single-entity or table operation rejects with a RestError whose `code` is UNDEFINED;
-//     the service's error code is in `details.errorCode` (from the x-ms-error-code header) and
-//     in `details.odataError.code`, and `message` is the raw `{"odata.error":...}` JSON;
-//   - a failed `submitTransaction` rejects with a RestError whose `code` IS the service code,
-//     `details` is undefined, and `message` starts with the failing operation's 0-based index:
-//     `"2:The update condition specified in the request was not satisfied.\n..."`.
-//
-// Azurite runs in this test (drivers/azure/_test_azurite.ts) and is stopped in `finally`; if it does not
-// start the test fails.
+// (drivers/azure/PROTOCOL.md I2): transaction atomicity, size limits, binary values, key order,
+// paging, table names, and the two shapes of errors (single operations and transactions), which
+// the driver must both read.
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";

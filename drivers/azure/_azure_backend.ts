@@ -1,7 +1,5 @@
-// The Azure driver's StoreBackend: one table per store, hex keys (see _entities.ts). Heads and
-// commits follow the protocol in _commit.ts; what crashed writers left is settled by
-// _recovery.ts; the read bound of a space (below its oldest pending marker), scans and listings
-// are here.
+// The Azure driver's StoreBackend over one table: heads, commits and recovery wired together,
+// the read bound of a space, scans and listings (see PROTOCOL.md).
 
 import { odata } from "@azure/data-tables";
 import { type Entry, StreamkitError, toHex } from "@streamkit/core";
@@ -25,6 +23,7 @@ import {
   SPACE_INVENTORY_PARTITION,
   spacePartitions,
 } from "./_entities.ts";
+import { FanoutWriter } from "./_fanout.ts";
 import { mergeByRowKey } from "./_merge_rows.ts";
 import { Recovery } from "./_recovery.ts";
 import type { AzureTable } from "./_table.ts";
@@ -49,57 +48,55 @@ function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
 }
 
 /** A {@linkcode StoreBackend} over one Azure table. */
-export class AzureBackend implements StoreBackend, SharedBackend {
+export class AzureBackend implements StoreBackend {
   readonly limits: BackendLimits;
   /** Every process with the table's credentials may commit to it. */
-  readonly shared: SharedBackend = this;
+  readonly shared: SharedBackend = {
+    spaceReadBound: (space, signal) => this.#spaceReadBound(space, signal),
+    readHeadForWrite: (space, segment) => this.#readHeadForWrite(space, segment),
+    finishWrites: (space, segment) => this.#committer.drainSegment(space, segment),
+  };
   readonly #table: AzureTable;
   readonly #committer: ChunkCommitter;
   readonly #recovery: Recovery;
   readonly #spaceShards: number;
 
   constructor(table: AzureTable, settings: AzureBackendSettings) {
+    const { spaceShards, abandonedMarkerMs, afterCommitStep } = settings;
+    const fanout = new FanoutWriter(table, spaceShards, afterCommitStep);
     this.#table = table;
-    this.#committer = new ChunkCommitter(
-      table,
-      settings.spaceShards,
-      settings.abandonedMarkerMs,
-      settings.afterCommitStep,
-    );
-    this.#spaceShards = settings.spaceShards;
-    this.#recovery = new Recovery(table, this.#committer, settings.abandonedMarkerMs);
+    this.#committer = new ChunkCommitter(table, fanout, abandonedMarkerMs, afterCommitStep);
+    this.#spaceShards = spaceShards;
+    this.#recovery = new Recovery(table, this.#committer, fanout, abandonedMarkerMs);
     this.limits = settings.limits;
   }
 
-  readHeadForWrite(space: string, segment: string): Promise<SegmentHead | undefined> {
+  /** The head as this backend's last commit left it, if remembered (I9); else `readHead`. */
+  #readHeadForWrite(space: string, segment: string): Promise<SegmentHead | undefined> {
     const last = this.#committer.lastCommit(space, segment);
     return last
       ? Promise.resolve({ ...last, status: { ...last.status } })
       : this.readHead(space, segment);
   }
 
+  /** The segment's head, once the fanout it marks as pending is complete (I10). */
   async readHead(space: string, segment: string): Promise<SegmentHead | undefined> {
     const head = await this.#table.readHead(space, segment);
     if (!head?.pending) return head;
-    // This backend completed that fanout itself; the mark was merely left in place.
+    // The mark of this backend's own last commit: its pipeline does that fanout (I9).
     if (this.#committer.lastCommit(space, segment)?.pending?.trxId === head.pending.trxId) {
       return head;
     }
-    // A writer committed a chunk but did not finish its fanout: finish it before going on.
     await this.#recovery.completePendingFanout(space, segment, head);
     return await this.readHead(space, segment);
   }
 
-  /** Resolves at the commit point; the fanout follows behind (see _commit.ts). */
+  /** Resolves at the commit point; the fanout follows behind (I7). */
   commit(chunk: ChunkCommit): Promise<void> {
     return this.#committer.commit(chunk);
   }
 
-  finishWrites(space: string, segment: string): Promise<void> {
-    return this.#committer.settle(space, segment);
-  }
-
-  /** Settles what crashed writers left in the table (see {@linkcode Recovery.recover}). */
+  /** Completes or abandons what writers left unfinished (see {@linkcode Recovery.recover}). */
   recover(): Promise<void> {
     return this.#recovery.recover();
   }
@@ -124,13 +121,11 @@ export class AzureBackend implements StoreBackend, SharedBackend {
   }
 
   /**
-   * Just below the oldest chunk of `space` that may still become visible in the space index: of
-   * other writers (anywhere), the oldest pending marker (they are between marker and fanout); of
-   * this backend, after waiting for the fanout of what it committed before the call, its oldest
-   * chunk still committing or owed a fanout. Core calls this before every space read and passes
-   * the bound on as `range.lt`.
+   * Just below the oldest chunk of `space` that may still become visible in the space index
+   * (I13): of other writers, the oldest pending marker; of this backend, after waiting for the
+   * fanout of what it committed before the call, its oldest chunk still committing or owed.
    */
-  async spaceReadBound(space: string, signal?: AbortSignal): Promise<number | undefined> {
+  async #spaceReadBound(space: string, signal?: AbortSignal): Promise<number | undefined> {
     const [own, others] = await Promise.all([
       this.#committer.ownPendingTimestamp(space),
       this.#recovery.oldestPendingTimestamp(space, signal),
@@ -190,7 +185,7 @@ export class AzureBackend implements StoreBackend, SharedBackend {
 
   /** Waits for the work behind every commit, then stops the sweep. */
   async close(): Promise<void> {
-    await this.#committer.drain();
+    await this.#committer.drainAll();
     await this.#recovery.close();
   }
 }

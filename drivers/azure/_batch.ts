@@ -24,6 +24,9 @@ export type BatchAction =
   | { kind: "update"; row: Row; etag: string }
   | { kind: "delete"; row: Pick<Row, "partitionKey" | "rowKey"> };
 
+/** Operations of one entity group transaction: Azure allows 100. */
+export const MAX_TRANSACTION_OPERATIONS = 100;
+
 const CRLF = "\r\n";
 
 /** The body of an entity in the JSON the service takes (binary properties as base64). */

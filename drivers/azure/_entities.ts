@@ -1,4 +1,4 @@
-// How entries, heads and pending markers are laid out as Azure table entities.
+// How entries, heads and pending markers are laid out as Azure table entities (PROTOCOL.md I1).
 
 import { createHash } from "node:crypto";
 import {
@@ -27,7 +27,10 @@ import {
 export const PROPERTY_BYTES = 64 * 1024;
 /** Row key of a segment's head row; not hex, so it never collides with (and sorts after) entry rows. */
 export const HEAD_ROW = "head";
-/** Partition of the pending markers; not hex, so it never collides with a data partition. */
+/**
+ * Partition of the pending markers, each holding the transaction record of a chunk (without its
+ * entries); not hex, so it never collides with a data partition.
+ */
 export const MARKER_PARTITION = "txn";
 /** Entries are decompressed into at most this many bytes: a payload cap of 1 MiB plus names. */
 const MAX_ENTRY_BYTES = 2 * 1024 * 1024;
@@ -61,7 +64,7 @@ export function sequenceRow(sequence: number): string {
 
 /**
  * Partition of shard `shard` of a space's timeline: `hex(DAT,SPACES,space)` in a store of one
- * shard (the layout of stores made before shards existed), else `hex(DAT,SPACES,space,u64 shard)`.
+ * shard, else `hex(DAT,SPACES,space,u64 shard)`.
  */
 export function spacePartition(space: string, shard = 0, shards = 1): string {
   return toHex(
@@ -127,7 +130,7 @@ function markerRowPrefix(space: string): string {
  * Row key of the pending marker of a chunk of `space`: `hex(space, 0x00, i64 timestamp, u64 last
  * sequence)` and the trx id's hex digits, so a space's markers are one key range, oldest first,
  * and the chunks of one trx (a restored trx cut into several chunks) have markers of their own.
- * (Markers written before the last sequence was part of the key have none; they read the same.)
+ * Readers parse the timestamp alone, so a key without the last sequence reads the same.
  */
 export function markerRowKey(
   space: string,
@@ -209,7 +212,10 @@ export function entryOf(row: Row): Entry {
   return entry;
 }
 
-/** The chunk whose fanout (space rows, inventory) a head still owes. */
+/**
+ * The chunks whose fanout (space rows, inventory) a head still owes: sequences `firstSequence` to
+ * `lastSequence`, and the trx and timestamp of the last of them (PROTOCOL.md I4).
+ */
 export interface PendingFanout {
   trxId: string;
   trxNumber: number;
@@ -278,20 +284,20 @@ export function headOf(space: string, segment: string, row: Row): StoredHead {
   };
 }
 
-/** The pending marker of a chunk about to commit: the write-ahead record without its entries. */
-export function markerRow(txn: TransactionRecord, createdAt: number): Row {
+/** The pending marker of a chunk about to commit: its transaction record without entries. */
+export function markerRow(record: TransactionRecord, createdAt: number): Row {
   return {
     partitionKey: MARKER_PARTITION,
-    rowKey: markerRowKey(txn.space, txn.timestamp, txn.lastSequence, txn.trx.id),
+    rowKey: markerRowKey(record.space, record.timestamp, record.lastSequence, record.trx.id),
     createdAt: String(createdAt),
-    ...valueProperties(compressTransaction({ ...txn, entries: [] })),
+    ...valueProperties(compressTransaction({ ...record, entries: [] })),
   };
 }
 
-/** Reads a pending marker back. */
-export function markerOf(row: Row): { txn: TransactionRecord; createdAt: number } {
-  const txn = decompressTransaction(valueOf(row, `marker ${row.rowKey}`), {
+/** Reads a pending marker back: the chunk's transaction record, and when it was written. */
+export function markerOf(row: Row): { record: TransactionRecord; createdAt: number } {
+  const record = decompressTransaction(valueOf(row, `marker ${row.rowKey}`), {
     maxDecompressedBytes: 64 * 1024,
   });
-  return { txn, createdAt: integerOf(row, "createdAt", `marker ${row.rowKey}`) };
+  return { record, createdAt: integerOf(row, "createdAt", `marker ${row.rowKey}`) };
 }

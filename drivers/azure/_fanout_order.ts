@@ -1,19 +1,6 @@
-// Within one process, a store's space rows never get ahead of a chunk whose pending marker is
-// not in the table yet. Readers in other processes read a space up to just below its oldest
-// pending marker; a chunk whose marker is still being written holds nobody back yet. Were a
-// later chunk of this process (another segment, a later timestamp) to reach the space index
-// first, such a reader could read past the earlier one and never see it. So a chunk's space rows
-// wait until every chunk of this process ordered before it is under a marker in the table (its
-// own, written; or an earlier chunk's of its segment that covers it, see _commit.ts), or failed.
-// Once it is, its rows may come in any order: readers stop below its marker. (The deletion of a
-// marker comes after its chunk's rows, so it waits too.)
-//
-// Across spaces too: a follower of several spaces reads them all up to one bound and merges
-// them, so a chunk of one space visible before an earlier-stamped chunk of another would be
-// delivered ahead of it. Within a timestamp the order is that of the rows' keys (space, then
-// segment, UTF-8 bytes), not the order the chunks were stamped in: a reader that read the
-// higher key of a millisecond has passed the lower one. And whoever writes the rows waits: a
-// head read of this process that meets the chunk's pending mark completes its fanout too.
+// Within one process, a chunk's space rows wait until every chunk of the process ordered before
+// it (timestamp, space, segment, first sequence) is under a marker in the table (see
+// PROTOCOL.md I6).
 
 import { compareKeys } from "@streamkit/core";
 

@@ -1,9 +1,8 @@
-// Recovery of what crashed writers left: fanouts a head still owes, pending markers
-// whose commit happened or never will, at newStore, by a background sweep, and by readers that
-// meet an old marker.
+// Recovery of what writers left unfinished: pending fanouts of heads, and pending markers
+// resolved (completed or abandoned) at newStore, by the sweep and by readers (PROTOCOL.md I10-I12).
 
 import { odata } from "@azure/data-tables";
-import { type ChunkCommitter, MARKER_SETTLE_MS } from "./_commit.ts";
+import type { ChunkCommitter } from "./_commit.ts";
 import {
   headRow,
   MARKER_PARTITION,
@@ -15,37 +14,48 @@ import {
   segmentPartition,
   type StoredHead,
 } from "./_entities.ts";
+import type { FanoutWriter } from "./_fanout.ts";
+import { MARKER_RESOLVE_MS } from "./_markers.ts";
 import type { AzureTable } from "./_table.ts";
 
-/** Completes or discards the unfinished work of crashed writers in one table. */
+/** What resolving a marker did: completed its chunk's fanout, abandoned it, or left it. */
+type Resolution = "completed" | "abandoned" | "live";
+
+/** Completes or abandons the unfinished work of writers in one table. */
 export class Recovery {
   readonly #table: AzureTable;
   readonly #committer: ChunkCommitter;
+  readonly #fanout: FanoutWriter;
   readonly #abandonedMarkerMs: number;
-  /** Readers settle markers this old (a live commit takes ms): see MARKER_SETTLE_MS. */
-  readonly #settleAfterMs: number;
+  /** Readers resolve markers this old (a live commit takes ms): see MARKER_RESOLVE_MS. */
+  readonly #resolveAfterMs: number;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #sweeping: Promise<void> | undefined;
 
   /** A marker whose commit never happened is deleted once it is `abandonedMarkerMs` old. */
-  constructor(table: AzureTable, committer: ChunkCommitter, abandonedMarkerMs: number) {
+  constructor(
+    table: AzureTable,
+    committer: ChunkCommitter,
+    fanout: FanoutWriter,
+    abandonedMarkerMs: number,
+  ) {
     this.#table = table;
     this.#committer = committer;
+    this.#fanout = fanout;
     this.#abandonedMarkerMs = abandonedMarkerMs;
-    this.#settleAfterMs = Math.min(MARKER_SETTLE_MS, abandonedMarkerMs);
+    this.#resolveAfterMs = Math.min(MARKER_RESOLVE_MS, abandonedMarkerMs);
   }
 
   /**
-   * Finishes the fanout `head` still marks as pending (every chunk from its first sequence on)
-   * and clears the mark if the head did not change meanwhile; then the marker of the head's
-   * chunk goes (readers of the space stop below a marker's timestamp). Whether the mark was
-   * cleared: if so, a commit of the segment that was in flight fails its If-Match, and its
-   * writer writes that chunk's own marker before it tries again.
+   * Finishes the fanout `head` still marks as pending (every chunk from its first sequence on),
+   * clears the mark if the head did not change meanwhile, and then deletes the marker of the
+   * head's chunk (I10). Whether the mark was cleared: if so, a commit of the segment in flight
+   * fails its If-Match (I11).
    */
   async completePendingFanout(space: string, segment: string, head: StoredHead): Promise<boolean> {
     const { pending } = head;
     if (pending === undefined) return true;
-    await this.#committer.completeFanout(space, segment, pending);
+    await this.#fanout.complete(space, segment, pending);
     const cleared = await this.#table.replaceIfUnchanged(
       headRow(segmentPartition(space, segment), head, undefined),
       head.etag,
@@ -60,28 +70,23 @@ export class Recovery {
   }
 
   /**
-   * Completes every pending fanout whose commit happened and deletes markers whose commit never
-   * happened (once they are older than `abandonedMarkerMs`: their writer may still be at work;
-   * at once when the commit can never happen: an unreadable marker, or one whose sequences
-   * another transaction took). A marker that cannot be settled now (say, Azure is unavailable)
-   * is left for the next pass, never thrown: it must not block startup. First, the fanouts this
-   * process's own commits still owe after a failure are tried again.
+   * Repairs the work behind this process's own commits that failed (I8), then resolves every
+   * pending marker (I12). A marker that cannot be resolved now (say, Azure is unavailable) is
+   * left for the next pass, never thrown: it must not block startup.
    */
   async recover(): Promise<void> {
     await this.#committer.repairFailed();
     const filter = odata`PartitionKey eq ${MARKER_PARTITION}`;
     for await (const row of this.#table.rows(filter)) {
-      await this.#settleMarker(row).catch(() => {});
+      await this.#resolveMarker(row).catch(() => {});
     }
   }
 
   /**
    * The timestamp of `space`'s oldest chunk that another writer (anywhere) may still be
-   * committing or owe a fanout, or `undefined` if there is none: readers stop below it. This
-   * committer's own markers are left out (it knows its chunks better). One query while no
-   * marker is old. A marker older than a commit takes (or than `abandonedMarkerMs`, when that is
-   * shorter: it is due for settling anyway) may belong to a crashed writer or a loser: it is
-   * settled first rather than hold readers back until the sweep.
+   * committing or owe a fanout, or `undefined` if there is none (I13). This committer's own
+   * markers are left out (I14). One query while no marker is old; an older one is resolved
+   * first rather than hold readers back until the sweep.
    */
   async oldestPendingTimestamp(space: string, signal?: AbortSignal): Promise<number | undefined> {
     const { first, end } = markerRowRange(space);
@@ -90,9 +95,9 @@ export class Recovery {
     for await (const marker of this.#table.rows(filter, signal)) {
       if (this.#committer.ownsMarker(marker.rowKey)) continue;
       const age = Date.now() - Number(marker.createdAt);
-      if (!(age < this.#settleAfterMs)) {
-        const outcome = await this.#settleMarker(marker).catch(() => "live" as const);
-        if (outcome !== "live") continue;
+      if (!(age < this.#resolveAfterMs)) {
+        const resolution = await this.#resolveMarker(marker).catch(() => "live" as const);
+        if (resolution !== "live") continue;
       }
       const timestamp = markerTimestamp(space, marker.rowKey);
       // A key without a timestamp is no writer's marker: nothing can commit under it.
@@ -102,12 +107,11 @@ export class Recovery {
   }
 
   /**
-   * Settles one pending marker: completes the fanout of a commit that happened (and of what the
-   * segment's head still owes), deletes the marker of a commit that never will; leaves (`live`)
-   * one whose writer may still commit, or may still count on it (a young marker of a committed
-   * chunk can cover its writer's next chunk of the segment, see _commit.ts).
+   * Resolves one pending marker (I12): completes the fanout of a commit that happened (and of
+   * what the segment's head still owes), abandons the marker of a commit that never will;
+   * leaves (`live`) one whose writer may still commit, or may still count on it as a cover.
    */
-  async #settleMarker(row: Row): Promise<"completed" | "abandoned" | "live"> {
+  async #resolveMarker(row: Row): Promise<Resolution> {
     let marker: ReturnType<typeof markerOf>;
     try {
       marker = markerOf(row);
@@ -117,27 +121,27 @@ export class Recovery {
       await this.#table.deleteMarker(row.rowKey);
       return "abandoned";
     }
-    const { txn, createdAt } = marker;
+    const { record, createdAt } = marker;
     const age = Date.now() - createdAt;
-    const head = await this.#table.readHead(txn.space, txn.segment);
+    const head = await this.#table.readHead(record.space, record.segment);
     if (
-      head?.pending?.trxId === txn.trx.id ||
-      await this.#table.committed(txn.space, txn.segment, txn.firstSequence, txn.trx.id)
+      head?.pending?.trxId === record.trx.id ||
+      await this.#table.committed(record.space, record.segment, record.firstSequence, record.trx.id)
     ) {
       // Committed. Without a mark on the head, its fanout is done (whoever cleared the mark
       // completed it) and no commit of the segment that was in flight can count on the marker.
       const unmarked = head?.pending === undefined ||
-        await this.completePendingFanout(txn.space, txn.segment, head);
-      if (!unmarked && age < this.#settleAfterMs) return "live";
+        await this.completePendingFanout(record.space, record.segment, head);
+      if (!unmarked && age < this.#resolveAfterMs) return "live";
       await this.#table.deleteMarker(row.rowKey);
       return "completed";
     }
     if (
-      (head !== undefined && head.status.lastSequence >= txn.firstSequence) ||
+      (head !== undefined && head.status.lastSequence >= record.firstSequence) ||
       age >= this.#abandonedMarkerMs
     ) {
       // Another transaction owns its first sequence (a loser's marker: its insert can only
-      // fail), or its writer is presumed dead.
+      // fail), or its writer is presumed dead (A1).
       await this.#table.deleteMarker(row.rowKey);
       return "abandoned";
     }

@@ -14,9 +14,17 @@ export interface RetryPolicy {
 }
 
 /** The HTTP status of an Azure SDK error, if it has one. */
-export function statusOf(error: unknown): number | undefined {
+function httpStatusOf(error: unknown): number | undefined {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === "number" ? status : undefined;
+}
+
+/**
+ * The HTTP status Azure answered a failed {@linkcode AzureRequests.send} with: that of the
+ * streamkit error's cause (see `AzureRequestError`), or of the error itself.
+ */
+export function requestStatusOf(error: unknown): number | undefined {
+  return httpStatusOf(error instanceof StreamkitError ? error.cause : error);
 }
 
 /**
@@ -67,7 +75,7 @@ const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
 function isTransientAzureError(error: unknown): boolean {
   if (error instanceof StreamkitError) return error.transient;
   if (error instanceof TokenCredentialError) return false;
-  const status = statusOf(error);
+  const status = httpStatusOf(error);
   if (status === undefined) {
     // No HTTP answer: a transport fault (the SDK's RestError without a status, or a socket
     // error code) may pass; anything else is a bug that a retry would only repeat.
@@ -148,7 +156,7 @@ function toStreamkitError(
       { cause: new AzureRequestError(undefined, error.credentialErrorName) },
     );
   }
-  const status = statusOf(error);
+  const status = httpStatusOf(error);
   const code = serviceCodeOf(error);
   const detail = `${status ?? "no HTTP status"}${code ? ` ${code}` : ""}`;
   const cause = new AzureRequestError(status, code);
@@ -214,7 +222,7 @@ export class AzureRequests {
       return await withRetry(this.#retry, signal, request);
     } catch (error) {
       if (signal?.aborted && error === signal.reason) throw error;
-      if (undefinedOn !== undefined && statusOf(error) === undefinedOn) return undefined;
+      if (undefinedOn !== undefined && httpStatusOf(error) === undefinedOn) return undefined;
       throw toStreamkitError(error, what, this.#credentialKind);
     }
   }

@@ -103,7 +103,7 @@ export class AzureTable {
   /**
    * The number of shards of the table's space index: as recorded; recorded as `wanted` when the
    * table holds no row yet (a new store; the first process to record it wins); 1 for a table
-   * with rows and no record (made before the space index had shards).
+   * with rows and no record.
    */
   async spaceShards(wanted: number): Promise<number> {
     const recorded = await this.row(SETTINGS_PARTITION, LAYOUT_ROW, "read the store's layout");

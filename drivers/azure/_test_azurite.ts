@@ -1,23 +1,8 @@
 /**
- * Starts and stops an Azurite Table emulator (the `azurite` dev dependency) for tests,
- * benchmarks and the Node test run: in memory, on 127.0.0.1 and a free port, with the well-known dev account.
- *
- * Written with `node:` built-ins only, so it runs under Deno and Node alike. Azurite itself
- * runs on Node: under Node the launcher uses the running `node`, under Deno the `node` found on
- * PATH (npm needs it anyway). Azurite is resolved from the repository's `node_modules`, never from
- * PATH. A launch that does not come up fails loudly with Azurite's output; it is never skipped.
- *
- * ```ts
- * const azurite = await startAzurite();
- * try {
- *   // new TableClient(azurite.endpoint, "t", new AzureNamedKeyCredential(...), ...)
- * } finally {
- *   await azurite.stop();
- * }
- * ```
- *
- * `scripts/azurite.ts` is the command on it: it starts Azurite for a person to use and keeps it
- * running until SIGINT or SIGTERM.
+ * Starts and stops an in-memory Azurite Table emulator (the `azurite` dev dependency) for tests,
+ * benchmarks and the Node test run. `node:` built-ins only, so it runs under Deno and Node;
+ * Azurite itself runs on Node (the running `node` under Node, the one on PATH under Deno) and is
+ * resolved from the repository's `node_modules`. A launch that does not come up fails loudly.
  *
  * @module
  */
@@ -74,6 +59,16 @@ const WATCHDOG = [
  * stdout and stderr if it exits or does not come up in time (a port taken in the meantime is
  * retried on another, up to 5 times). `signal` aborts the start (rejecting with its reason)
  * and, once started, stops Azurite when it fires.
+ *
+ * @example
+ * ```ts ignore
+ * const azurite = await startAzurite();
+ * try {
+ *   // new TableClient(azurite.endpoint, "t", new AzureNamedKeyCredential(...), ...)
+ * } finally {
+ *   await azurite.stop();
+ * }
+ * ```
  */
 export async function startAzurite(options: { signal?: AbortSignal } = {}): Promise<Azurite> {
   const { signal } = options;

@@ -1,23 +1,7 @@
-// A small HTTP proxy for the Azure driver's fault tests: it sits between the driver and Azurite
-// and, for a share of the requests chosen by a seeded PRNG, injects a transient fault:
-//   before forwarding (the request never reaches Azurite):
-//     "503-before", "429-before"  answer with that status and an Azure-like error body;
-//     "drop-before"               read the request, then destroy the socket without answering;
-//   after forwarding (Azurite applied the request; its answer is lost on the way back — the
-//   dangerous case the driver must settle by checking what was written):
-//     "503-after"                 replace Azurite's answer by a 503;
-//     "drop-after"                destroy the socket instead of answering.
-// Rules (`proxy.rules`) answer matching requests with a fixed status (e.g. 400 or 403) and take
-// precedence over random faults: permanent errors, which the driver must not retry. Forced
-// faults (`proxy.forced`) inject one of the kinds above into matching requests, for tests that
-// must hit one case for sure.
-//
-// It counts requests, forwarded requests, injected faults by kind and "retries": requests that
-// repeat a faulted request (same method, URL and body, the random batch boundaries of entity
-// group transactions masked). Test support only; node: built-ins, so it runs on Deno and Node.
-//
-// `startProxy` is the same proxy with stages another one adds (drivers/azure/_test_simulator.ts: a
-// round-trip delay, throttling, charging answers); `startFaultProxy` is it without stages.
+// A small HTTP proxy for the Azure driver's fault tests, between the driver and Azurite: it
+// injects transient faults into a seeded share of the requests, answers rules' requests with a
+// fixed status, and counts what it saw (see startFaultProxy). Test support only; node: built-ins,
+// so it runs on Deno and Node.
 
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
@@ -232,7 +216,25 @@ function forward(
   });
 }
 
-/** Starts the proxy on 127.0.0.1 and a free port. */
+/**
+ * Starts the proxy on 127.0.0.1 and a free port. For a share of the requests chosen by a seeded
+ * PRNG it injects a transient fault:
+ *
+ * - before forwarding (the request never reaches Azurite): `503-before` and `429-before` answer
+ *   with that status and an Azure-like error body; `drop-before` reads the request, then
+ *   destroys the socket without answering;
+ * - after forwarding (Azurite applied the request and its answer is lost on the way back, the
+ *   dangerous case: the driver must look at what was written): `503-after` replaces
+ *   Azurite's answer by a 503; `drop-after` destroys the socket instead of answering.
+ *
+ * Rules (`proxy.rules`) answer matching requests with a fixed status (e.g. 400 or 403, permanent
+ * errors the driver must not retry) and take precedence over random faults. Forced faults
+ * (`proxy.forced`) inject one of the kinds above into matching requests, for tests that must hit
+ * one case for sure. It counts requests, forwarded requests, injected faults by kind and
+ * "retries": requests that repeat a faulted request (same method, URL and body, the random batch
+ * boundaries of entity group transactions masked). {@linkcode startProxy} is the same proxy with
+ * stages another one adds (the simulator's round trip, throttling and charging).
+ */
 export function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   return startProxy(options, {});
 }

@@ -1,44 +1,8 @@
 /**
- * A simulator of Azure Table Storage's behaviour in front of Azurite, for tests and benchmarks
- * that must see what the real service does and the emulator does not: a local HTTP proxy (the
- * fault proxy's core, drivers/azure/_test_fault_proxy.ts) that
- *
- * - adds a round-trip latency with jitter to every request (`latencyMs` ± `jitterMs`, uniform,
- *   never below 0, drawn from a seeded PRNG): half before the request is handled, half before
- *   the answer goes back;
- * - enforces Azure's documented scalability targets with token buckets, and answers beyond
- *   them as Azure does, with 503 `ServerBusy`, without forwarding (nothing is applied):
- *   - per partition, `partitionEntitiesPerSecond` (Azure: 2,000 entities per second): each
- *     operation of an entity group transaction ($batch) and each single insert, update, merge,
- *     delete or point read counts one entity, checked before forwarding; a query is charged the
- *     entities Azure returned, once it answered (the bucket may go negative, so the partition
- *     is refused until it refilled), and is refused before if the one partition its filter
- *     names has no token left;
- *   - per account, `accountRequestsPerSecond` (Azure: "20,000 transactions per second"):
- *     every request counts as one transaction, a $batch too, whatever it touches;
- *
- *   buckets refill continuously and hold `burstSeconds` worth of tokens; a request needing more
- *   entities than a partition's bucket can hold passes when that bucket is full (else it never
- *   would), and drives it negative;
- * - offers the fault proxy's features: random faults (`faultRate`), rules and forced faults.
- *   Rules and the faults that keep a request from Azure come before the limits (such a request
- *   is charged nothing); a request refused by a limit counts as faulted for `retriesObserved`.
- *
- * What it does NOT model: partition servers splitting hot ranges or moving partitions (the
- * partition target is fixed and per partition key); server-side processing time beyond
- * Azurite's; bandwidth (ingress/egress) limits and entity or request sizes; the account target
- * in any unit but requests (a $batch of 100 entities is one transaction, a throttled request
- * none); throttling by partition ranges, per-table or cross-partition query costs (a query over
- * many partitions is charged to the partitions of the rows it returned, after the fact, never
- * refused up front); the wording of Azure's various throttling messages (one for both);
- * compressed answers (Azurite sends none; a query answer that is not JSON is charged nothing).
- *
- * Test support only; `node:` built-ins, so it runs on Deno and Node.
- *
- * ```ts
- * await using simulator = await startAzureSimulator({ targetPort: azurite.port, latencyMs: 20 });
- * // new TableClient(simulator.endpoint(azurite.accountName), table, credential, ...)
- * ```
+ * A simulator of Azure Table Storage's latency and scalability targets in front of Azurite, for
+ * tests and benchmarks that must see what the real service does and the emulator does not (see
+ * {@linkcode startAzureSimulator}). Test support only; `node:` built-ins, so it runs on Deno and
+ * Node.
  *
  * @module
  */
@@ -244,7 +208,46 @@ function returnedRows(request: StagedRequest, body: Buffer): Map<string, number>
   return rows;
 }
 
-/** Starts the simulator on 127.0.0.1 and a free port, in front of Azurite at `targetPort`. */
+/**
+ * Starts the simulator on 127.0.0.1 and a free port, in front of Azurite at `targetPort`: a
+ * local HTTP proxy (the fault proxy's core) that
+ *
+ * - adds a round-trip latency with jitter to every request (`latencyMs` ± `jitterMs`, uniform,
+ *   never below 0, drawn from a seeded PRNG): half before the request is handled, half before
+ *   the answer goes back;
+ * - enforces Azure's documented scalability targets with token buckets, and answers beyond
+ *   them as Azure does, with 503 `ServerBusy`, without forwarding (nothing is applied):
+ *   - per partition, `partitionEntitiesPerSecond` (Azure: 2,000 entities per second): each
+ *     operation of an entity group transaction ($batch) and each single insert, update, merge,
+ *     delete or point read counts one entity, checked before forwarding; a query is charged the
+ *     entities Azure returned, once it answered (the bucket may go negative, so the partition
+ *     is refused until it refilled), and is refused before if the one partition its filter
+ *     names has no token left;
+ *   - per account, `accountRequestsPerSecond` (Azure: "20,000 transactions per second"):
+ *     every request counts as one transaction, a $batch too, whatever it touches;
+ *
+ *   buckets refill continuously and hold `burstSeconds` worth of tokens; a request needing more
+ *   entities than a partition's bucket can hold passes when that bucket is full (else it never
+ *   would), and drives it negative;
+ * - offers the fault proxy's features: random faults (`faultRate`), rules and forced faults.
+ *   Rules and the faults that keep a request from Azure come before the limits (such a request
+ *   is charged nothing); a request refused by a limit counts as faulted for `retriesObserved`.
+ *
+ * What it does NOT model: partition servers splitting hot ranges or moving partitions (the
+ * partition target is fixed and per partition key); server-side processing time beyond
+ * Azurite's; bandwidth (ingress/egress) limits and entity or request sizes; the account target
+ * in any unit but requests (a $batch of 100 entities is one transaction, a throttled request
+ * none); throttling by partition ranges, per-table or cross-partition query costs (a query over
+ * many partitions is charged to the partitions of the rows it returned, after the fact, never
+ * refused up front); the wording of Azure's various throttling messages (one for both);
+ * compressed answers (Azurite sends none; a query answer that is not JSON is charged nothing).
+ *
+ * @example
+ * ```ts ignore
+ * await using simulator = await startAzureSimulator({ targetPort: azurite.port, latencyMs: 20 });
+ * // new TableClient(simulator.endpoint(azurite.accountName), table, credential, ...)
+ * ```
+ */
 export async function startAzureSimulator(
   options: AzureSimulatorOptions,
 ): Promise<AzureSimulator> {

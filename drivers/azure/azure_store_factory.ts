@@ -10,7 +10,13 @@ import {
   TableServiceClient,
   type TableServiceClientOptions,
 } from "@azure/data-tables";
-import { type StoreId, StreamkitError, validateStoreId } from "@streamkit/core";
+import {
+  type ReadOptions,
+  type StoreFactory,
+  type StoreId,
+  StreamkitError,
+  validateStoreId,
+} from "@streamkit/core";
 import {
   type BackendLimits,
   BackendStoreFactory,
@@ -71,7 +77,7 @@ export interface AzureStoreFactoryOptions extends BackendStoreFactoryOptions {
    * partition, and every entry of a space is written to its space index too: each shard is a
    * partition, so a space takes about 2,000 entries/s per shard. Every space read asks each
    * shard. Recorded in the store's table when the store is created and fixed for its life: an
-   * existing store keeps its own count (a table from before shards existed has 1).
+   * existing store keeps its own count (a table without that record counts as 1).
    */
   spaceShards?: number;
 }
@@ -149,7 +155,11 @@ function checkEndpoint(endpoint: string, allowInsecureHttp: boolean, argument: s
     throw invalid(`${argument}: not a URL`);
   }
   if (url.protocol === "http:" && !allowInsecureHttp) {
-    throw invalid(`${argument}: http: is refused; set allowInsecureHttp for the emulator only`);
+    throw new StreamkitError(
+      "InvalidArgument",
+      `${argument}: http: is refused; set allowInsecureHttp for the emulator only`,
+      { code: "InsecureEndpoint" },
+    );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw invalid(`${argument}: must be an https: URL`);
@@ -304,7 +314,7 @@ function positiveOrZero(argument: string, value: number | undefined, fallback: n
  * for await (const space of store.getSpaces()) console.log(space);
  * ```
  */
-export class AzureStoreFactory extends BackendStoreFactory {
+export class AzureStoreFactory extends BackendStoreFactory implements StoreFactory {
   #connection: Connection;
   #tablePrefix: string | undefined;
   #limits: BackendLimits;
@@ -365,7 +375,7 @@ export class AzureStoreFactory extends BackendStoreFactory {
    * for (const storeId of await factory.listStores()) console.log(storeId);
    * ```
    */
-  async listStores(options: { signal?: AbortSignal } = {}): Promise<StoreId[]> {
+  async listStores(options: ReadOptions = {}): Promise<StoreId[]> {
     // The prefix as table names carry it: sanitised, maybe cut (ids are the last 32 characters).
     const prefix = azureTableName(this.#tablePrefix, NIL_STORE_ID).slice(0, -32).toLowerCase();
     const service = this.#connection.service();

@@ -1,15 +1,19 @@
 /**
  * Azure Table Storage as the two Azure contestants ("azure", "data-tables") use it: a table
- * client configured as the driver's, the table layout of DESIGN 7.3 (computed from
- * `@streamkit/core`'s lexkeys, not from the driver's internals) and the rows the driver writes,
+ * client configured as the driver's, and the rows the driver writes (its table layout),
  * precomputed for the raw reference.
  *
  * @module
  */
 
 import { TableClient } from "@azure/data-tables";
-import { encodeKey, i64, toHex, u64 } from "../../core/mod.ts";
 import { compressEntry } from "../../core/zstd.ts";
+import {
+  segmentPartition,
+  sequenceRow,
+  spacePartition,
+  spaceRow,
+} from "../../drivers/azure/_test_support.ts";
 import { entryChunks, SPACE } from "./_workload.ts";
 
 /**
@@ -49,47 +53,6 @@ export function tableClient(connectionString: string, table: string): TableClien
 }
 
 /**
- * Partition of a segment's entries: `hex(DAT,SEGMENTS,space,segment)` (DESIGN 7.3).
- *
- * @example
- * ```ts ignore
- * const partition = segmentPartitionKey(SPACE, "segment-0");
- * ```
- */
-export function segmentPartitionKey(space: string, segment: string): string {
-  return toHex(encodeKey("DAT", "SEGMENTS", space, segment));
-}
-
-/**
- * Row key of an entry in its segment partition: `hex(u64 sequence)`.
- *
- * @example
- * ```ts ignore
- * console.log(sequenceRowKey(1)); // "0000000000000001"
- * ```
- */
-export function sequenceRowKey(sequence: number): string {
-  return toHex(u64(sequence).bytes);
-}
-
-/**
- * Partition of a space's timeline: `hex(DAT,SPACES,space)`.
- *
- * @example
- * ```ts ignore
- * const partition = spacePartitionKey(SPACE);
- * ```
- */
-export function spacePartitionKey(space: string): string {
-  return toHex(encodeKey("DAT", "SPACES", space));
-}
-
-/** Row key of an entry in its space partition: `hex(i64 timestamp, segment, u64 sequence)`. */
-function spaceRowKey(timestamp: number, segment: string, sequence: number): string {
-  return toHex(encodeKey(i64(timestamp), segment, u64(sequence)));
-}
-
-/**
  * An entity as the raw reference hands it to the SDK: the entry's compressed bytes in `v0`
  * (every 256-byte entry fits one binary property).
  *
@@ -118,8 +81,8 @@ export interface AzureChunk {
 
 /**
  * The entry rows the driver writes for a segment, precomputed: per chunk of at most
- * {@linkcode AZURE_CHUNK_RECORDS} entries, each entry's segment row and space row with its
- * `compressEntry` bytes.
+ * {@linkcode AZURE_CHUNK_RECORDS} entries, each entry's segment row and space row (one shard)
+ * with its `compressEntry` bytes.
  *
  * @example
  * ```ts ignore
@@ -128,8 +91,8 @@ export interface AzureChunk {
  * ```
  */
 export function prepareAzureRows(segment: string, payloads: Uint8Array[]): AzureChunk[] {
-  const segmentPartition = segmentPartitionKey(SPACE, segment);
-  const spacePartition = spacePartitionKey(SPACE);
+  const segmentRowsPartition = segmentPartition(SPACE, segment);
+  const spaceRowsPartition = spacePartition(SPACE);
   const chunks: AzureChunk[] = [];
   for (const entries of entryChunks(segment, payloads, AZURE_CHUNK_RECORDS)) {
     const chunk: AzureChunk = { segmentRows: [], spaceRows: [] };
@@ -137,13 +100,13 @@ export function prepareAzureRows(segment: string, payloads: Uint8Array[]): Azure
       // A buffer of its own, as the driver copies it: the SDK encodes a view's whole buffer.
       const v0 = compressEntry(entry).slice();
       chunk.segmentRows.push({
-        partitionKey: segmentPartition,
-        rowKey: sequenceRowKey(entry.sequence),
+        partitionKey: segmentRowsPartition,
+        rowKey: sequenceRow(entry.sequence),
         v0,
       });
       chunk.spaceRows.push({
-        partitionKey: spacePartition,
-        rowKey: spaceRowKey(entry.timestamp, segment, entry.sequence),
+        partitionKey: spaceRowsPartition,
+        rowKey: spaceRow(entry.timestamp, segment, entry.sequence),
         v0,
       });
     }

@@ -31,14 +31,17 @@ import {
   type AzureChunk,
   type EntryEntity,
   prepareAzureRows,
-  segmentPartitionKey,
-  sequenceRowKey,
-  spacePartitionKey,
   tableClient,
 } from "./_azure_tables.ts";
 import { azureTableName } from "../../drivers/azure/mod.ts";
+import {
+  segmentPartition,
+  sequenceRow,
+  spacePartition,
+} from "../../drivers/azure/_test_support.ts";
 import { spaceShardPartitions } from "./_azure_store.ts";
-import type { SimulatedPasses, Simulator } from "./_simulator.ts";
+import type { SimulatedPasses } from "./_simulated_passes.ts";
+import type { Simulator } from "./_simulator.ts";
 import { READ_SEGMENT, segmentPayloads, SEGMENTS_WRITTEN, SPACE, STORE_ID } from "./_workload.ts";
 
 /** The table `name`, created if missing; the client is configured as the driver's. */
@@ -136,10 +139,10 @@ export const contestant: Contestant<"azure"> = {
     measure: async ({ entries, tablePrefix, connectionString }) => {
       const client = tableClient(connectionString, readTable(tablePrefix));
       const filter = read === "segment"
-        ? odata`PartitionKey eq ${segmentPartitionKey(SPACE, READ_SEGMENT)} and RowKey ge ${
-          sequenceRowKey(1)
-        } and RowKey le ${sequenceRowKey(Number.MAX_SAFE_INTEGER)}`
-        : spaceFilter(spacePartitionKey(SPACE));
+        ? odata`PartitionKey eq ${segmentPartition(SPACE, READ_SEGMENT)} and RowKey ge ${
+          sequenceRow(1)
+        } and RowKey le ${sequenceRow(Number.MAX_SAFE_INTEGER)}`
+        : spaceFilter(spacePartition(SPACE));
       return await medianReadPass(read, entries, PASSES.azureRead, () => countRows(client, filter));
     },
   }),

@@ -27,7 +27,8 @@ import {
 import { simulatedProduceJob, simulatedSpaceReadJob } from "./_contestant_data_tables.ts";
 import { AZURE_CHUNK_RECORDS, tableClient } from "./_azure_tables.ts";
 import { withAzureStore as withStore, writeReadData } from "./_azure_store.ts";
-import { SimulatedPasses, startSimulator } from "./_simulator.ts";
+import { SimulatedPasses } from "./_simulated_passes.ts";
+import { startSimulator } from "./_simulator.ts";
 import { spaceScale } from "./_space_scale.ts";
 import {
   consumed,
