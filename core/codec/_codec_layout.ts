@@ -1,5 +1,5 @@
 /**
- * The sizes of the entry and transaction layouts (documented in `encode.ts`), shared by the
+ * The sizes of the entry and transaction layouts (see `FORMAT.md`), shared by the
  * encoder and the decoders.
  *
  * @module

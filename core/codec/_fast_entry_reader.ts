@@ -1,12 +1,7 @@
 /**
- * The fast entry decoder. Consumers decode long runs of entries whose trx id, trx node, space
- * and segment repeat (every entry of a chunk shares them). This path reads the layout with
- * plain byte arithmetic (no DataView or reader object per entry) and, given a
- * {@linkcode DecodeCache}, keeps the last string decoded for each of those four fields with its
- * bytes: equal bytes give the same string back, built once. Strings are immutable, so sharing
- * them between entries is invisible. Whatever it does not accept (any bound or range
- * violation, bad UTF-8, a duplicate or `__proto__` metadata key) it leaves to the checked
- * reader (`_byte_reader.ts`), which produces the exact error.
+ * The fast entry decoder: plain byte arithmetic, and a {@linkcode DecodeCache} that hands back
+ * the same string for repeated trx ids, nodes, spaces and segments. Whatever it does not accept
+ * it leaves to the checked reader (`_byte_reader.ts`), which produces the exact error.
  *
  * @module
  */

@@ -1,11 +1,7 @@
 /**
- * zstd compression through `zstd-napi`: a {@linkcode ZstdContext} owns one compression and one
- * decompression context, reused for every call, and decompresses without trusting its input.
- *
- * The high-level `Decompressor` of `zstd-napi` allocates whatever size a frame header claims
- * and streams without a bound; here the declared size and the streamed output are both
- * checked against a caller-given bound first, so a forged header cannot cause a huge
- * allocation.
+ * zstd through `zstd-napi`: a {@linkcode ZstdContext} reuses one compression and one
+ * decompression context, and bounds what a frame may claim before allocating (the library's
+ * `Decompressor` trusts the frame header).
  *
  * @module
  */

@@ -1,17 +1,6 @@
 /**
- * Encoding entries and transactions, byte-compatible with the Go streamkit:
- * little-endian fixed-width integers, u32 lengths and counts, UUIDs as 16 raw bytes, strings
- * as UTF-8. (`@streamkit/core/zstd` wraps these bytes in one standard zstd frame.)
- *
- * Entry: sequence u64, timestamp i64, trx id, trx node, trx number u64, payload (u32 length +
- * bytes), metadata count u32 then (u32 length + key, u32 length + value) pairs, space (u32
- * length + UTF-8), segment (u32 length + UTF-8).
- *
- * Transaction record: trx id, trx node, trx number u64, space, segment, firstSequence u64,
- * lastSequence u64, timestamp i64, entry count u32, then each entry as u32 length + entry.
- *
- * Encoding checks every field first: whatever the layout cannot hold exactly fails with
- * `kind: "InvalidArgument"` naming the field, before anything is written.
+ * Encoding entries and transaction records, byte-compatible with the Go streamkit; the layout
+ * is in `FORMAT.md`. Every field is checked before anything is written.
  *
  * @module
  */

@@ -17,7 +17,7 @@ interface SpaceState {
  *
  * A reader that resumes strictly after the last entry it saw skips nothing only if no entry is
  * ever committed at or below that position afterwards. So readers bound their reads with
- * {@linkcode SpaceWatermark.readBound} (below every in-flight chunk, and at most `now`), and
+ * {@linkcode SpaceWatermark.boundOf} (below every in-flight chunk, and at most `now`), and
  * producers stamp through {@linkcode SpaceWatermark.tryStamp}, which refuses a timestamp at or
  * below what a reader may already have passed: the producer then waits for the clock's next
  * millisecond. Timestamps thus never run ahead of the clock, and a chunk is visible to
@@ -31,9 +31,9 @@ interface SpaceState {
  * import { SpaceWatermark } from "./_watermark.ts";
  * const watermark = new SpaceWatermark();
  * const timestamp = watermark.tryStamp("orders", 1_000)!;
- * console.log(watermark.readBound("orders", 1_005)); // 999: the chunk at 1000 is in flight
+ * console.log(watermark.boundOf("orders", 1_005)); // 999: the chunk at 1000 is in flight
  * watermark.release("orders", timestamp);
- * console.log(watermark.readBound("orders", 1_005)); // 1005
+ * console.log(watermark.boundOf("orders", 1_005)); // 1005
  * console.log(watermark.tryStamp("orders", 1_005)); // undefined: wait for 1006
  * ```
  */

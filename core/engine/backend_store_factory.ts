@@ -15,7 +15,8 @@ import { validateStoreId, validateUuid } from "../names.ts";
 import type { Store, StoreFactory, StoreId } from "../types.ts";
 import { SpaceWatermark } from "./_watermark.ts";
 import { ChangeFeed } from "./_change_feed.ts";
-import { EngineStore, type SharedStore } from "./_store.ts";
+import { EngineStore } from "./_store.ts";
+import type { OpenedStore } from "./_opened_store.ts";
 
 /**
  * The options every factory takes.
@@ -45,7 +46,7 @@ export interface BackendStoreFactoryOptions {
 
 const NIL_NODE_ID = "00000000-0000-0000-0000-000000000000";
 
-interface OpenStore extends SharedStore {
+interface OpenStore extends OpenedStore {
   handles: number;
 }
 

@@ -7,7 +7,7 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
-import { type StoreId, StreamkitError, validateStoreId } from "@streamkit/core";
+import { type ReadOptions, type StoreId, StreamkitError, validateStoreId } from "@streamkit/core";
 import {
   type BackendLimits,
   BackendStoreFactory,
@@ -102,7 +102,8 @@ export class LevelStoreFactory extends BackendStoreFactory {
    * for (const storeId of await factory.listStores()) console.log(storeId);
    * ```
    */
-  async listStores(): Promise<StoreId[]> {
+  async listStores(options: ReadOptions = {}): Promise<StoreId[]> {
+    options.signal?.throwIfAborted();
     let items;
     try {
       items = await readdir(this.#path, { withFileTypes: true });

@@ -1,0 +1,99 @@
+/**
+ * Reads of space timelines: how far a read may go (gap-free tailing), the range of one space
+ * after its offset, several spaces merged into one timeline.
+ *
+ * @module
+ */
+
+import { concatBytes } from "../codec/bytes.ts";
+import { prefixEnd, spaceIndexPrefix } from "../codec/keys.ts";
+import { i64 } from "../codec/lexkey.ts";
+import type { Entry } from "../types.ts";
+import type { SpaceCursor } from "./_arguments.ts";
+import { mergeTimelines } from "./_merge.ts";
+import type { OpenedStore } from "./_opened_store.ts";
+
+/**
+ * How far a read of `cursors` may go: the lowest of their readable bounds (below chunks this
+ * process is still committing, and what a shared backend holds back for other processes), and
+ * `maxTimestamp` when given. One bound for all the spaces keeps reads ordered across calls.
+ */
+export async function readBound(
+  opened: OpenedStore,
+  cursors: readonly SpaceCursor[],
+  maxTimestamp: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const { watermark, clock, backend } = opened;
+  const now = clock.now();
+  let bound = now;
+  for (const { space } of cursors) bound = Math.min(bound, watermark.boundOf(space, now));
+  const shared = backend.shared;
+  if (shared) {
+    const held = await Promise.all(
+      cursors.map(({ space }) => shared.spaceReadBound(space, signal)),
+    );
+    for (const limit of held) if (limit !== undefined) bound = Math.min(bound, limit);
+  }
+  // Never read where a chunk of this store could still land (gap-free tailing).
+  for (const { space } of cursors) watermark.observe(space, bound);
+  return maxTimestamp > 0 ? Math.min(maxTimestamp, bound) : bound;
+}
+
+function maxBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    if (a[i] !== b[i]) return a[i] > b[i] ? a : b;
+  }
+  return a.length >= b.length ? a : b;
+}
+
+/** The entries of one space after its cursor's offset, above `minTimestamp`, up to `upper`. */
+export function spaceTimeline(
+  opened: OpenedStore,
+  cursor: SpaceCursor,
+  minTimestamp: number,
+  upper: number,
+  limit: number,
+  signal: AbortSignal | undefined,
+): AsyncIterable<Entry> {
+  const prefix = spaceIndexPrefix(cursor.space);
+  let gt = prefix;
+  if (minTimestamp > 0) gt = concatBytes(prefix, i64(minTimestamp + 1).bytes);
+  if (cursor.offset !== undefined) gt = maxBytes(gt, cursor.offset);
+  const lt = concatBytes(prefix, i64(upper + 1).bytes);
+  return opened.backend.scanSpace(cursor.space, { gt, lt, limit }, signal);
+}
+
+/** The spaces' timelines merged by (timestamp, space, segment, sequence). */
+export function mergedTimeline(
+  opened: OpenedStore,
+  cursors: readonly SpaceCursor[],
+  minTimestamp: number,
+  upper: number,
+  limit: number,
+  signal: AbortSignal | undefined,
+): AsyncIterable<Entry> {
+  const timelines = cursors.map((cursor) =>
+    spaceTimeline(opened, cursor, minTimestamp, upper, limit, signal)
+  );
+  return timelines.length === 1 ? timelines[0] : mergeTimelines(timelines);
+}
+
+/**
+ * Whether any of the spaces holds an entry after its offset, at any timestamp: one cheap read
+ * per space for an idle follower of a shared store, before a full read with its bounds.
+ */
+export async function anyEntryPast(
+  opened: OpenedStore,
+  cursors: readonly SpaceCursor[],
+  signal: AbortSignal,
+): Promise<boolean> {
+  const found = await Promise.all(cursors.map(async ({ space, offset }) => {
+    const prefix = spaceIndexPrefix(space);
+    const range = { gt: offset ?? prefix, lt: prefixEnd(prefix), limit: 1 };
+    for await (const _ of opened.backend.scanSpace(space, range, signal)) return true;
+    return false;
+  }));
+  return found.includes(true);
+}
