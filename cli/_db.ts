@@ -1,11 +1,16 @@
 // Where a command works: the database named by --db (LevelDB, memory or Azure) and the store in
-// it named by --store (or the only one there). Azure connects from environment variables, so
-// secrets never appear on the command line; the names of the secrets are known here, so their
-// values can be kept out of every message.
+// it named by --store (or the only one there). Azure connects from environment variables, whose
+// values are kept out of every message.
 
 import { resolve } from "node:path";
 import process from "node:process";
-import { type Store, type StoreFactory, type StoreId, validateStoreId } from "@streamkit/core";
+import {
+  type Store,
+  type StoreFactory,
+  type StoreId,
+  StreamkitError,
+  validateStoreId,
+} from "@streamkit/core";
 import type { AzureStoreFactory } from "@streamkit/azure";
 import { LevelStoreFactory } from "@streamkit/level";
 import { MemoryStoreFactory } from "@streamkit/memory";
@@ -54,17 +59,24 @@ export const STORE_OPTIONS: OptionSpecs = {
   },
 };
 
-/** An open database: a store factory, and the stores it holds. */
+/**
+ * An open database: its name and its store factory, whose `listStores` lists the stores it holds
+ * (`memory:`, empty in every process, has none).
+ */
 export interface Database extends AsyncDisposable {
   /** The database as given (`level:./data`, `memory:`, `azure`): never holds a secret. */
   readonly name: string;
   readonly factory: StoreFactory;
-  /**
-   * The ids of the stores it holds, in ascending order; `undefined` for `memory:`, which starts
-   * empty in every process.
-   */
-  listStores(signal?: AbortSignal): Promise<StoreId[] | undefined>;
   close(): Promise<void>;
+}
+
+function database(name: string, factory: StoreFactory): Database {
+  return {
+    name,
+    factory,
+    close: () => factory.close(),
+    [Symbol.asyncDispose]: () => factory.close(),
+  };
 }
 
 /** The Azure settings the environment holds, checked: exactly one way in. */
@@ -115,28 +127,6 @@ export function secretsFromEnvironment(): string[] {
   return secrets.sort((a, b) => b.length - a.length);
 }
 
-function levelDatabase(name: string, path: string): Database {
-  const factory = new LevelStoreFactory({ path });
-  return {
-    name,
-    factory,
-    listStores: () => factory.listStores(),
-    close: () => factory.close(),
-    [Symbol.asyncDispose]: () => factory.close(),
-  };
-}
-
-function memoryDatabase(name: string): Database {
-  const factory = new MemoryStoreFactory();
-  return {
-    name,
-    factory,
-    listStores: () => Promise.resolve(undefined),
-    close: () => factory.close(),
-    [Symbol.asyncDispose]: () => factory.close(),
-  };
-}
-
 async function azureDatabase(
   name: string,
   flag: string,
@@ -154,23 +144,16 @@ async function azureDatabase(
       tablePrefix: stringOption(values, "table-prefix"),
     });
   } catch (error) {
-    // The driver names the setting at fault, never its secret value.
-    const message = (error as Error).message;
-    if (/http: is refused/.test(message)) {
+    if (error instanceof StreamkitError && error.code === "InsecureEndpoint") {
       throw new UsageError(
         `${flag} azure: the endpoint is http:, which is refused; add --allow-insecure-http ` +
           "(for the Azurite emulator only)",
       );
     }
-    throw new UsageError(`${flag} azure: ${message}`);
+    // The driver names the setting at fault, never its secret value.
+    throw new UsageError(`${flag} azure: ${(error as Error).message}`);
   }
-  return {
-    name,
-    factory,
-    listStores: (signal) => factory.listStores({ signal }),
-    close: () => factory.close(),
-    [Symbol.asyncDispose]: () => factory.close(),
-  };
+  return database(name, factory);
 }
 
 /**
@@ -186,9 +169,9 @@ export async function openDatabase(
   if (spec.startsWith("level:")) {
     const path = spec.slice("level:".length);
     if (path === "") throw new UsageError(`${flag} expects level:<dir>, with a directory`);
-    return levelDatabase(spec, path);
+    return database(spec, new LevelStoreFactory({ path }));
   }
-  if (spec === "memory:" || spec === "memory") return memoryDatabase("memory:");
+  if (spec === "memory:" || spec === "memory") return database("memory:", new MemoryStoreFactory());
   if (spec === "azure" || spec === "azure:") return await azureDatabase("azure", flag, values);
   if (spec.startsWith("azure:")) {
     throw new UsageError(
@@ -240,7 +223,7 @@ async function selectStore(
   const storeId = requested === undefined ? undefined : storeIdOption(flag, requested);
   const storeIds = storeId !== undefined && !options.mustExist
     ? undefined
-    : await database.listStores(options.signal);
+    : await database.factory.listStores?.({ signal: options.signal });
   if (storeId !== undefined) {
     if (storeIds !== undefined && !storeIds.includes(storeId)) {
       throw new UsageError(
@@ -271,10 +254,10 @@ export interface StorePlace {
 }
 
 /**
- * Runs `use` on the store `--db` and `--store` name (see {@linkcode selectStore}), then closes
+ * Runs `use` on the store `--db` and `--store` select (see {@linkcode selectStore}), then closes
  * the store and its database.
  */
-export async function withStore<T>(
+export async function withSelectedStore<T>(
   values: OptionValues,
   options: { mustExist: boolean; signal: AbortSignal },
   use: (store: Store, place: StorePlace) => Promise<T>,

@@ -1,5 +1,5 @@
-// The failures a command ends with, and the exit code each one means (DESIGN 13): 1 for a
-// failed check or a command that could not complete, 2 for bad usage.
+// The failures a command ends with, and its exit codes: 1 for a failed check or a command that
+// could not complete, 2 for bad usage, 130 when interrupted.
 
 /** Bad usage: the message names the flag or argument at fault and what it expects. Exit 2. */
 export class UsageError extends Error {

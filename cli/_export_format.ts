@@ -1,4 +1,4 @@
-// The export format (DESIGN 12): one entry per line of NDJSON,
+// The export format: one entry per line of NDJSON,
 // {"space","segment","sequence","timestamp","trx":{"id","node","number"},"metadata":{},"payload"}
 // with the payload in standard base64. `export` and `read --format jsonl` write it, `import`
 // reads it; every field travels exactly, so export then import reproduces a store.
@@ -14,7 +14,8 @@ export class FormatError extends Error {
   }
 }
 
-const ENTRY_FIELDS = new Set([
+/** The fields of an entry's line, in the order {@linkcode formatEntry} writes them. */
+export const ENTRY_FIELDS: readonly string[] = [
   "space",
   "segment",
   "sequence",
@@ -22,7 +23,7 @@ const ENTRY_FIELDS = new Set([
   "trx",
   "metadata",
   "payload",
-]);
+];
 const TRX_FIELDS = new Set(["id", "node", "number"]);
 
 /**
@@ -109,7 +110,7 @@ function checked<T>(check: () => T): T {
 
 /** The entry one line of the export format holds; a {@linkcode FormatError} names what is wrong. */
 export function parseEntry(line: string): Entry {
-  const fields = objectWith("entry", parseJsonLine(line), ENTRY_FIELDS);
+  const fields = objectWith("entry", parseJsonLine(line), new Set(ENTRY_FIELDS));
   for (const field of ENTRY_FIELDS) {
     if (fields[field] === undefined) throw new FormatError(`${field}: missing`);
   }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { Entry } from "@streamkit/core";
 import { decodeBase64, encodeBase64 } from "./_base64.ts";
-import { formatEntry, FormatError, parseEntry } from "./_export_format.ts";
+import { ENTRY_FIELDS, formatEntry, FormatError, parseEntry } from "./_export_format.ts";
 import { formatEntryText, showPayload, showText } from "./_text_format.ts";
 
 const ENTRY: Entry = {
@@ -21,15 +21,7 @@ const ENTRY: Entry = {
 
 Deno.test("export format: an entry travels through one line exactly, fields in the documented order", () => {
   const line = formatEntry(ENTRY);
-  assert.deepEqual(Object.keys(JSON.parse(line)), [
-    "space",
-    "segment",
-    "sequence",
-    "timestamp",
-    "trx",
-    "metadata",
-    "payload",
-  ]);
+  assert.deepEqual(Object.keys(JSON.parse(line)), ENTRY_FIELDS);
   assert.ok(!line.includes("\n"));
   assert.deepEqual(parseEntry(line), ENTRY);
   const empty = { ...ENTRY, payload: new Uint8Array(0), metadata: {} };

@@ -1,8 +1,19 @@
-// The spaces `export` and `copy` move: those `--space` names, or all of them.
+// The `--space` option of `export` and `copy`, and the spaces it selects: those named, or all.
 
 import type { Store } from "@streamkit/core";
-import { nameArgument } from "./_args.ts";
+import { nameArgument, type OptionSpec } from "./_args.ts";
 import { UsageError } from "./_errors.ts";
+
+/** The `--space` option of a command that works on all spaces or on those named (`verb` them). */
+export function spaceOption(verb: string): OptionSpec {
+  return {
+    type: "string",
+    multiple: true,
+    value: "<space>",
+    expects: "a space name",
+    help: `${verb} only this space (repeat for more); default: every space`,
+  };
+}
 
 /**
  * The store's spaces in its order (ascending UTF-8 bytes), only those `requested` when any are;

@@ -5,8 +5,10 @@
 import assert from "node:assert/strict";
 import type { Entry, ProduceRecord, Store, StoreFactory } from "@streamkit/core";
 import { LevelStoreFactory } from "@streamkit/level";
+import { withTimeout } from "../core/_test_util.ts";
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
+/** The command's entry, as `deno run` takes it. */
+export const CLI_MAIN = new URL("./main.ts", import.meta.url).pathname;
 // ignoreBOM: output may start with a name that starts with U+FEFF, and must keep it.
 const text = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -25,7 +27,7 @@ export interface RunOptions {
 }
 
 /** The environment of a run: this one without STREAMKIT_AZURE_* settings, plus `extra`. */
-function environment(extra: Record<string, string> = {}): Record<string, string> {
+export function runEnvironment(extra: Record<string, string> = {}): Record<string, string> {
   const env = Object.fromEntries(
     Object.entries(Deno.env.toObject()).filter(([name]) => !name.startsWith("STREAMKIT_AZURE_")),
   );
@@ -35,9 +37,9 @@ function environment(extra: Record<string, string> = {}): Record<string, string>
 /** The `deno run` command line of `streamkit args`. */
 function command(args: string[], options: RunOptions, stdin: "piped" | "null"): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, ...args],
+    args: ["run", "--allow-all", CLI_MAIN, ...args],
     cwd: options.cwd,
-    env: environment(options.env),
+    env: runEnvironment(options.env),
     clearEnv: true,
     stdin,
     stdout: "piped",
@@ -83,17 +85,9 @@ export class LiveRun {
 
   /** The next line of stdout (fails the test after `timeoutMs`). */
   async line(timeoutMs = 20_000): Promise<string> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("no line within the time allowed")), timeoutMs);
-    });
-    try {
-      const next = await Promise.race([this.#lines.next(), timeout]);
-      if (next.done) throw new Error(`stdout ended; stderr: ${await this.#stderr}`);
-      return next.value;
-    } finally {
-      clearTimeout(timer);
-    }
+    const next = await withTimeout(this.#lines.next(), "a line of stdout", timeoutMs);
+    if (next.done) throw new Error(`stdout ended; stderr: ${await this.#stderr}`);
+    return next.value;
   }
 
   /** Sends `signal`, then awaits the exit: the code and what is left of stdout and stderr. */
@@ -191,7 +185,7 @@ export async function snapshot(store: Store) {
 }
 
 /** Runs `use` on store `storeId` of `factory`, then closes the factory. */
-export async function withStore<T>(
+export async function withFactoryStore<T>(
   factory: StoreFactory,
   storeId: string,
   use: (store: Store) => Promise<T>,
@@ -209,7 +203,7 @@ export function withLevelStore<T>(
   storeId: string,
   use: (store: Store) => Promise<T>,
 ): Promise<T> {
-  return withStore(new LevelStoreFactory({ path }), storeId, use);
+  return withFactoryStore(new LevelStoreFactory({ path }), storeId, use);
 }
 
 /** The lines of `text`, without the empty one after the last line break. */

@@ -1,23 +1,22 @@
-// Test helpers of copy_kill_test.ts: a `streamkit copy` subprocess that is SIGKILLed at a chosen
-// moment (after a delay, or once the progress it draws passes a number of entries), and whole
-// stores read through the API and compared entry by entry.
-//
-// The command draws its progress only while stderr is a terminal. Where util-linux `script` is
-// at hand (Linux), the copy runs on a pseudo-terminal that `script` opens, so its progress can be
-// watched and kills aimed at it; elsewhere it runs on pipes and kills are placed by time only.
-// Either way the SIGKILL goes to the `deno` process that runs `streamkit`, never to a wrapper.
+// Test helpers of copy_kill_test.ts: a `streamkit copy` subprocess SIGKILLed after a delay or
+// on a progress line (drawn on a pseudo-terminal where `script` is at hand), and whole stores
+// read through the API and compared entry by entry (tests/KILL_TESTS.md).
 
 import assert from "node:assert/strict";
-import { type Entry, type SegmentStatus, spaceOffset, type Store, toHex } from "@streamkit/core";
+import {
+  type Entry,
+  entryDifferences,
+  type SegmentStatus,
+  spaceOffset,
+  type Store,
+  toHex,
+} from "@streamkit/core";
+import { collect } from "../core/_test_util.ts";
+import { CLI_MAIN, runEnvironment } from "./_test_cli.ts";
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
-
-/** The environment of a run: this one without STREAMKIT_AZURE_* settings, plus `extra`. */
+/** The environment of a copy: a run's, with a plain shell for `script`. */
 function environment(extra: Record<string, string>): Record<string, string> {
-  const env = Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([name]) => !name.startsWith("STREAMKIT_AZURE_")),
-  );
-  return { ...env, NO_COLOR: "1", SHELL: "/bin/sh", ...extra };
+  return runEnvironment({ SHELL: "/bin/sh", ...extra });
 }
 
 /** Whether copies can run on a pseudo-terminal here: Linux with util-linux `script`. */
@@ -87,7 +86,7 @@ export class CopyProcess {
   constructor(args: string[], options: { env: Record<string, string>; pty: boolean }) {
     this.#pty = options.pty;
     this.#pidKnown = new Promise((resolve) => this.#setPidKnown = resolve);
-    const deno = [Deno.execPath(), "run", "--allow-all", MAIN, ...args];
+    const deno = [Deno.execPath(), "run", "--allow-all", CLI_MAIN, ...args];
     // On the pseudo-terminal, the shell prints its pid and then becomes `deno` (exec): that pid
     // is the process to kill.
     const child = new Deno.Command(options.pty ? "script" : deno[0], {
@@ -248,12 +247,6 @@ export interface SpaceDump {
   timeline: Entry[];
 }
 
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const item of items) all.push(item);
-  return all;
-}
-
 /** The whole store through the API: inventory, statuses, peeks, both indexes. */
 export async function dumpStore(store: Store): Promise<SpaceDump[]> {
   const spaces: SpaceDump[] = [];
@@ -280,38 +273,16 @@ export function entriesOf(dump: SpaceDump[]): number {
   );
 }
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** How `actual` differs from `expected` (every field, payload bytes and metadata included). */
+/**
+ * How `actual` differs from `expected`: every field, payload bytes and metadata in key order
+ * (`actual`'s value first), and the space offset.
+ */
 function entryDifference(actual: Entry, expected: Entry): string | undefined {
-  const scalars: [string, unknown, unknown][] = [
-    ["space", actual.space, expected.space],
-    ["segment", actual.segment, expected.segment],
-    ["sequence", actual.sequence, expected.sequence],
-    ["timestamp", actual.timestamp, expected.timestamp],
-    ["trx id", actual.trx.id, expected.trx.id],
-    ["trx node", actual.trx.node, expected.trx.node],
-    ["trx number", actual.trx.number, expected.trx.number],
-  ];
-  for (const [what, ours, theirs] of scalars) {
-    if (ours !== theirs) {
-      return `${what} ${JSON.stringify(ours)}, expected ${JSON.stringify(theirs)}`;
-    }
+  const differences = entryDifferences(actual, expected);
+  if (toHex(spaceOffset(actual)) !== toHex(spaceOffset(expected))) {
+    differences.push("space offset differs");
   }
-  if (!bytesEqual(actual.payload, expected.payload)) {
-    return `payload of ${actual.payload.byteLength} bytes differs from the expected ` +
-      `${expected.payload.byteLength} bytes`;
-  }
-  const metadata = (entry: Entry) => JSON.stringify(Object.entries(entry.metadata).sort());
-  if (metadata(actual) !== metadata(expected)) {
-    return `metadata ${metadata(actual)}, expected ${metadata(expected)}`;
-  }
-  if (toHex(spaceOffset(actual)) !== toHex(spaceOffset(expected))) return "space offset differs";
-  return undefined;
+  return differences.length === 0 ? undefined : `${differences.join("; ")} (actual vs expected)`;
 }
 
 function assertEntries(actual: Entry[], expected: Entry[], where: string): void {

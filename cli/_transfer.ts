@@ -3,8 +3,9 @@
 // run again after an interruption continues where the destination stops and never writes an
 // entry twice.
 
-import type { Entry, Store } from "@streamkit/core";
+import { type Entry, entryDifferences, type Store } from "@streamkit/core";
 import { CheckFailed } from "./_errors.ts";
+import type { Progress } from "./_progress.ts";
 
 /** What moving one segment did. */
 export interface SegmentMove {
@@ -14,42 +15,48 @@ export interface SegmentMove {
   restored: number;
 }
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** A segment of the source: its entries, in sequence order. */
+export interface SegmentRun {
+  space: string;
+  segment: string;
+  entries: AsyncIterable<Entry>;
 }
 
-function metadataEqual(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length &&
-    keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
+/** What moving several segments did. */
+export interface SegmentsMove {
+  /** The spaces of the segments moved. */
+  spaces: Set<string>;
+  segments: number;
+  /** Entries the destination held already, compared with the source's and equal. */
+  checked: number;
 }
 
-/** How the destination's entry differs from the source's, or `undefined` if it does not. */
-export function entryDifference(source: Entry, destination: Entry): string | undefined {
-  const differs = (what: string, ours: unknown, theirs: unknown) =>
-    `${what} ${JSON.stringify(ours)} in the source, ${JSON.stringify(theirs)} in the destination`;
-  if (source.trx.id !== destination.trx.id) {
-    return differs("trx id", source.trx.id, destination.trx.id);
+/**
+ * Moves each of `runs` into `destination` with {@linkcode moveSegment}, one after the other,
+ * counting every entry done in `progress` (stopped if a move fails).
+ */
+export async function moveSegments(
+  destination: Store,
+  runs: AsyncIterable<SegmentRun>,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<SegmentsMove> {
+  const moved: SegmentsMove = { spaces: new Set(), segments: 0, checked: 0 };
+  try {
+    for await (const { space, segment, entries } of runs) {
+      const { checked } = await moveSegment(destination, space, segment, entries, {
+        signal,
+        onEntry: (entry) => progress.add(entry.payload.byteLength),
+      });
+      moved.spaces.add(space);
+      moved.segments++;
+      moved.checked += checked;
+    }
+  } catch (error) {
+    progress.stop();
+    throw error;
   }
-  if (!bytesEqual(source.payload, destination.payload)) {
-    return `the payload differs (${source.payload.byteLength} bytes in the source, ` +
-      `${destination.payload.byteLength} in the destination)`;
-  }
-  if (source.timestamp !== destination.timestamp) {
-    return differs("timestamp", source.timestamp, destination.timestamp);
-  }
-  if (source.trx.node !== destination.trx.node) {
-    return differs("trx node", source.trx.node, destination.trx.node);
-  }
-  if (source.trx.number !== destination.trx.number) {
-    return differs("trx number", source.trx.number, destination.trx.number);
-  }
-  if (!metadataEqual(source.metadata, destination.metadata)) {
-    return differs("metadata", source.metadata, destination.metadata);
-  }
-  return undefined;
+  return moved;
 }
 
 /**
@@ -115,7 +122,7 @@ export function segmentLabel(space: string, segment: string): string {
 /**
  * Continues the destination's segment with `source` (entries of the segment in sequence order,
  * without gaps): the source's entries up to the destination's last sequence must be there
- * already and equal (compared side by side: trx id, payload, timestamp, trx, metadata), else a
+ * already and equal (every field, metadata in its key order: see `entryDifferences`), else a
  * {@linkcode CheckFailed} names the space, segment and sequence; the later ones are restored
  * exactly. `onEntry` is told of each source entry done.
  *
@@ -173,9 +180,12 @@ export async function moveSegment(
               `${theirs.sequence} in the destination`,
           );
         }
-        const difference = entryDifference(pending, theirs);
-        if (difference !== undefined) {
-          throw new CheckFailed(`${label} sequence ${pending.sequence}: ${difference}`);
+        const differences = entryDifferences(pending, theirs);
+        if (differences.length > 0) {
+          throw new CheckFailed(
+            `${label} sequence ${pending.sequence}: the destination's entry differs from the ` +
+              `source's (source vs destination): ${differences.join("; ")}`,
+          );
         }
         onEntry(pending);
         checked++;

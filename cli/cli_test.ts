@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
-import { toHex } from "@streamkit/core";
+import { spaceOffset, toHex } from "@streamkit/core";
 import { spaceEntryKey } from "@streamkit/core/driver";
+import { ENTRY_FIELDS } from "./_export_format.ts";
 import {
   LAYOUT,
   LAYOUT_ENTRIES,
@@ -20,7 +21,6 @@ import {
   streamkit,
   withLevelStore,
 } from "./_test_cli.ts";
-import { spaceOffset } from "@streamkit/core";
 
 const STORE = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const OTHER_STORE = "6f1d2f4e-8a55-4c5e-9a39-3f0f4c3c2b10";
@@ -277,15 +277,7 @@ Deno.test("cli append and read: binary payloads, metadata, --after-sequence, --a
     assert.deepEqual(jsonl.map((entry) => entry.sequence), [1, 2, 3, 4]);
     assert.deepEqual(jsonl.map((entry) => entry.payload), [...payloads.map(base64), "AA=="]);
     assert.deepEqual(jsonl[0].metadata, { "content-type": "x/y", k: "v" });
-    assert.deepEqual(Object.keys(jsonl[0]), [
-      "space",
-      "segment",
-      "sequence",
-      "timestamp",
-      "trx",
-      "metadata",
-      "payload",
-    ]);
+    assert.deepEqual(Object.keys(jsonl[0]), ENTRY_FIELDS);
     assert.deepEqual(Object.keys(jsonl[0].trx), ["id", "node", "number"]);
     assert.equal(jsonl[0].space, space);
     assert.equal(jsonl[0].segment, segment);
@@ -413,7 +405,7 @@ Deno.test("cli import resumes after an interruption, and fails with exit 1 where
     assert.equal(mismatch.code, 1);
     assert.match(
       mismatch.stderr,
-      /^streamkit import: space "%2F#\?" segment "x y" sequence 5: the payload differs \(\d+ bytes in the source, 3 in the destination\)$/m,
+      /^streamkit import: space "%2F#\?" segment "x y" sequence 5: the destination's entry differs from the source's \(source vs destination\): payload of \d+ vs 3 bytes, first different at byte \d+$/m,
     );
 
     // Input whose sequences skip: a usage error naming the line.
@@ -484,7 +476,7 @@ Deno.test("cli copy level to level: exact, resumable, never twice; a differing d
     assert.equal(differs.stdout, "");
     assert.match(
       differs.stderr,
-      /^streamkit copy: space "orders" segment "seg" sequence 3: trx id "[0-9a-f-]+" in the source, "[0-9a-f-]+" in the destination$/m,
+      /^streamkit copy: space "orders" segment "seg" sequence 3: the destination's entry differs from the source's \(source vs destination\): (timestamp \d+ vs \d+; )?trx id "[0-9a-f-]+" vs "[0-9a-f-]+"; payload of 1 vs 1 bytes, first different at byte 0$/m,
     );
   });
 });

@@ -1,17 +1,5 @@
-// `streamkit copy` the hard way (issue 10): a real copy subprocess is SIGKILLed at random moments
-// and run again each time, level → azure (Azurite), level → level and azure → level. The source
-// holds several spaces and many segments with odd names (emoji, U+FEFF, prefix pairs, `/ \ # ?
-// %`), binary payloads and metadata, trxs of 1 to 150 entries and one of 2,400 (Azure commits at
-// most 90 entries per chunk, so there a kill can fall between two chunks of one trx); the copy
-// between LevelDB stores, much faster, gets a bigger source (about 40,000 entries more). Kill
-// moments are seeded (the seed is printed; STREAMKIT_TEST_SEED replays the choices, not the
-// timing): some at random within the duration observed for the copy, some on a progress line it
-// draws (on a pseudo-terminal, where `script` is at hand). After each kill the destination is
-// looked at without opening it through the driver (no recovery runs): entries present never go
-// back, and a segment stops inside a trx only between two of the destination's chunks. A copy
-// that is not killed must succeed (exit 0, never 1). Then the last rerun must find exactly what
-// the kills left present and restore the rest, a second rerun must restore nothing, `verify`
-// must pass and the destination must equal the source entry by entry, in both indexes.
+// `streamkit copy` SIGKILLed at seeded moments and run again, level → azure, level → level and
+// azure → level, until the destination equals the source entry by entry (tests/KILL_TESTS.md).
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -30,7 +18,7 @@ import {
   pseudoTerminalAvailable,
   type SpaceDump,
 } from "./_test_copy_kill.ts";
-import { streamkit, withLevelStore, withStore } from "./_test_cli.ts";
+import { streamkit, withFactoryStore, withLevelStore } from "./_test_cli.ts";
 
 const STORE = "0f8fad5b-d9cb-469f-a165-70867728950e";
 /** Azure's chunk limit: a trx of more entries is restored in several chunks. */
@@ -229,7 +217,7 @@ function azureDestination(azurite: Azurite, prefix: string): Destination {
       };
     },
     dump: () =>
-      withStore(
+      withFactoryStore(
         new AzureStoreFactory({
           connectionString: azurite.connectionString,
           allowInsecureHttp: true,
@@ -494,8 +482,8 @@ Deno.test("copy SIGKILLed at random moments and rerun: level → azure, level �
     const options = { random, pty, env };
     const results: Record<string, { kills: number; runs: number }> = {};
 
-    await t.step("level → azure", async () => {
-      results["level → azure"] = await runScenario({
+    const scenarios: Scenario[] = [
+      {
         label: "level → azure",
         from: ["--db", `level:${source.path}`],
         source: source.dump,
@@ -503,11 +491,8 @@ Deno.test("copy SIGKILLed at random moments and rerun: level → azure, level �
         destination: azureDestination(azurite, "killed"),
         kills: 6,
         aimAtBigTrx: true,
-      }, options);
-    });
-
-    await t.step("level → level", async () => {
-      results["level → level"] = await runScenario({
+      },
+      {
         label: "level → level",
         from: ["--db", `level:${bigSource.path}`],
         source: bigSource.dump,
@@ -515,13 +500,10 @@ Deno.test("copy SIGKILLed at random moments and rerun: level → azure, level �
         destination: levelDestination(join(dir, "level-killed")),
         kills: 5,
         aimAtBigTrx: false,
-      }, options);
-    });
-
-    // The source: the Azure store the first scenario's kills and reruns made, equal to the level
-    // source by then.
-    await t.step("azure → level", async () => {
-      results["azure → level"] = await runScenario({
+      },
+      // The source: the Azure store the first scenario's kills and reruns made, equal to the
+      // level source by then.
+      {
         label: "azure → level",
         from: ["--db", "azure", "--table-prefix", "killed"],
         source: source.dump,
@@ -529,8 +511,13 @@ Deno.test("copy SIGKILLed at random moments and rerun: level → azure, level �
         destination: levelDestination(join(dir, "azure-killed")),
         kills: 5,
         aimAtBigTrx: false,
-      }, options);
-    });
+      },
+    ];
+    for (const scenario of scenarios) {
+      await t.step(scenario.label, async () => {
+        results[scenario.label] = await runScenario(scenario, options);
+      });
+    }
 
     for (const [label, { kills }] of Object.entries(results)) {
       assert.ok(kills >= (label === "level → azure" ? 5 : 3), `${label}: ${kills} kills`);

@@ -1,12 +1,7 @@
 /**
- * Builds the npm packages: every workspace member compiled with `tsc` (declarations, source
- * maps with their sources inlined, `.ts` import extensions rewritten to `.js`) into
- * `dist/npm/<package>/`, with a generated `package.json`, the member's README and the license,
- * and packed into `dist/npm/<package>.tgz`. A member's `deno.json` may declare commands as
- * `"bin": { "<command>": "./<module>.ts" }`: the package's `bin` then runs the compiled module,
- * made executable with a `#!/usr/bin/env node` line.
- *
- * Run it with `deno task build:npm`.
+ * `deno task build:npm`: every workspace member compiled with `tsc` into `dist/npm/<package>/`
+ * with a generated `package.json`, its README and the license, and packed into
+ * `dist/npm/<package>.tgz`; a member's `deno.json` `bin` becomes the package's `bin`.
  *
  * @module
  */

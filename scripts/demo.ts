@@ -1,11 +1,7 @@
 /**
- * The demo, on the embedded default (LevelDB in `./.streamkit-data`): produces a few thousand
- * events to several segments with progress output, consumes a segment and the space, prints a
- * peek and a status, follows the space while two producers write live, and saves a resume
- * offset. Run it again and it continues every segment where the last run stopped, and resumes
- * the space from the offset it saved.
- *
- * Run it with `npm run demo` (or `deno task demo`).
+ * `deno task demo`: produces, consumes, peeks, follows live producers and saves a resume offset
+ * on the embedded default (LevelDB in `./.streamkit-data`); run again, it continues where the last
+ * run stopped.
  *
  * @module
  */

@@ -1,11 +1,7 @@
 /**
- * Tests the built npm packages the way a Node user gets them: lints every package
- * (`publint`, `@arethetypeswrong/cli`), installs the packed tarballs into a fresh project in
- * `dist/node-test/`, and runs `node --test` there: the conformance suite for every driver, the
- * README's Node examples, and the `streamkit` command as npm installs it (every packed package
- * is installed, `@streamkit/cli` with its bin). Run `deno task build:npm` first.
- *
- * Run it with `deno task test:node`.
+ * `deno task test:node` (after `deno task build:npm`): lints the packed npm packages, installs
+ * them into a fresh project in `dist/node-test/` and runs `node --test` there: the conformance
+ * suite, the README's Node examples and the `streamkit` command.
  *
  * @module
  */

@@ -1,18 +1,10 @@
 // The audit of a kill test's store, through the store's API, against what the children were
-// acknowledged (the tracks, _kill_tracks.ts):
-//   a. every acknowledged entry is there, with its exact payload, and sequences run 1..last;
-//   b. no chunk is partly there: entries group by trx into chunks that are exactly the chunks
-//      the engine cuts the announced produces into, with one timestamp and consecutive trx
-//      numbers each, and the last stored entry ends such a chunk;
-//   c. the space index holds exactly the segment indexes' entries, in space-offset order;
-//   d. peek, getSegmentStatus, getSpaces and getSegments agree with the data.
-// An audit that is not full reads only what the audits before it have not verified: each
-// segment from its audited end, each space index from the last audited space offset. That is
-// sound because a new child stamps later than every entry of the child killed before it (the
-// wall clock permitting).
+// acknowledged: checks a to d of tests/KILL_TESTS.md, in full or from where the last audit
+// stopped.
 
 import assert from "node:assert/strict";
 import { compareKeys, type Entry, spaceOffset, type Store } from "../core/mod.ts";
+import { collect, equalBytes } from "../core/_test_util.ts";
 import { KILL_SPACES, killPayload, where } from "./_kill_protocol.ts";
 import { type Audited, freshAudited, type Track } from "./_kill_tracks.ts";
 
@@ -38,12 +30,6 @@ interface Group {
 /** `assert.ok` with a message built only on failure (the audit checks millions of entries). */
 function expect(ok: boolean, message: () => string): asserts ok {
   if (!ok) assert.fail(message());
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Reads one segment's index from its audited end and checks every entry as it comes (a, b). */
@@ -81,7 +67,7 @@ class SegmentAudit {
     expect(entry.space === space && entry.segment === segment, () => `${at()}: space/segment`);
     expect(entry.sequence === state.end + 1, () => `${at()}: gap or disorder after ${state.end}`);
     expect(
-      sameBytes(entry.payload, killPayload(space, segment, entry.sequence)),
+      equalBytes(entry.payload, killPayload(space, segment, entry.sequence)),
       () => `${at()}: payload differs from what was produced`,
     );
     expect(Object.keys(entry.metadata).length === 0, () => `${at()}: metadata`);
@@ -229,7 +215,7 @@ async function auditSpace(
     expect(
       entry.timestamp === twin.timestamp && entry.trx.id === twin.trx.id &&
         entry.trx.number === twin.trx.number && entry.trx.node === twin.trx.node &&
-        sameBytes(entry.payload, twin.payload) && Object.keys(entry.metadata).length === 0,
+        equalBytes(entry.payload, twin.payload) && Object.keys(entry.metadata).length === 0,
       () =>
         `${at()}: space index and segment index differ: ${
           Deno.inspect({ space: entry, segment: twin })
@@ -252,12 +238,6 @@ async function auditSpace(
 
 function byUtf8(a: string, b: string): number {
   return compareKeys(utf8.encode(a), utf8.encode(b));
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const item of items) all.push(item);
-  return all;
 }
 
 /** Checks the inventory: exactly the spaces and segments with data, in UTF-8 byte order (d). */

@@ -1,11 +1,6 @@
-// The child process of the kill tests (_kill_harness.ts): opens the store its orders name and
-// produces into it until it is killed.
-//
-// Run as `deno run <its driver's permissions> tests/_kill_child.ts <orders>`, the orders being
-// ChildOrders as JSON (see _kill_protocol.ts, which also describes the output). An Azure child
-// reads its connection string from AZURE_CONNECTION_ENV. It produces forever to every segment
-// of the kill spaces at once, each produce of a random size (some above the driver's chunk
-// limit, so the engine splits them), with random pauses between them.
+// The child process of the kill tests: `deno run <its driver's permissions> tests/_kill_child.ts
+// <ChildOrders as JSON>` opens the store and produces into every kill segment until it is
+// killed (tests/KILL_TESTS.md).
 
 import { SeededRandom } from "../core/_test_random.ts";
 import type { Store } from "../core/mod.ts";

@@ -1,13 +1,5 @@
-// The kill test, for any persistent driver (DESIGN 4 "a chunk is atomic", 7.2, 7.3): a child
-// process (_kill_child.ts) produces continuously into one store — two spaces, three segments
-// each, concurrently, random produce sizes, some split into several chunks — and prints every
-// produce it starts and every status it is acknowledged. The parent SIGKILLs it at a random or
-// aimed moment (_kill_runner.ts), looks at the driver's raw storage as the child left it (where
-// the driver has leftovers to look at), reopens the store — its newStore runs the driver's
-// recovery — and audits it (_kill_audit.ts: no lost acknowledged entry, no partial chunk, both
-// indexes equal, peek, status and inventory agree), then starts the next child, which resumes
-// from the segments' heads. STREAMKIT_TEST_SEED replays the random choices (kill moments still
-// vary with timing).
+// The kill test of a persistent driver: children SIGKILLed again and again, the store reopened
+// and audited after each kill (tests/KILL_TESTS.md).
 
 import assert from "node:assert/strict";
 import { SeededRandom, testSeed } from "../core/_test_random.ts";
@@ -38,7 +30,7 @@ export interface KillDriver {
   child: { store: ChildStore; permissions: readonly string[]; env?: Record<string, string> };
   /** A factory on the children's store, for the audits. */
   openFactory(): StoreFactory;
-  /** The store's `maxChunkRecords`, when DESIGN fixes it. */
+  /** The `maxChunkRecords` the driver must report, when it is known in advance. */
   chunkRecords?: number;
   produceSizes: ProduceSizes;
   /** The child pauses up to this long between two produces of one segment. */

@@ -1,13 +1,9 @@
-// What the kill tests (_kill_harness.ts) and their child process (_kill_child.ts) share: the
-// child's orders, the spaces, segments and payloads it writes, its produce loop, and the line
-// protocol between child and parent. Each line on a child's stdout is one JSON object:
-//   {"type":"ready"}                                    after the store opened
-//   {"type":"intent","space","segment","from","count"}  before a produce call
-//   {"type":"ack", ...SegmentStatus}                    after each committed chunk's status
-// Lines are written whole with synchronous writes, so an ack is on the pipe before the next
-// chunk of any segment can start committing and survives a SIGKILL that follows.
+// What the kill tests (_kill_harness.ts) and their child (_kill_child.ts) share: the child's
+// orders, the spaces, segments and payloads it writes, its produce loop, and its output lines
+// (tests/KILL_TESTS.md).
 
 import { SeededRandom } from "../core/_test_random.ts";
+import { sleep } from "../core/_test_util.ts";
 import type { ProduceRecord, SegmentStatus, Store } from "../core/mod.ts";
 
 /** The spaces the child writes; `orders` is a prefix of `orders2` on purpose. */
@@ -127,7 +123,7 @@ async function produceForever(
     next += count;
     // A short random pause keeps the store from growing too fast for the parent's audits.
     if (maxPauseMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, random.int(0, maxPauseMs)));
+      await sleep(random.int(0, maxPauseMs));
     }
   }
 }

@@ -1,14 +1,10 @@
-// The child process of level_lock_test.ts: holds a LevelDB store open until its stdin closes.
-//
-// Run as `deno run --allow-read --allow-write --allow-env --allow-ffi tests/_level_lock_child.ts
-// <path> <storeId> <records>`. It opens the store, appends `records` entries to segment
-// LOCK_SEGMENT of space LOCK_SPACE (payloads from lockPayload), prints one JSON line
-// {"type":"ready","lastSequence":n} and waits for its stdin to close; then it closes the store
-// and exits 0. If the store does not open it prints {"type":"error","kind","transient","message"}
-// and exits 1.
+// The child process of level_lock_test.ts: `<path> <storeId> <records>` opens the store, appends
+// `records` entries and prints {"type":"ready","lastSequence":n}, then holds the store until its
+// stdin closes (exit 0); a store that does not open prints {"type":"error",...} (exit 1).
 
 import { StreamkitError } from "../core/mod.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
+import { printLine } from "./_kill_protocol.ts";
 
 /** The space the child writes to. */
 export const LOCK_SPACE = "locks";
@@ -18,12 +14,6 @@ export const LOCK_SEGMENT = "held";
 /** The payload of `sequence` in LOCK_SEGMENT. */
 export function lockPayload(sequence: number): Uint8Array {
   return new TextEncoder().encode(`lock test entry ${sequence}`);
-}
-
-function printLine(value: unknown): void {
-  const bytes = new TextEncoder().encode(JSON.stringify(value) + "\n");
-  let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
 }
 
 async function main(): Promise<number> {

@@ -151,8 +151,11 @@ export async function withAzureTarget(
   }
 }
 
-/** Runs `body` on the store `storeId` of a new factory, closing the factory afterwards. */
-export async function withStore<T>(
+/**
+ * Runs `body` on the store `storeId` of a new factory, closing the factory afterwards: each call
+ * opens the store afresh, as a process does after a kill.
+ */
+export async function withStoreOfNewFactory<T>(
   openFactory: () => StoreFactory,
   storeId: string,
   body: (store: Store) => Promise<T>,

@@ -1,17 +1,13 @@
+// The demo (scripts/demo.ts) run twice in an empty directory: a new store, then one it continues.
+
 import assert from "node:assert/strict";
+import { denoRun } from "./_deno_run.ts";
 
 const demo = new URL("../scripts/demo.ts", import.meta.url).pathname;
 
-async function runDemo(cwd: string): Promise<string> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", demo],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const output = new TextDecoder().decode(stdout);
-  assert.equal(code, 0, `the demo failed:\n${output}\n${new TextDecoder().decode(stderr)}`);
-  return output;
+function runDemo(cwd: string): Promise<string> {
+  const permissions = ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi"];
+  return denoRun([...permissions, demo], cwd, "the demo");
 }
 
 Deno.test("demo: runs on a new LevelDB store, and a second run continues where the first stopped", async () => {

@@ -6,6 +6,7 @@ import type { FollowEvent, Store, StoreId } from "../core/mod.ts";
 import type { StoreBackend } from "../core/driver.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
 import { MemoryStoreFactory } from "../drivers/memory/mod.ts";
+import { sleep } from "../core/_test_util.ts";
 
 /** Counts the calls made to a backend, by method name. */
 function counted(backend: StoreBackend, calls: Map<string, number>): StoreBackend {
@@ -35,7 +36,6 @@ class CountingLevelFactory extends LevelStoreFactory {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const total = (calls: Map<string, number>) => [...calls.values()].reduce((a, b) => a + b, 0);
 
 async function produceOne(store: Store, segment: string, sequence: number): Promise<void> {

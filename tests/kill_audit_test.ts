@@ -1,14 +1,15 @@
-// The kill tests (level_kill_test.ts, azure_kill_test.ts) can only fail through their audit
-// (_kill_audit.ts): this checks that the audit does fail when a store is damaged. For each kind
-// of damage, a small store is written as a kill test's child writes it (announced produces,
-// acknowledged statuses), the audit must pass on it, the damage is made directly in the driver's
-// storage (classic-level, or the table through @azure/data-tables: no driver in between), and
-// the audit must then fail with a message that names the damage.
+// The kill tests can only fail through their audit: this checks that the audit fails, naming the
+// damage, on stores damaged directly in their storage (tests/KILL_TESTS.md).
 
 import assert from "node:assert/strict";
 import type { Entry, Store, StoreFactory } from "../core/mod.ts";
-import { collect } from "./_azure_inspect.ts";
-import { type RawStorage, withAzureTarget, withLevelTarget, withStore } from "./_raw_storage.ts";
+import { collect } from "../core/_test_util.ts";
+import {
+  type RawStorage,
+  withAzureTarget,
+  withLevelTarget,
+  withStoreOfNewFactory,
+} from "./_raw_storage.ts";
 import { KillAudit } from "./_kill_audit.ts";
 import { KILL_SPACES, killPayload, type Line, where } from "./_kill_protocol.ts";
 import { absorb, newTracks } from "./_kill_tracks.ts";
@@ -126,10 +127,10 @@ async function assertAuditCatches(
   damage: Damage,
 ): Promise<void> {
   const storeId = crypto.randomUUID();
-  const lines = await withStore(openFactory, storeId, produceLikeAChild);
+  const lines = await withStoreOfNewFactory(openFactory, storeId, produceLikeAChild);
   // The intact audit's factory is not the writer's, so on Azure its head reads also complete the
   // fanouts the writer left marked pending and clear the marks: no later read repairs the damage.
-  const entries = await withStore(openFactory, storeId, async (store) => {
+  const entries = await withStoreOfNewFactory(openFactory, storeId, async (store) => {
     await audit(store, lines);
     return await collect(store.consumeSegment({ space: SPACE, segment: SEGMENT }));
   });
@@ -138,14 +139,17 @@ async function assertAuditCatches(
     await using storage = await openStorage(storeId);
     await damage.make(storage, entries);
   }
-  await assert.rejects(withStore(openFactory, storeId, (store) => audit(store, lines)), (error) => {
-    assert.ok(error instanceof assert.AssertionError, `not an audit failure: ${error}`);
-    assert.ok(
-      error.message.includes(damage.expected),
-      `the audit failed, but not on the damage: ${error.message}`,
-    );
-    return true;
-  });
+  await assert.rejects(
+    withStoreOfNewFactory(openFactory, storeId, (store) => audit(store, lines)),
+    (error) => {
+      assert.ok(error instanceof assert.AssertionError, `not an audit failure: ${error}`);
+      assert.ok(
+        error.message.includes(damage.expected),
+        `the audit failed, but not on the damage: ${error.message}`,
+      );
+      return true;
+    },
+  );
 }
 
 for (

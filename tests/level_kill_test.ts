@@ -1,9 +1,6 @@
-// Crash safety of the LevelDB driver, tested by killing (DESIGN 4 "a chunk is atomic" and 7.2;
-// the test itself is _kill_harness.ts). Produces are large (up to 25,000 records, so several
-// 10,000-record chunks), and aimed kills wait a random part of the time the child needs to
-// write what is ahead of the aimed-at line. To keep the run bounded, the audit after most kills
-// reads only what the last child added; every FULL_AUDIT_EVERY kills and after the last it
-// reads the whole store again. Set STREAMKIT_KILL_ROUNDS for a longer soak.
+// Crash safety of the LevelDB driver, tested by killing (tests/KILL_TESTS.md). Produces of up to
+// 25,000 records span several 10,000-record chunks; aimed kills wait a random part of the time
+// the child needs for what is ahead of the aimed-at line.
 
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
 import { runKillTest } from "./_kill_harness.ts";

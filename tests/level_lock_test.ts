@@ -1,12 +1,12 @@
-// One process per store directory (DESIGN 7.2): another process opening a store that is held gets
-// a transient StoreLocked error naming the store's directory, and opens the store once it is
-// released. Tested with real second processes (tests/_level_lock_child.ts), in both directions.
-// Within one process, handles of one store id share the database.
+// One process per store directory: another process opening a held store gets a transient
+// StoreLocked error naming the store's directory, and opens it once released (real second
+// processes, both ways). Handles of one store id in one process share the database.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Entry, isTransient, type Store, StreamkitError } from "../core/mod.ts";
+import { collect, withTimeout } from "../core/_test_util.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
 import { LOCK_SEGMENT, LOCK_SPACE, lockPayload } from "./_level_lock_child.ts";
 
@@ -63,13 +63,10 @@ class LockChild {
 
   /** The child's line: `ready` once it holds the store, or the error it failed with. */
   async line(): Promise<ChildLine> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), LINE_TIMEOUT_MS);
-    });
-    const line = await Promise.race([this.#line, timeout]);
-    clearTimeout(timer);
-    if (line === "timeout" || line === undefined) {
+    const line = await withTimeout(this.#line, "the lock child's line", LINE_TIMEOUT_MS).catch(
+      (error: Error) => error.message,
+    );
+    if (typeof line === "string" || line === undefined) {
       await this.dispose();
       assert.fail(
         `lock child printed no line (${line ?? "exited"}); stderr: ${await this.#stderr}`,
@@ -106,12 +103,6 @@ class LockChild {
     await this.#closeStdin();
     await Promise.allSettled([this.#child.status, this.#stdout, this.#stderr]);
   }
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const item of items) all.push(item);
-  return all;
 }
 
 /** The lock segment's entries, checked to be 1..n with the children's and this test's payloads. */

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { type Entry, type Trx } from "../core/mod.ts";
 import { prefixEnd, spaceIndexPrefix } from "../core/driver.ts";
+import { collect } from "../core/_test_util.ts";
 import { LevelBackend, type LevelDatabase } from "../drivers/level/_test_support.ts";
 
 const LIMITS = { maxPayloadBytes: 1 << 24, maxChunkRecords: 10_000, maxChunkBytes: 1 << 26 };
@@ -63,12 +64,6 @@ async function commit(
     },
   });
   return entries;
-}
-
-async function collect(entries: AsyncIterable<Entry>): Promise<Entry[]> {
-  const all: Entry[] = [];
-  for await (const entry of entries) all.push(entry);
-  return all;
 }
 
 Deno.test("level scan: every entry once, in order, across pages cut by count and by bytes", async () => {

@@ -2,21 +2,14 @@
 // would: the first run follows a new store, the second resumes from the offset it saved.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { denoRun } from "./_deno_run.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const EXAMPLE = /<!-- deno-follow-example -->\s*```ts\n([\s\S]*?)```/;
 
-async function runExample(path: string, cwd: string): Promise<string> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    // The workspace's config resolves @streamkit/* as a user's import map would.
-    args: ["run", "-A", "--config", join(root, "deno.json"), path],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const output = new TextDecoder().decode(stdout);
-  assert.equal(code, 0, `the example failed:\n${output}\n${new TextDecoder().decode(stderr)}`);
-  return output;
+function runExample(path: string, cwd: string): Promise<string> {
+  // The workspace's config resolves @streamkit/* as a user's import map would.
+  return denoRun(["-A", "--config", join(root, "deno.json"), path], cwd, "the example");
 }
 
 Deno.test("README: the follow example catches up, flushes, and resumes from its offset", async () => {

@@ -5,7 +5,7 @@ import process from "node:process";
 import type { ProduceRecord } from "@streamkit/core";
 import { nameArgument } from "../_args.ts";
 import type { Command } from "../_command.ts";
-import { withStore } from "../_db.ts";
+import { withSelectedStore } from "../_db.ts";
 import { UsageError } from "../_errors.ts";
 import {
   FormatError,
@@ -50,7 +50,7 @@ export const appendCommand: Command = {
     const space = nameArgument("<space>", args[0]);
     const segment = nameArgument("<segment>", args[1]);
     const input = await openInput("stdin", undefined, 'records {"payload":"<base64>"}');
-    return withStore(values, { mustExist: false, signal }, async (store) => {
+    return withSelectedStore(values, { mustExist: false, signal }, async (store) => {
       const head = await store.getSegmentStatus(space, segment, { signal });
       const first = (head?.lastSequence ?? 0) + 1;
       let last = first - 1;

@@ -1,13 +1,27 @@
 // `streamkit copy --to <db>`: the store (or some spaces of it) moved exactly into a store of
 // another database, resumably: what the destination holds already is checked and continued.
 
+import type { Store } from "@streamkit/core";
 import { listOption, stringOption } from "../_args.ts";
 import type { Command } from "../_command.ts";
-import { openDatabase, sameDatabase, storeIdOption, withStore } from "../_db.ts";
+import { openDatabase, sameDatabase, storeIdOption, withSelectedStore } from "../_db.ts";
 import { UsageError } from "../_errors.ts";
 import { formatCount, formatNumberOf, Progress } from "../_progress.ts";
-import { selectSpaces } from "../_spaces.ts";
-import { moveSegment } from "../_transfer.ts";
+import { selectSpaces, spaceOption } from "../_spaces.ts";
+import { moveSegments, type SegmentRun } from "../_transfer.ts";
+
+/** Every segment of `spaces` in `source`, in order. */
+async function* segmentsOf(
+  source: Store,
+  spaces: readonly string[],
+  signal: AbortSignal,
+): AsyncIterable<SegmentRun> {
+  for (const space of spaces) {
+    for await (const segment of source.getSegments(space, { signal })) {
+      yield { space, segment, entries: source.consumeSegment({ space, segment, signal }) };
+    }
+  }
+}
 
 /** `streamkit copy`. */
 export const copyCommand: Command = {
@@ -38,13 +52,7 @@ export const copyCommand: Command = {
       expects: "a store id (a UUID)",
       help: "the destination store, created if it does not exist; default: the source's id",
     },
-    space: {
-      type: "string",
-      multiple: true,
-      value: "<space>",
-      expects: "a space name",
-      help: "copy only this space (repeat for more); default: every space",
-    },
+    space: spaceOption("copy"),
   },
   database: "store",
   examples: [
@@ -58,7 +66,7 @@ export const copyCommand: Command = {
     }
     const toStore = stringOption(values, "to-store");
     const requestedId = toStore === undefined ? undefined : storeIdOption("--to-store", toStore);
-    return withStore(values, { mustExist: true, signal }, async (source, from) => {
+    return withSelectedStore(values, { mustExist: true, signal }, async (source, from) => {
       const destinationId = requestedId ?? from.storeId;
       // A LevelDB store is opened once per process: within one database, the factory is shared.
       const shared = sameDatabase(to, from.database.name);
@@ -73,29 +81,13 @@ export const copyCommand: Command = {
       await using destination = await database.factory.newStore(destinationId);
       const spaces = await selectSpaces(source, listOption(values, "space"), signal);
       const progress = new Progress();
-      let segments = 0;
-      let checked = 0;
-      try {
-        for (const space of spaces) {
-          for await (const segment of source.getSegments(space, { signal })) {
-            const entries = source.consumeSegment({ space, segment, signal });
-            const moved = await moveSegment(destination, space, segment, entries, {
-              signal,
-              onEntry: (entry) => progress.add(entry.payload.byteLength),
-            });
-            segments++;
-            checked += moved.checked;
-          }
-        }
-      } catch (error) {
-        progress.stop();
-        throw error;
-      }
+      const runs = segmentsOf(source, spaces, signal);
+      const moved = await moveSegments(destination, runs, progress, signal);
       progress.finish(
-        `copy: ${progress.describe()}: ${formatNumberOf(segments, "segment")} in ` +
+        `copy: ${progress.describe()}: ${formatNumberOf(moved.segments, "segment")} in ` +
           `${formatNumberOf(spaces.length, "space")} from store ${from.storeId} ` +
           `(${from.database.name}) to store ${destinationId} (${database.name}); ` +
-          `${formatCount(checked)} of the entries were there already and equal`,
+          `${formatCount(moved.checked)} of the entries were there already and equal`,
       );
       return 0;
     });

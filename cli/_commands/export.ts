@@ -3,11 +3,11 @@
 
 import { listOption, stringOption } from "../_args.ts";
 import type { Command } from "../_command.ts";
-import { withStore } from "../_db.ts";
+import { withSelectedStore } from "../_db.ts";
 import { formatEntry } from "../_export_format.ts";
 import { LineOutput } from "../_output.ts";
 import { formatNumberOf, Progress } from "../_progress.ts";
-import { selectSpaces } from "../_spaces.ts";
+import { selectSpaces, spaceOption } from "../_spaces.ts";
 
 /** `streamkit export`. */
 export const exportCommand: Command = {
@@ -22,13 +22,7 @@ export const exportCommand: Command = {
     "import` of the output reproduces the store. Progress goes to stderr when it is a " +
     "terminal, and a summary line at the end.",
   options: {
-    space: {
-      type: "string",
-      multiple: true,
-      value: "<space>",
-      expects: "a space name",
-      help: "export only this space (repeat for more); default: every space",
-    },
+    space: spaceOption("export"),
     out: {
       type: "string",
       value: "<file>",
@@ -44,35 +38,39 @@ export const exportCommand: Command = {
   ],
   run: ({ values, signal }) => {
     const path = stringOption(values, "out");
-    return withStore(values, { mustExist: true, signal }, async (store, { storeId, database }) => {
-      const spaces = await selectSpaces(store, listOption(values, "space"), signal);
-      const output = path === undefined
-        ? LineOutput.stdout()
-        : await LineOutput.file("--out", path);
-      const progress = new Progress();
-      let segments = 0;
-      try {
-        for (const space of spaces) {
-          for await (const segment of store.getSegments(space, { signal })) {
-            segments++;
-            for await (const entry of store.consumeSegment({ space, segment, signal })) {
-              await output.line(formatEntry(entry));
-              progress.add(entry.payload.byteLength);
+    return withSelectedStore(
+      values,
+      { mustExist: true, signal },
+      async (store, { storeId, database }) => {
+        const spaces = await selectSpaces(store, listOption(values, "space"), signal);
+        const output = path === undefined
+          ? LineOutput.stdout()
+          : await LineOutput.file("--out", path);
+        const progress = new Progress();
+        let segments = 0;
+        try {
+          for (const space of spaces) {
+            for await (const segment of store.getSegments(space, { signal })) {
+              segments++;
+              for await (const entry of store.consumeSegment({ space, segment, signal })) {
+                await output.line(formatEntry(entry));
+                progress.add(entry.payload.byteLength);
+              }
             }
           }
+          await output.finish(true);
+        } catch (error) {
+          progress.stop();
+          await output.finish(false);
+          throw error;
         }
-        await output.finish(true);
-      } catch (error) {
-        progress.stop();
-        await output.finish(false);
-        throw error;
-      }
-      progress.finish(
-        `export: ${progress.describe()}: ${formatNumberOf(segments, "segment")} in ` +
-          `${formatNumberOf(spaces.length, "space")} of store ${storeId} (${database.name}) to ` +
-          (path ?? "stdout"),
-      );
-      return 0;
-    });
+        progress.finish(
+          `export: ${progress.describe()}: ${formatNumberOf(segments, "segment")} in ` +
+            `${formatNumberOf(spaces.length, "space")} of store ${storeId} (${database.name}) to ` +
+            (path ?? "stdout"),
+        );
+        return 0;
+      },
+    );
   },
 };

@@ -4,19 +4,12 @@
 import type { Entry } from "@streamkit/core";
 import { stringOption } from "../_args.ts";
 import type { Command } from "../_command.ts";
-import { withStore } from "../_db.ts";
+import { withSelectedStore } from "../_db.ts";
 import { UsageError } from "../_errors.ts";
 import { FormatError, parseEntry } from "../_export_format.ts";
 import { type Input, openInput } from "../_input.ts";
 import { formatCount, formatNumberOf, Progress } from "../_progress.ts";
-import { moveSegment, segmentLabel } from "../_transfer.ts";
-
-/** Consecutive input entries of one segment. */
-interface SegmentRun {
-  space: string;
-  segment: string;
-  entries: AsyncIterable<Entry>;
-}
+import { moveSegments, segmentLabel, type SegmentRun } from "../_transfer.ts";
 
 /** The input's entries, each with its line number; a usage error names a line that is not one. */
 async function* inputEntries(input: Input): AsyncIterable<{ entry: Entry; line: number }> {
@@ -101,33 +94,17 @@ export const importCommand: Command = {
   run: async ({ values, signal }) => {
     const input = await openInput("--in", stringOption(values, "in"), "entries (export format)");
     try {
-      return await withStore(
+      return await withSelectedStore(
         values,
         { mustExist: false, signal },
         async (store, { storeId, database }) => {
           const progress = new Progress();
-          const spaces = new Set<string>();
-          let segments = 0;
-          let checked = 0;
-          try {
-            for await (const run of segmentRuns(input)) {
-              const moved = await moveSegment(store, run.space, run.segment, run.entries, {
-                signal,
-                onEntry: (entry) => progress.add(entry.payload.byteLength),
-              });
-              spaces.add(run.space);
-              segments++;
-              checked += moved.checked;
-            }
-          } catch (error) {
-            progress.stop();
-            throw error;
-          }
+          const moved = await moveSegments(store, segmentRuns(input), progress, signal);
           progress.finish(
-            `import: ${progress.describe()}: ${formatNumberOf(segments, "segment")} in ` +
-              `${formatNumberOf(spaces.size, "space")} from ${input.name} into store ${storeId} ` +
-              `(${database.name}); ${formatCount(checked)} of the entries were there already ` +
-              "and equal",
+            `import: ${progress.describe()}: ${formatNumberOf(moved.segments, "segment")} in ` +
+              `${formatNumberOf(moved.spaces.size, "space")} from ${input.name} into store ` +
+              `${storeId} (${database.name}); ${formatCount(moved.checked)} of the entries were ` +
+              "there already and equal",
           );
           return 0;
         },

@@ -3,9 +3,26 @@
 
 import { nameArgument } from "../_args.ts";
 import type { Command } from "../_command.ts";
-import { sourceDatabase, withStore } from "../_db.ts";
+import { sourceDatabase, withSelectedStore } from "../_db.ts";
 import { LineOutput } from "../_output.ts";
-import { formatOption, outputFormat } from "./_format.ts";
+import { formatOption, type OutputFormat, outputFormat } from "./_format.ts";
+
+/**
+ * Prints one line per name on stdout: the name as it is, or with `jsonl` the JSON of `object`
+ * of it. Resolves to the exit code.
+ */
+async function printNames(
+  names: Iterable<string> | AsyncIterable<string>,
+  format: OutputFormat,
+  object: (name: string) => Record<string, string>,
+): Promise<number> {
+  const output = LineOutput.stdout();
+  for await (const name of names) {
+    await output.line(format === "jsonl" ? JSON.stringify(object(name)) : name);
+  }
+  await output.finish(true);
+  return 0;
+}
 
 /** `streamkit stores`. */
 export const storesCommand: Command = {
@@ -22,12 +39,8 @@ export const storesCommand: Command = {
   async run({ values, signal }) {
     const format = outputFormat(values);
     await using database = await sourceDatabase(values);
-    const output = LineOutput.stdout();
-    for (const store of await database.listStores(signal) ?? []) {
-      await output.line(format === "jsonl" ? JSON.stringify({ store }) : store);
-    }
-    await output.finish(true);
-    return 0;
+    const stores = await database.factory.listStores?.({ signal }) ?? [];
+    return await printNames(stores, format, (store) => ({ store }));
   },
 };
 
@@ -46,14 +59,11 @@ export const spacesCommand: Command = {
   examples: ["streamkit spaces", "streamkit spaces --format jsonl"],
   run: ({ values, signal }) => {
     const format = outputFormat(values);
-    return withStore(values, { mustExist: true, signal }, async (store) => {
-      const output = LineOutput.stdout();
-      for await (const space of store.getSpaces({ signal })) {
-        await output.line(format === "jsonl" ? JSON.stringify({ space }) : space);
-      }
-      await output.finish(true);
-      return 0;
-    });
+    return withSelectedStore(
+      values,
+      { mustExist: true, signal },
+      (store) => printNames(store.getSpaces({ signal }), format, (space) => ({ space })),
+    );
   },
 };
 
@@ -71,13 +81,11 @@ export const segmentsCommand: Command = {
   run: ({ args, values, signal }) => {
     const space = nameArgument("<space>", args[0]);
     const format = outputFormat(values);
-    return withStore(values, { mustExist: true, signal }, async (store) => {
-      const output = LineOutput.stdout();
-      for await (const segment of store.getSegments(space, { signal })) {
-        await output.line(format === "jsonl" ? JSON.stringify({ space, segment }) : segment);
-      }
-      await output.finish(true);
-      return 0;
-    });
+    return withSelectedStore(
+      values,
+      { mustExist: true, signal },
+      (store) =>
+        printNames(store.getSegments(space, { signal }), format, (segment) => ({ space, segment })),
+    );
   },
 };

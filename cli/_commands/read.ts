@@ -4,7 +4,7 @@
 import { type Entry, fromHex, parseSpaceOffset } from "@streamkit/core";
 import { countOption, flagOption, nameArgument, stringOption } from "../_args.ts";
 import type { Command } from "../_command.ts";
-import { withStore } from "../_db.ts";
+import { withSelectedStore } from "../_db.ts";
 import { UsageError } from "../_errors.ts";
 import { formatEntry } from "../_export_format.ts";
 import { LineOutput } from "../_output.ts";
@@ -97,7 +97,7 @@ export const readCommand: Command = {
       );
     }
     const offset = after === undefined ? undefined : spaceOffsetOption(space, after);
-    return withStore(values, { mustExist: true, signal }, async (store) => {
+    return withSelectedStore(values, { mustExist: true, signal }, async (store) => {
       const output = LineOutput.stdout();
       if (!follow) {
         const entries = segment === undefined

@@ -2,7 +2,7 @@
 
 import { nameArgument } from "../_args.ts";
 import type { Command } from "../_command.ts";
-import { withStore } from "../_db.ts";
+import { withSelectedStore } from "../_db.ts";
 import { CheckFailed } from "../_errors.ts";
 import { LineOutput } from "../_output.ts";
 import { formatStatusText } from "../_text_format.ts";
@@ -30,7 +30,7 @@ export const statusCommand: Command = {
     const space = nameArgument("<space>", args[0]);
     const segment = nameArgument("<segment>", args[1]);
     const format = outputFormat(values);
-    return withStore(values, { mustExist: true, signal }, async (store) => {
+    return withSelectedStore(values, { mustExist: true, signal }, async (store) => {
       const status = await store.getSegmentStatus(space, segment, { signal });
       if (status === undefined) {
         throw new CheckFailed(`${segmentLabel(space, segment)}: no entries, so no status`);

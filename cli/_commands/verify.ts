@@ -3,7 +3,7 @@
 
 import { verifyStore } from "@streamkit/core";
 import type { Command } from "../_command.ts";
-import { withStore } from "../_db.ts";
+import { withSelectedStore } from "../_db.ts";
 import { LineOutput } from "../_output.ts";
 import { formatNumberOf, Progress } from "../_progress.ts";
 import { showText } from "../_text_format.ts";
@@ -29,44 +29,48 @@ export const verifyCommand: Command = {
   examples: ["streamkit verify", "streamkit verify --db azure --format jsonl > problems.jsonl"],
   run: ({ values, signal }) => {
     const format = outputFormat(values);
-    return withStore(values, { mustExist: true, signal }, async (store, { storeId, database }) => {
-      const progress = new Progress();
-      let report;
-      try {
-        report = await verifyStore(store, {
-          signal,
-          onProgress: ({ entries, bytes }) => {
-            progress.entries = entries;
-            progress.bytes = bytes;
-          },
-        });
-      } catch (error) {
-        progress.stop();
-        throw error;
-      }
-      progress.entries = report.entries;
-      progress.bytes = report.bytes;
-      const output = LineOutput.stdout();
-      for (const problem of report.problems) {
-        if (format === "jsonl") await output.line(JSON.stringify(problem));
-        else {
-          const where = [
-            ...(problem.space === "" ? [] : [`space ${showText(problem.space)}`]),
-            ...(problem.segment === undefined ? [] : [`segment ${showText(problem.segment)}`]),
-            ...(problem.sequence === undefined ? [] : [`sequence ${problem.sequence}`]),
-          ];
-          await output.line(`${where.join(" ")}: ${problem.problem}`);
+    return withSelectedStore(
+      values,
+      { mustExist: true, signal },
+      async (store, { storeId, database }) => {
+        const progress = new Progress();
+        let report;
+        try {
+          report = await verifyStore(store, {
+            signal,
+            onProgress: ({ entries, bytes }) => {
+              progress.entries = entries;
+              progress.bytes = bytes;
+            },
+          });
+        } catch (error) {
+          progress.stop();
+          throw error;
         }
-      }
-      await output.finish(true);
-      const counted = `${progress.describe()}: ${formatNumberOf(report.segments, "segment")} ` +
-        `in ${formatNumberOf(report.spaces, "space")} of store ${storeId} (${database.name})`;
-      progress.finish(
-        report.sound
-          ? `verify: sound: ${counted}`
-          : `verify: ${formatNumberOf(report.problems.length, "problem")} found: ${counted}`,
-      );
-      return report.sound ? 0 : 1;
-    });
+        progress.entries = report.entries;
+        progress.bytes = report.bytes;
+        const output = LineOutput.stdout();
+        for (const problem of report.problems) {
+          if (format === "jsonl") await output.line(JSON.stringify(problem));
+          else {
+            const where = [
+              ...(problem.space === "" ? [] : [`space ${showText(problem.space)}`]),
+              ...(problem.segment === undefined ? [] : [`segment ${showText(problem.segment)}`]),
+              ...(problem.sequence === undefined ? [] : [`sequence ${problem.sequence}`]),
+            ];
+            await output.line(`${where.join(" ")}: ${problem.problem}`);
+          }
+        }
+        await output.finish(true);
+        const counted = `${progress.describe()}: ${formatNumberOf(report.segments, "segment")} ` +
+          `in ${formatNumberOf(report.spaces, "space")} of store ${storeId} (${database.name})`;
+        progress.finish(
+          report.sound
+            ? `verify: sound: ${counted}`
+            : `verify: ${formatNumberOf(report.problems.length, "problem")} found: ${counted}`,
+        );
+        return report.sound ? 0 : 1;
+      },
+    );
   },
 };

@@ -1,13 +1,7 @@
 /**
- * The benchmark's child process, both sides: {@linkcode runChildProcess} starts one (from
- * `scripts/bench.ts`), and run as a script this module is that process. It reads its request
- * from the command line, loads the contestant, runs one phase of one scenario and prints the
- * result as its last stdout line, in JSON.
- *
- * Command line: `--contestant NAME --scenario NAME --entries N [--phase setup|measure|all]
- * [--seed S]`, and where to work: `--dir PATH` for a level scenario, `--table-prefix P` for an
- * Azure one, with the Azurite connection string in the environment variable
- * {@linkcode CONNECTION_STRING_ENV} (not on a command line).
+ * The benchmark's child process, both sides: {@linkcode runChildProcess} starts one, and run as
+ * a script this module is that process: one phase of one scenario of one contestant, its result
+ * printed as the last stdout line, in JSON.
  *
  * @module
  */
@@ -57,6 +51,44 @@ const CONNECTION_STRING_ENV = "STREAMKIT_BENCH_AZURE_CONNECTION_STRING";
 export type Phase = "setup" | "measure" | "all";
 
 const PHASES: readonly Phase[] = ["setup", "measure", "all"];
+
+/**
+ * `value` as a {@linkcode Phase}; anything else fails with `usage`.
+ *
+ * @example
+ * ```ts ignore
+ * const phase = parsePhase(flags.get("phase") ?? "all", USAGE);
+ * ```
+ */
+export function parsePhase(value: string, usage: string): Phase {
+  if (!PHASES.includes(value as Phase)) throw new Error(usage);
+  return value as Phase;
+}
+
+/**
+ * Runs `phase` of `run` on `args` and prints the child's result line: `{"setup":"done"}` after a
+ * setup phase, else `result` of what was measured. The garbage of the setup (or of loading) is
+ * collected before anything is measured.
+ *
+ * @example
+ * ```ts ignore
+ * await runPhase(run, args, "measure", (measured) => ({ contestant, scenario, ...measured }));
+ * ```
+ */
+export async function runPhase<Args>(
+  run: { setup?(args: Args): Promise<void>; measure(args: Args): Promise<Measured> },
+  args: Args,
+  phase: Phase,
+  result: (measured: Measured) => unknown,
+): Promise<void> {
+  if (phase !== "measure") await run.setup?.(args);
+  if (phase === "setup") {
+    console.log(JSON.stringify({ setup: "done" }));
+    return;
+  }
+  collectGarbage();
+  console.log(JSON.stringify(result(await run.measure(args))));
+}
 
 /**
  * What a child process is asked to do.
@@ -220,12 +252,10 @@ function parseChildRequest(args: string[]): ChildRequest {
   if (!Object.hasOwn(CONTESTANTS, contestant)) throw new Error(`no contestant ${contestant}`);
   const scenario = required("scenario");
   if (!Object.hasOwn(WORKLOADS, scenario)) throw new Error(`no scenario ${scenario}`);
-  const phase = flags.get("phase") ?? "all";
-  if (!PHASES.includes(phase as Phase)) throw new Error(USAGE);
   return {
     contestant: contestant as ContestantName,
     scenario: scenario as ScenarioName,
-    phase: phase as Phase,
+    phase: parsePhase(flags.get("phase") ?? "all", USAGE),
     entries: positiveInteger("--entries", required("entries")),
     seed: positiveInteger("--seed", flags.get("seed") ?? String(DEFAULT_SEED)),
     place: WORKLOADS[scenario as ScenarioName].driver === "level"
@@ -267,23 +297,17 @@ function scenarioRun(contestant: Contestant<Driver>, workload: Workload) {
   }
 }
 
-/**
- * Runs the phase of the scenario `request` names and prints its result line. The garbage of
- * the setup (or of loading) is collected before anything is measured.
- */
+/** Runs the phase of the scenario `request` names and prints its result line. */
 async function runChild({ contestant: name, scenario, phase, entries, seed, place }: ChildRequest) {
   const { contestant } = await CONTESTANTS[name]();
   const run = scenarioRun(contestant, WORKLOADS[scenario]);
   if (!run) throw new Error(`${name}: no scenario ${scenario}`);
-  const args = { entries, seed, ...place };
-  if (phase !== "measure") await run.setup?.(args);
-  if (phase === "setup") {
-    console.log(JSON.stringify({ setup: "done" }));
-    return;
-  }
-  collectGarbage();
-  const result: ChildResult = { contestant: name, scenario, ...await run.measure(args) };
-  console.log(JSON.stringify(result));
+  await runPhase(
+    run,
+    { entries, seed, ...place },
+    phase,
+    (measured): ChildResult => ({ contestant: name, scenario, ...measured }),
+  );
 }
 
 if (import.meta.main) await runChild(parseChildRequest(Deno.args));

@@ -1,10 +1,6 @@
 /**
- * The benchmark's reference "classic-level": the raw library doing the level driver's writes
- * and reads through its fastest paths. Writes: the same keys and value bytes (precomputed
- * before the clock starts, since this stands for the library alone), in chained batches of the
- * same size, `sync: true`, on a database opened with the driver's options. Reads: a `values()`
- * iterator over the same key range with the driver's page size and `highWaterMarkBytes`
- * (`LEVEL_READ_OPTIONS`), `nextv` in a loop, decoding nothing.
+ * The benchmark's reference "classic-level": the raw library writing the level driver's keys and
+ * bytes, and reading them, through its fastest paths (see `scripts/bench/README.md`).
  *
  * @module
  */

@@ -1,18 +1,7 @@
 /**
- * The benchmark's reference "deno-kv": Deno KV (`Deno.openKv` on a file, `--unstable-kv`)
- * doing the store's job. Produce: per chunk, read the segment head, check the sequences
- * continue it, stamp a timestamp and a trx, and commit one atomic operation that checks the
- * head's versionstamp and writes every entry to both indexes (`encodeEntry` bytes), the new
- * head and, for a new segment, the inventory. Consume: `kv.list` over the index prefix,
- * decoding each value with `decodeEntry` (yielding entries is the job). Following, as Deno KV
- * offers it: `kv.watch` on the segment's head key, and on each new head a `kv.get` of each
- * entry up to it, decoded.
- *
- * Deno KV caps one atomic operation at 1,000 mutations, 819,200 bytes of keys and values,
- * 81,920 bytes of keys and 100 checks (probed on Deno 2.9). With two mutations per entry plus
- * the head and two inventory keys, the mutation count binds first: {@linkcode KV_CHUNK_RECORDS}
- * entries per chunk (about 91 key bytes and 775 bytes in all per 256-byte entry, so 498 take
- * 45 KB of keys and 386 KB in all), where the level driver commits up to 10,000.
+ * The benchmark's reference "deno-kv": Deno KV (`Deno.openKv` on a file) doing the store's job,
+ * in atomic operations of {@linkcode KV_CHUNK_RECORDS} entries, its mutation limit (see
+ * `scripts/bench/README.md`).
  *
  * @module
  */

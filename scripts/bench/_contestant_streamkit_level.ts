@@ -1,10 +1,7 @@
 /**
- * The benchmark's contestant "level": streamkit's LevelDB driver through the public `Store`
- * API, in a fresh directory per scenario. It alone also runs the memory scenario (consuming
- * many entries while sampling the heap) and the scenarios that compare two of its own reads:
- * a follow catching up against `consumeSpace`, and a merging `consume` against `consumeSpace`
- * of each space; and the CLI scenarios, the `streamkit` command copying or exporting its data
- * against its own produce or `consumeSpace` of the same data.
+ * The benchmark's contestant "level": streamkit's LevelDB driver through the public `Store` API,
+ * in a fresh directory per scenario; it alone also runs the memory, catch-up, merge and command
+ * scenarios.
  *
  * @module
  */
@@ -50,7 +47,8 @@ import {
   STORE_ID,
 } from "./_workload.ts";
 
-async function withStore<T>(dir: string, body: (store: Store) => Promise<T>): Promise<T> {
+/** Runs `body` on the benchmark's store in the LevelDB directory `dir`, then closes it. */
+async function withStoreIn<T>(dir: string, body: (store: Store) => Promise<T>): Promise<T> {
   await using factory = new LevelStoreFactory({ path: dir });
   await using store = await factory.newStore(STORE_ID);
   return await body(store);
@@ -101,13 +99,13 @@ async function sampleHeap(entries: AsyncIterable<unknown>) {
 /** Writes one segment, then consumes the space and the segment, sampling the heap of each. */
 const memory: ScenarioRun<"level"> = {
   setup: ({ entries, dir, seed }) =>
-    withStore(
+    withStoreIn(
       dir,
       (store) =>
         produceSegments(store, [{ segment: READ_SEGMENT, records: lazyRecords(entries, seed) }]),
     ),
   measure: ({ entries, dir }) =>
-    withStore(dir, async (store) => {
+    withStoreIn(dir, async (store) => {
       const space = await sampleHeap(consumed(store, "space"));
       expectCount("consume space", space.count, entries);
       const segmentRead = await sampleHeap(consumed(store, "segment"));
@@ -133,7 +131,7 @@ const memory: ScenarioRun<"level"> = {
 function setupRead(read: Read): (args: ScenarioArgs<"level">) => Promise<void> {
   return async ({ entries, dir, seed }) => {
     const records = segmentRecords(entries, SEGMENTS_WRITTEN[read], seed);
-    await withStore(dir, (store) => produceSegments(store, records));
+    await withStoreIn(dir, (store) => produceSegments(store, records));
     await compactLevel(join(dir, STORE_ID));
   };
 }
@@ -142,7 +140,7 @@ function setupRead(read: Read): (args: ScenarioArgs<"level">) => Promise<void> {
 const catchUp: ScenarioRun<"level"> = {
   setup: setupRead("space"),
   measure: ({ entries, dir }) =>
-    withStore(dir, (store) =>
+    withStoreIn(dir, (store) =>
       medianComparedPasses(
         entries,
         PASSES.levelComparedRead,
@@ -165,7 +163,7 @@ function merge(spaces: number): ScenarioRun<"level"> {
   return {
     setup: async ({ entries, dir, seed }) => {
       const records = segmentRecords(entries, spaces, seed);
-      await withStore(
+      await withStoreIn(
         dir,
         (store) =>
           Promise.all(names.map((space, i) => produceSegments(store, [records[i]], space))),
@@ -173,7 +171,7 @@ function merge(spaces: number): ScenarioRun<"level"> {
       await compactLevel(join(dir, STORE_ID));
     },
     measure: ({ entries, dir }) =>
-      withStore(dir, (store) => {
+      withStoreIn(dir, (store) => {
         const all = Object.fromEntries(names.map((space) => [space, undefined]));
         return medianComparedPasses(
           entries,
@@ -195,7 +193,7 @@ function merge(spaces: number): ScenarioRun<"level"> {
 
 /** The entries of the benchmark's space in the store under `dir`, counted after the clock stops. */
 function countSpace(dir: string): Promise<number> {
-  return withStore(dir, (store) => countEntries(store.consumeSpace({ space: SPACE })));
+  return withStoreIn(dir, (store) => countEntries(store.consumeSpace({ space: SPACE })));
 }
 
 /** Where a CLI scenario's stores are: the data, and a store of one entry per segment. */
@@ -247,7 +245,7 @@ function referenceJob(
       what: "produce",
       pass: async (index) => {
         const to = join(dir, `produce-${index}`);
-        const { seconds } = await withStore(
+        const { seconds } = await withStoreIn(
           to,
           (store) => timed(() => produceSegments(store, records)),
         );
@@ -260,7 +258,7 @@ function referenceJob(
   return {
     what: "consume space",
     pass: () =>
-      withStore(source, async (store) => {
+      withStoreIn(source, async (store) => {
         const { seconds, value } = await timed(() =>
           countEntries(store.consumeSpace({ space: SPACE }))
         );
@@ -283,7 +281,7 @@ function cli(command: CliCommand): ScenarioRun<"level"> {
       const { source, tiny } = cliStores(args.dir);
       await setupRead("space")({ ...args, dir: source });
       const records = segmentRecords(CONCURRENT_SEGMENTS, CONCURRENT_SEGMENTS, args.seed);
-      await withStore(tiny, (store) => produceSegments(store, records));
+      await withStoreIn(tiny, (store) => produceSegments(store, records));
     },
     measure: async (args) => {
       const { source, tiny } = cliStores(args.dir);
@@ -329,7 +327,7 @@ export const contestant: Contestant<"level"> = {
   driver: "level",
   produce: (segments) => ({
     measure: ({ entries, dir, seed }) =>
-      withStore(dir, async (store) => {
+      withStoreIn(dir, async (store) => {
         const records = segmentRecords(entries, segments, seed);
         const { seconds } = await timed(() => produceSegments(store, records));
         return throughput(entries, seconds);
@@ -338,7 +336,7 @@ export const contestant: Contestant<"level"> = {
   consume: (read) => ({
     setup: setupRead(read),
     measure: ({ entries, dir }) =>
-      withStore(
+      withStoreIn(
         dir,
         (store) =>
           medianReadPass(
@@ -352,7 +350,7 @@ export const contestant: Contestant<"level"> = {
   memory,
   followLatency: (samples) => ({
     measure: ({ dir, seed }) =>
-      withStore(dir, (store) => followLatency(store, store, samples, seed)),
+      withStoreIn(dir, (store) => followLatency(store, store, samples, seed)),
   }),
   catchUp,
   merge,

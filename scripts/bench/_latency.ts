@@ -1,8 +1,6 @@
 /**
- * Measuring how long an entry takes from its produce to a follower, whatever follows it: one
- * producer and one follower in the same process (so both read one clock), the producer
- * sending the next record only once the previous one arrived, so that each sample is one
- * entry's latency and never time spent queueing behind others.
+ * Timing an entry from its produce to a follower in the same process, the producer sending the
+ * next record only once the previous one arrived, so that each sample is one entry's latency.
  *
  * @module
  */

@@ -1,8 +1,6 @@
 /**
- * The `streamkit` command as the CLI scenarios run it: `cli/main.ts` in a process of its own
- * (`Deno.execPath() run --allow-all`, as `deno task streamkit` runs it), timed from the moment
- * it is started to its exit, start-up (Deno, loading the modules, opening the databases) and
- * shutdown included; and the checks of what it wrote, made after the clock stops.
+ * The `streamkit` command as the CLI scenarios run it: `cli/main.ts` in a process of its own,
+ * timed from its start to its exit; and the checks of what it wrote, after the clock stops.
  *
  * @module
  */

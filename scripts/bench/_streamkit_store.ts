@@ -1,8 +1,7 @@
 /**
- * What the two streamkit contestants ("level", "azure") share: the records of a scenario,
- * produced through `Store.produce` with the segments written concurrently, read back through
- * `consumeSegment`, `consumeSpace` or a follow to its first `caught-up`, and single entries
- * timed from their produce to a follower.
+ * What the two streamkit contestants ("level", "azure") share: producing a scenario's records
+ * with the segments written concurrently, reading them back, and timing single entries from
+ * their produce to a follower.
  *
  * @module
  */

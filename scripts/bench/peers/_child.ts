@@ -1,17 +1,18 @@
 /**
  * The peers benchmark's child process, both sides, as `../_child.ts` is the main benchmark's:
- * {@linkcode runPeerChild} starts one (from `bench_peers.ts`, through `../_child.ts`'s
- * {@linkcode runChildScript}), and run as a script this module is that process: it runs one
- * phase of one scenario of one contestant and prints the result as its last stdout line.
- *
- * Command line: `--contestant NAME --scenario NAME --phase setup|measure|all --entries N
- * --seed S --dir PATH`.
+ * {@linkcode runPeerChild} starts one, and run as a script this module is that process.
  *
  * @module
  */
 
-import { childFlags, positiveInteger, runChildScript } from "../_child.ts";
-import { collectGarbage } from "../_contestant.ts";
+import {
+  childFlags,
+  parsePhase,
+  type Phase,
+  positiveInteger,
+  runChildScript,
+  runPhase,
+} from "../_child.ts";
 import {
   PEER_SCENARIOS,
   type PeerArgs,
@@ -30,19 +31,6 @@ const CONTESTANTS: Record<PeerContestantName, () => Promise<PeerContestant>> = {
 };
 
 /**
- * Which part of a scenario a process runs: the untimed `setup` (appending what a read
- * scenario reads), the timed `measure`, or `all` of it.
- *
- * @example
- * ```ts ignore
- * const phase: PeerPhase = "all";
- * ```
- */
-export type PeerPhase = "setup" | "measure" | "all";
-
-const PHASES: readonly PeerPhase[] = ["setup", "measure", "all"];
-
-/**
  * What a peers child is asked to do.
  *
  * @example
@@ -56,7 +44,7 @@ const PHASES: readonly PeerPhase[] = ["setup", "measure", "all"];
 export type PeerRequest = {
   contestant: PeerContestantName;
   scenario: PeerScenario;
-  phase: PeerPhase;
+  phase: Phase;
 } & PeerArgs;
 
 const USAGE = "usage: --contestant NAME --scenario NAME --phase setup|measure|all --entries N " +
@@ -92,32 +80,25 @@ function parsePeerRequest(args: string[]): PeerRequest {
   if (!PEER_SCENARIOS.includes(scenario as PeerScenario)) {
     throw new Error(`no scenario ${scenario}`);
   }
-  const phase = required("phase");
-  if (!PHASES.includes(phase as PeerPhase)) throw new Error(USAGE);
   return {
     contestant: contestant as PeerContestantName,
     scenario: scenario as PeerScenario,
-    phase: phase as PeerPhase,
+    phase: parsePhase(required("phase"), USAGE),
     entries: positiveInteger("--entries", required("entries")),
     seed: positiveInteger("--seed", required("seed")),
     dir: required("dir"),
   };
 }
 
-/**
- * Runs the phase of the scenario `request` names and prints its result line; the garbage of
- * the setup (or of loading) is collected before anything is measured.
- */
+/** Runs the phase of the scenario `request` names and prints its result line. */
 async function runChild({ contestant: name, scenario, phase, ...args }: PeerRequest) {
   const run = (await CONTESTANTS[name]())[scenario];
-  if (phase !== "measure") await run.setup?.(args);
-  if (phase === "setup") {
-    console.log(JSON.stringify({ setup: "done" }));
-    return;
-  }
-  collectGarbage();
-  const result: PeerResult = { contestant: name, scenario, ...await run.measure(args) };
-  console.log(JSON.stringify(result));
+  await runPhase(
+    run,
+    args,
+    phase,
+    (measured): PeerResult => ({ contestant: name, scenario, ...measured }),
+  );
 }
 
 if (import.meta.main) await runChild(parsePeerRequest(Deno.args));

@@ -1,23 +1,7 @@
 /**
- * The peers benchmark's Emmett contestants, through Emmett's published API only (installed in
- * `scripts/bench/peers/node_modules` by `deno task bench:peers`, run on Deno, which loads the
- * native `sqlite3` addon through Node-API):
- *
- * - "emmett-sqlite": `getSQLiteEventStore({ fileName })` of `@event-driven-io/emmett-sqlite`
- *   on a fresh file, as it ships: every operation opens a connection of its own (which sets
- *   `PRAGMA journal_mode = WAL`), and closes it after. SQLite's `synchronous` is its default,
- *   FULL (2): the WAL is synced at every commit. Appends: `appendToStream(stream, events,
- *   { expectedStreamVersion })`; stream reads: `readStream(stream)`. The store has no read of
- *   everything in global order; what comes closest in the package's API is
- *   `readMessagesBatch(connection, { after, batchSize })`, the query its consumers' pullers
- *   run, on a `sqliteConnection({ fileName })` of the same file, in batches of
- *   {@linkcode GLOBAL_BATCH} (streamkit's read page).
- * - "emmett-memory": `getInMemoryEventStore()` of `@event-driven-io/emmett`. It has no global
- *   read either: every stream read with `readStream`, merged by `metadata.globalPosition`.
- *
- * The packages are loaded by specifiers the type checker does not follow (CI neither installs
- * nor builds them), so the few signatures used are declared here, as their `.d.ts` files give
- * them.
+ * The peers benchmark's Emmett contestants, "emmett-sqlite" and "emmett-memory", through Emmett's
+ * published API only (see `scripts/bench/README.md`). The packages are loaded by specifiers the
+ * type checker does not follow, so the few signatures used are declared here.
  *
  * @module
  */

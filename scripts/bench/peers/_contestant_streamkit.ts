@@ -1,9 +1,7 @@
 /**
- * The peers benchmark's streamkit contestants, through the public `Store` API: "level" (the
- * LevelDB driver as it ships: every chunk one LevelDB batch written with `sync: true`) in a
- * fresh directory, and "memory" (the memory driver). Each append is one `produce` of a batch
- * whose records carry the sequences the segment must continue from (the expected version: a
- * batch that does not continue the head fails with `SequenceConflict`).
+ * The peers benchmark's streamkit contestants, "level" and "memory", through the public `Store`
+ * API: each append one `produce` whose sequences must continue the segment (its expected
+ * version).
  *
  * @module
  */
@@ -71,27 +69,27 @@ async function readStreams(store: Store): Promise<number> {
 interface StreamkitDriver {
   persistent: boolean;
   /** Runs `body` on the store of a run's directory. */
-  withStore<T>(dir: string, body: (store: Store) => Promise<T>): Promise<T>;
-  /** What a read's setup does after appending, before the store is read. */
-  settle?(dir: string): Promise<void>;
+  withStoreIn<T>(dir: string, body: (store: Store) => Promise<T>): Promise<T>;
+  /** Compacts the store's files after a read's setup has appended, before they are read. */
+  compact?(dir: string): Promise<void>;
   /** Set, the append is timed in several passes, each on a fresh store, the median counting. */
   appendPasses?: Passes;
 }
 
 /** A streamkit contestant: how it appends and reads, the same for both drivers. */
 function streamkitContestant(
-  { persistent, withStore, settle, appendPasses }: StreamkitDriver,
+  { persistent, withStoreIn, compact, appendPasses }: StreamkitDriver,
 ): PeerContestant {
   const read = (
     kind: "segment" | "space",
     count: (store: Store) => Promise<number>,
   ): ScenarioRun<"level"> => ({
     setup: async (args) => {
-      await withStore(args.dir, (store) => appendWorkload(store, args));
-      await settle?.(args.dir);
+      await withStoreIn(args.dir, (store) => appendWorkload(store, args));
+      await compact?.(args.dir);
     },
     measure: ({ entries, dir }) =>
-      withStore(
+      withStoreIn(
         dir,
         (store) => medianReadPass(kind, entries, PASSES.levelRead, () => count(store)),
       ),
@@ -102,14 +100,14 @@ function streamkitContestant(
       measure: async ({ entries, seed, dir }) => {
         const calls = produceCalls(peerStreams(entries, seed));
         if (!appendPasses) {
-          return await withStore(dir, async (store) => {
+          return await withStoreIn(dir, async (store) => {
             const { seconds } = await timed(() => appendAll(store, calls));
             return throughput(entries, seconds);
           });
         }
         return await medianPass("append", entries, appendPasses, async (pass) => {
           const fresh = `${dir}/pass-${pass}`;
-          const { seconds } = await withStore(
+          const { seconds } = await withStoreIn(
             fresh,
             (store) => timed(() => appendAll(store, calls)),
           );
@@ -122,7 +120,7 @@ function streamkitContestant(
   };
 }
 
-async function withFactoryStore<T>(
+async function withStoreOf<T>(
   factory: BackendStoreFactory,
   body: (store: Store) => Promise<T>,
 ): Promise<T> {
@@ -133,16 +131,16 @@ async function withFactoryStore<T>(
 /**
  * The LevelDB driver: a factory per phase, on the run's directory. A read's setup compacts the
  * files after appending, as the main benchmark's does, so that the timed process does not race
- * the background compactions its opening would start (Emmett's SQLite store settles on its own:
+ * the background compactions its opening would start (Emmett's SQLite store needs no such step:
  * each connection's close checkpoints the WAL, inside its timed appends).
  */
 export const level: PeerContestant = streamkitContestant({
   persistent: true,
-  withStore: async (dir, body) => {
+  withStoreIn: async (dir, body) => {
     await using factory = new LevelStoreFactory({ path: dir });
-    return await withFactoryStore(factory, body);
+    return await withStoreOf(factory, body);
   },
-  settle: (dir) => compactLevel(join(dir, STORE_ID)),
+  compact: (dir) => compactLevel(join(dir, STORE_ID)),
 });
 
 /**
@@ -155,12 +153,12 @@ let memoryFactory: { dir: string; factory: MemoryStoreFactory } | undefined;
 /** The memory driver, its append timed in a warm-up and 5 timed passes. */
 export const memory: PeerContestant = streamkitContestant({
   persistent: false,
-  withStore: async (dir, body) => {
+  withStoreIn: async (dir, body) => {
     if (memoryFactory?.dir !== dir) {
       await memoryFactory?.factory.close();
       memoryFactory = { dir, factory: new MemoryStoreFactory() };
     }
-    return await withFactoryStore(memoryFactory.factory, body);
+    return await withStoreOf(memoryFactory.factory, body);
   },
   appendPasses: { warmUp: 1, timed: 5 },
 });

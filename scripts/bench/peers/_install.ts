@@ -1,11 +1,7 @@
 /**
- * Installs the peers benchmark's own dependencies (`scripts/bench/peers/package.json`, pinned
- * by its `package-lock.json`) into `scripts/bench/peers/node_modules` when they are missing
- * or stale: `npm ci --ignore-scripts`, then `npm rebuild sqlite3`, the one install script
- * allowed (`allowScripts` in that `package.json`): it builds the native `sqlite3` addon (from
- * source when no prebuilt binary can be downloaded: about two minutes). A stamp (a hash of the
- * manifest and the lock file) left in `node_modules` after a complete install skips the next.
- * The workspace's own `npm ci` never sees this package, so CI does not build `sqlite3`.
+ * Installs the peers benchmark's own dependencies into `scripts/bench/peers/node_modules` when
+ * they are missing or stale (see `scripts/bench/README.md`); a stamp left after a complete
+ * install skips the next.
  *
  * @module
  */

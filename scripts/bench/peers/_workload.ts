@@ -1,9 +1,6 @@
 /**
- * The peers benchmark's workload, the same for every contestant: the scenarios, the streams
- * (streamkit's segments of one space, Emmett's streams), the events (256 bytes of JSON each,
- * built before any clock starts) and the order they are appended in: batches of 100, one
- * stream after the other in turn, each append awaited and checked against the stream's
- * expected version.
+ * The peers benchmark's workload, the same for every contestant: the scenarios, the streams, the
+ * events (256 bytes of JSON each, built before any clock starts) and the order of the appends.
  *
  * @module
  */

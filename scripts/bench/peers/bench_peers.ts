@@ -1,30 +1,7 @@
 /**
- * `deno task bench:peers`: streamkit against Emmett (`@event-driven-io/emmett`), the event store
- * TypeScript users pick, on the same workload in the same run: 100,000 events of 256 bytes (JSON)
- * appended to 8 streams in batches of 100, each append checked against the stream's expected
- * version; then each stream read back; then everything read in global order. streamkit's level
- * driver (LevelDB, `sync: true` as it ships) runs against Emmett's SQLite event store
- * (`@event-driven-io/emmett-sqlite`, WAL with SQLite's default `synchronous = FULL`, as it
- * ships), and streamkit's memory driver against Emmett's in-memory event store.
- *
- * First it installs its own dependencies when they are missing (`_install.ts`: this folder's
- * `package.json`, so that the workspace's `npm ci` and CI never build `sqlite3`). Then every
- * scenario of every contestant runs in a process of its own (`_child.ts`, through the main
- * benchmark's child runner) on a fresh temporary directory; a persistent contestant's read
- * scenario runs a setup process appending the workload and a fresh process timing the reads;
- * an in-memory contestant appends and reads in one process. It prints a markdown table with
- * the configuration, and one JSON line per scenario and driver
- * (`{"scenario":"peers.append","entriesPerSec":N,"vs":{"emmett-sqlite":R}}`, R: the median of
- * the rounds' ratios of streamkit's throughput to Emmett's, each round's pair measured back to
- * back).
- *
- * Flags: `--entries N` (default 100,000), `--repeat K` (rounds, the median counting; default
- * 3), `--only a,b` (scenarios: append, readStreams, readAll), `--seed S`.
- *
- * Layout: `_workload.ts` (the scenarios, the events and the order of the appends, the
- * contestant interface), `_contestant_streamkit.ts` ("level", "memory"),
- * `_contestant_emmett.ts` ("emmett-sqlite", "emmett-memory"), `_child.ts` (the child process),
- * `_install.ts` (the dependencies). Numbers on shared machines are noisy: compare the ratios.
+ * `deno task bench:peers`: streamkit against Emmett on the same workload in the same run, every
+ * scenario of every contestant in a process of its own; a markdown table and one JSON line per
+ * scenario and driver. Workload, flags and layout: `scripts/bench/README.md`.
  *
  * @module
  */
