@@ -2,8 +2,8 @@
  * `deno task check:structure`: the layout rules the code keeps, checked on every CI run. No
  * library file over 600 lines; no import cycle (type-only imports included) in core, drivers
  * and the command; drivers reach core only through its public entries, and core no driver;
- * tests, the command and scripts reach drivers through their public entry or
- * `_test_support.ts`; scripts import nothing from `tests/`.
+ * tests, the command and scripts reach drivers through their public entry or their unpublished
+ * `_test_*.ts` modules; scripts import nothing from `tests/`.
  *
  * @module
  */
@@ -73,10 +73,10 @@ function problemsOf(graph: ImportGraph): string[] {
       }
       if (
         imported && imported !== importer && /\/_[^/]*\.ts$/.test(target) &&
-        !target.endsWith("/_test_support.ts")
+        !/\/_test_[^/]*\.ts$/.test(target)
       ) {
         problems.push(
-          `${file} imports ${target}: use the driver's mod.ts or its _test_support.ts`,
+          `${file} imports ${target}: use the driver's mod.ts or its _test_*.ts modules`,
         );
       }
       if (file.startsWith("scripts/") && target.startsWith("tests/")) {

@@ -8,7 +8,7 @@
 
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startAzurite } from "../drivers/azure/_test_support.ts";
+import { startAzurite } from "../drivers/azure/_test_azurite.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const distRoot = join(root, "dist", "npm");
