@@ -1,6 +1,7 @@
 /**
  * The one test utility module of the repository: what tests in every folder share (collecting
- * reads, byte equality, sleeping, waiting for a condition, timeouts). Not published.
+ * reads, byte equality, sleeping, waiting for a condition, timeouts, reading a child's lines).
+ * Not published.
  *
  * @module
  */
@@ -25,4 +26,21 @@ export async function waitFor(
     }
     await sleep(intervalMs);
   }
+}
+
+/** Calls `onLine` with every whole line of `stream`; returns what followed the last newline. */
+export async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<string> {
+  let pending = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    pending += text;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      onLine(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+    }
+  }
+  return pending;
 }

@@ -9,6 +9,7 @@
  */
 
 import { StreamkitError } from "./errors.ts";
+import type { Clock } from "./clock.ts";
 import type { Entry, SegmentStatus, StoreLimits, Trx } from "./types.ts";
 
 /**
@@ -200,6 +201,45 @@ export interface StoreBackend {
 }
 
 /**
+ * A chunk about to be stamped, as {@linkcode SharedBackend.coverChunk} gets it.
+ *
+ * @example
+ * ```ts
+ * import type { ChunkCover } from "@streamkit/core/driver";
+ * const cover: ChunkCover = {
+ *   space: "orders",
+ *   segment: "order-1",
+ *   head: undefined,
+ *   trx: { id: crypto.randomUUID(), node: "00000000-0000-0000-0000-000000000000", number: 1 },
+ *   firstSequence: 1,
+ *   lastSequence: 5,
+ *   lowest: 1700000000200,
+ * };
+ * ```
+ */
+export interface ChunkCover {
+  /** The space written to. */
+  space: string;
+  /** The segment written to. */
+  segment: string;
+  /** The head the chunk continues; `undefined` for a new segment. */
+  head: SegmentHead | undefined;
+  /** The chunk's transaction. */
+  trx: Trx;
+  /** The sequence of its first entry. */
+  firstSequence: number;
+  /** The sequence of its last entry. */
+  lastSequence: number;
+  /** The lowest timestamp the chunk may take (its segment's last; a restored chunk's own). */
+  lowest: number;
+  /**
+   * This process's clock, checked against the backend's time; absent when the chunk's timestamp
+   * is given (a restore).
+   */
+  clock?: Clock;
+}
+
+/**
  * What a backend that other processes also commit to (Azure, say) adds to
  * {@linkcode StoreBackend}, as its `shared` property. Followers then poll as well (backing off
  * while idle), since commits of other processes wake no one here.
@@ -211,6 +251,7 @@ export interface StoreBackend {
  *   return backend.shared ? "shared across processes" : "one process";
  * }
  * const alone: SharedBackend = {
+ *   coverChunk: (chunk) => Promise.resolve(chunk.lowest),
  *   spaceReadBound: () => Promise.resolve(undefined),
  *   readHeadForWrite: () => Promise.resolve(undefined),
  *   finishWrites: () => Promise.resolve(),
@@ -219,6 +260,17 @@ export interface StoreBackend {
  * ```
  */
 export interface SharedBackend {
+  /**
+   * Called under the segment's lock before a chunk is stamped: from now until the chunk is
+   * committed and readable, or can no longer commit, readers in every process stay below its
+   * timestamp (a pending marker in the table, say). Resolves with the timestamp to stamp it at,
+   * no lower than `chunk.lowest`: the backend's own time, which stamps the chunks of a shared
+   * backend (a restored chunk, which has no `clock`, keeps its own timestamp). Rejects with
+   * `ClockSkew` when `chunk.clock` is further from that time than the backend allows. If
+   * `commit` later fails with a transient `Conflict`, nothing of the chunk was written: core
+   * reads the head again, covers and stamps the chunk anew, and tries again.
+   */
+  coverChunk(chunk: ChunkCover): Promise<number>;
   /**
    * The highest timestamp of `space` that readers may read up to as far as other processes'
    * commits are concerned (below the oldest chunk another process may still be making visible

@@ -16,6 +16,8 @@
  * - `CorruptData`: stored or supplied bytes do not decode.
  * - `Unavailable`: the backend cannot be reached right now; transient.
  * - `AccessDenied`: the backend refused the credentials; the message says what to check.
+ * - `ClockSkew`: this process's clock is further from the shared backend's time than the
+ *   driver allows; nothing was written (the message gives the measured offset and the option).
  *
  * @example
  * ```ts
@@ -32,7 +34,8 @@ export type ErrorKind =
   | "StoreLocked"
   | "CorruptData"
   | "Unavailable"
-  | "AccessDenied";
+  | "AccessDenied"
+  | "ClockSkew";
 
 /**
  * A finer reason within a kind, for callers that act on it (a command that suggests a flag,

@@ -1,11 +1,12 @@
 // The child process of tests/azure_follow_test.ts: a writer in another process producing to all
 // its streams at once (orders and output lines: _azure_follow_support.ts). "produce" mode stops
 // after `perStream` records per stream, reading the heads meanwhile if asked; "kill" mode
-// SIGKILLs itself once its `afterCommits`-th chunk passed the commit point, before its fanout.
+// SIGKILLs itself once its `afterCommits`-th chunk reached the commit step it names. Its clock
+// may run off this host's by `clockOffsetMs`.
 
 import { SeededRandom } from "../core/_test_random.ts";
 import { AzureStoreFactory } from "../drivers/azure/mod.ts";
-import { setCommitStepHook } from "../drivers/azure/_test_support.ts";
+import { setCommitStepHook, switchOffTableTime } from "../drivers/azure/_test_support.ts";
 import { AZURE_CONNECTION_ENV, printLine } from "./_kill_protocol.ts";
 import type { Store } from "../core/mod.ts";
 import {
@@ -21,17 +22,21 @@ async function main(): Promise<void> {
   const orders: FollowChildOrders = JSON.parse(Deno.args[0]);
   const connectionString = Deno.env.get(AZURE_CONNECTION_ENV);
   if (!connectionString) throw new Error(`${AZURE_CONNECTION_ENV} is not set`);
+  const offset = orders.clockOffsetMs ?? 0;
+  const clock = { now: () => Date.now() + offset };
   const factory = new AzureStoreFactory({
     connectionString,
     allowInsecureHttp: true,
     tablePrefix: orders.tablePrefix,
     sweepIntervalMs: 0,
+    clock,
   });
+  if (orders.ownClock) switchOffTableTime(factory, clock.now);
   const { mode } = orders;
   if (mode.kind === "kill") {
     let commits = 0;
     setCommitStepHook(factory, async (step) => {
-      if (step !== "commit" || ++commits !== mode.afterCommits) return;
+      if (step !== (mode.step ?? "commit") || ++commits !== mode.afterCommits) return;
       print({ type: "dying", commits });
       Deno.kill(Deno.pid, "SIGKILL");
       // The signal is delivered asynchronously: go no further meanwhile.

@@ -14,6 +14,7 @@ import {
   type Store,
 } from "../core/mod.ts";
 import { equalBytes, waitFor } from "../core/_test_util.ts";
+import type { CommitStep } from "../drivers/azure/_test_support.ts";
 import { AZURE_CONNECTION_ENV, killPayload, readLines } from "./_kill_protocol.ts";
 
 /** A segment of a space that a writer produces to. */
@@ -24,11 +25,12 @@ export interface Stream {
 
 /**
  * What a child does: produce `perStream` records to each stream and exit (reading its streams'
- * heads over and over meanwhile when `readHeads`), or die mid-fanout.
+ * heads over and over meanwhile when `readHeads`), or die right after the `afterCommits`-th
+ * time a commit reached `step` (default: its commit point, before its fanout).
  */
 export type ChildMode =
   | { kind: "produce"; perStream: number; readHeads: boolean }
-  | { kind: "kill"; afterCommits: number };
+  | { kind: "kill"; afterCommits: number; step?: CommitStep };
 
 /** The child's orders, its one argument (JSON); the connection string is in its environment. */
 export interface FollowChildOrders {
@@ -40,6 +42,10 @@ export interface FollowChildOrders {
   /** Each produce has this many records, at random. */
   produceSizes: [number, number];
   mode: ChildMode;
+  /** The child's clock runs this far off this host's (default 0). */
+  clockOffsetMs?: number;
+  /** The child keeps time by its own clock, not the table's (see switchOffTableTime). */
+  ownClock?: boolean;
 }
 
 /** One line of a child's output. */

@@ -8,6 +8,7 @@ import { compareKeys, type Entry, entryDifferences, spaceOffset, type Store } fr
 import { collect } from "../core/_test_util.ts";
 import { azureTableName } from "../drivers/azure/mod.ts";
 import {
+  CLOCK_ROW_PREFIX,
   entryOf,
   HEAD_ROW,
   LAYOUT_ROW,
@@ -45,10 +46,10 @@ async function rows(client: TableClient, filter: string): Promise<Row[]> {
   return all;
 }
 
-/** The row keys of every pending marker in the table. */
+/** The row keys of every pending marker in the table (not the processes' clock rows). */
 export async function markerKeys(client: TableClient): Promise<string[]> {
   const found = await rows(client, odata`PartitionKey eq ${MARKER_PARTITION}`);
-  return found.map((row) => row.rowKey);
+  return found.map((row) => row.rowKey).filter((key) => !key.startsWith(CLOCK_ROW_PREFIX));
 }
 
 /** Segment heads that still mark a chunk's fanout as pending: their partition and the mark. */

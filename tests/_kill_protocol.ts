@@ -155,22 +155,7 @@ export async function produceToEverySegment(
   );
 }
 
-/** Calls `onLine` with every whole line of `stream`; returns what followed the last newline. */
-export async function readLines(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<string> {
-  let pending = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    pending += text;
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      onLine(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-    }
-  }
-  return pending;
-}
+export { readLines } from "../core/_test_util.ts";
 
 /** `"space"/"segment"#sequence`, for messages. */
 export function where(space: string, segment: string, sequence?: number): string {

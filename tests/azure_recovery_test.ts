@@ -253,7 +253,7 @@ async function scenario(step: CommitStep, variant: Variant, recovery: Recovery):
     const { table, after } = await crash(storeId, step, variant);
 
     if (recovery === "newStore") {
-      // With the default abandonedMarkerMs (60 s) an uncommitted marker is kept: its writer
+      // With the default abandonedMarkerMs (2 s) a young uncommitted marker is kept: its writer
       // may still be at work. Everything committed is completed at once.
       const patient = factory();
       try {
@@ -352,7 +352,7 @@ Deno.test("azure recovery: markers that can never apply do not block startup and
     // While the garbage marker is there, readers of the space stop below its timestamp: 1 ms.
     assert.deepEqual(await collect(readerStore.consumeSpace({ space: SPACE })), []);
 
-    // A fresh factory with the default abandonedMarkerMs (60 s): all three are young, but none
+    // A fresh factory with the default abandonedMarkerMs (2 s): all three are young, but none
     // can ever apply, so newStore resolves and deletes them.
     await recoversTo(storeId, table, { last: BASE + 7, trxNumber: 2 });
     assert.equal(

@@ -38,8 +38,11 @@ export class HandClock implements Clock {
     return this.#now;
   }
 
-  /** Moves to the next millisecond. */
+  /**
+   * Moves to the next millisecond, or to the wall clock's if that is later: it stands still
+   * between two calls, yet never falls far behind (a driver may check its clock).
+   */
   advance(): void {
-    this.#now++;
+    this.#now = Math.max(this.#now + 1, Date.now());
   }
 }

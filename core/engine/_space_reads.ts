@@ -15,8 +15,9 @@ import type { OpenedStore } from "./_opened_store.ts";
 
 /**
  * How far a read of `cursors` may go: the lowest of their readable bounds (below chunks this
- * process is still committing, and what a shared backend holds back for other processes), and
- * `maxTimestamp` when given. One bound for all the spaces keeps reads ordered across calls.
+ * process is still committing, and the clock's now, or, on a shared backend, what it allows by
+ * its own time), and `maxTimestamp` when given. One bound for all the spaces keeps reads ordered
+ * across calls.
  */
 export async function readBound(
   opened: OpenedStore,
@@ -25,10 +26,11 @@ export async function readBound(
   signal: AbortSignal | undefined,
 ): Promise<number> {
   const { watermark, clock, backend } = opened;
-  const now = clock.now();
+  const shared = backend.shared;
+  // A shared backend's bound keeps to its own time: this process's clock may be behind it.
+  const now = shared ? Infinity : clock.now();
   let bound = now;
   for (const { space } of cursors) bound = Math.min(bound, watermark.boundOf(space, now));
-  const shared = backend.shared;
   if (shared) {
     const held = await Promise.all(
       cursors.map(({ space }) => shared.spaceReadBound(space, signal)),

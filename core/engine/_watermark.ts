@@ -50,6 +50,18 @@ export class SpaceWatermark {
   }
 
   /**
+   * Marks a chunk about to commit into `space` at `timestamp` or, when a reader may already have
+   * passed it, just above what readers passed, as in flight; returns the timestamp taken. For a
+   * shared backend's time, which readers here never read ahead of.
+   */
+  stampAtLeast(space: string, timestamp: number): number {
+    const state = this.#state(space);
+    const taken = Math.max(timestamp, state.readFloor + 1);
+    this.hold(space, taken);
+    return taken;
+  }
+
+  /**
    * Marks a chunk about to commit into `space` at `timestamp` (the clock, or the segment's last
    * timestamp if later) as in flight and returns `timestamp`; or returns `undefined`, marking
    * nothing, when a reader may already have passed `timestamp`: retry once the clock moved on.

@@ -110,10 +110,31 @@ async function* commitChunks<T extends ProduceRecord>(
   if (committed) await handle.opened.backend.shared?.finishWrites(space, segment);
 }
 
+/** A chunk as produce and restore describe it to {@linkcode commitChunk}, given the head. */
+interface ChunkDraft {
+  trx: Trx;
+  lastSequence: number;
+  /** The lowest timestamp the chunk will take. */
+  lowest: number;
+  /** Whether the store's clock stamps the chunk (produce), rather than its entries (restore). */
+  clockStamped: boolean;
+  /** The chunk's entries, stamped at `notBefore` or later and marked in the watermark. */
+  stamp(notBefore: number): Promise<Entry[]>;
+}
+
+/** Attempts at one chunk when a shared backend's commit fails with a transient `Conflict`. */
+const MAX_COMMIT_ATTEMPTS = 3;
+
+function isTransientConflict(error: unknown): boolean {
+  return error instanceof StreamkitError && error.kind === "Conflict" && error.transient;
+}
+
 /**
  * Commits one chunk under the segment's lock: reads the head, checks that the chunk continues
- * it, lets `prepare` build the chunk against that head (it marks the chunk's timestamp in
- * flight in the watermark), commits, releases the watermark, wakes followers, notifies.
+ * it, drafts the chunk against it, has a shared backend cover it, stamps it (marking its
+ * timestamp in flight in the watermark), commits, releases the watermark, wakes followers,
+ * notifies. A shared backend's transient `Conflict` wrote nothing: the chunk goes again from the
+ * head read.
  */
 function commitChunk(
   handle: StoreHandle,
@@ -121,57 +142,81 @@ function commitChunk(
   segment: string,
   firstSequence: number,
   stop: AbortSignal,
-  prepare: (head: SegmentHead | undefined) => Promise<{ trx: Trx; entries: Entry[] }>,
+  draft: (head: SegmentHead | undefined) => ChunkDraft,
 ): Promise<SegmentStatus> {
-  const { lock, backend, watermark, bus, storeId, feed } = handle.opened;
+  const { lock, backend, watermark, bus, storeId, feed, clock } = handle.opened;
+  const shared = backend.shared;
   return lock.run(segmentKey(space, segment), async () => {
-    stop.throwIfAborted();
-    const shared = backend.shared;
-    let head = await (shared?.readHeadForWrite(space, segment) ?? backend.readHead(space, segment));
-    if (firstSequence !== (head?.status.lastSequence ?? 0) + 1 && shared) {
-      // A remembered head may be stale: refuse only what the stored head refuses.
-      head = await backend.readHead(space, segment);
+    for (let attempt = 1;; attempt++) {
+      stop.throwIfAborted();
+      let head = await (attempt === 1 && shared
+        ? shared.readHeadForWrite(space, segment)
+        : backend.readHead(space, segment));
+      if (firstSequence !== (head?.status.lastSequence ?? 0) + 1 && shared && attempt === 1) {
+        // A remembered head may be stale: refuse only what the stored head refuses.
+        head = await backend.readHead(space, segment);
+      }
+      const expected = (head?.status.lastSequence ?? 0) + 1;
+      if (firstSequence !== expected) {
+        throw new SequenceMismatchError(space, segment, expected, firstSequence);
+      }
+      // Past this point the chunk commits whole, whatever the signal does.
+      stop.throwIfAborted();
+      const chunk = draft(head);
+      const { trx, lastSequence, lowest } = chunk;
+      const notBefore = shared
+        ? await shared.coverChunk({
+          space,
+          segment,
+          head,
+          trx,
+          firstSequence,
+          lastSequence,
+          lowest,
+          clock: chunk.clockStamped ? clock : undefined,
+        })
+        : lowest;
+      const entries = await chunk.stamp(Math.max(lowest, notBefore));
+      const timestamp = entries[0].timestamp;
+      const status: SegmentStatus = {
+        space,
+        segment,
+        firstSequence: head?.status.firstSequence ?? firstSequence,
+        firstTimestamp: head?.status.firstTimestamp ?? timestamp,
+        lastSequence: entries[entries.length - 1].sequence,
+        lastTimestamp: timestamp,
+      };
+      try {
+        await backend.commit({ space, segment, head, trx, timestamp, entries, status });
+      } catch (error) {
+        if (shared && attempt < MAX_COMMIT_ATTEMPTS && isTransientConflict(error)) {
+          continue;
+        }
+        throw error;
+      } finally {
+        watermark.release(space, timestamp);
+      }
+      // After the release: a woken follower's read bound already lets the chunk through.
+      feed.committed(space, segmentKey(space, segment));
+      bus?.publish(storeId, { ...status });
+      return status;
     }
-    const expected = (head?.status.lastSequence ?? 0) + 1;
-    if (firstSequence !== expected) {
-      throw new SequenceMismatchError(space, segment, expected, firstSequence);
-    }
-    // Past this point the chunk commits whole, whatever the signal does.
-    stop.throwIfAborted();
-    const { trx, entries } = await prepare(head);
-    const timestamp = entries[0].timestamp;
-    const status: SegmentStatus = {
-      space,
-      segment,
-      firstSequence: head?.status.firstSequence ?? firstSequence,
-      firstTimestamp: head?.status.firstTimestamp ?? timestamp,
-      lastSequence: entries[entries.length - 1].sequence,
-      lastTimestamp: timestamp,
-    };
-    try {
-      await backend.commit({ space, segment, head, trx, timestamp, entries, status });
-    } finally {
-      watermark.release(space, timestamp);
-    }
-    // After the release: a woken follower's read bound already lets the chunk through.
-    feed.committed(space, segmentKey(space, segment));
-    bus?.publish(storeId, { ...status });
-    return status;
   });
 }
 
 /**
- * The chunk's timestamp: the clock, or the segment's last timestamp if later; when a reader of
- * the space already read through that millisecond, the next one (waiting for it, at most 1 ms).
+ * The chunk's timestamp: the clock, or `notBefore` (the segment's last timestamp, or what a
+ * shared backend requires) if later; when a reader of the space already read through that
+ * millisecond, the next one (waiting for it, at most 1 ms).
  */
 async function stampChunk(
   watermark: SpaceWatermark,
   clock: Clock,
   space: string,
-  lastTimestamp: number,
+  notBefore: number,
 ): Promise<number> {
   while (true) {
-    const timestamp = watermark.tryStamp(space, Math.max(clock.now(), lastTimestamp));
+    const timestamp = watermark.tryStamp(space, Math.max(clock.now(), notBefore));
     if (timestamp !== undefined) return timestamp;
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
@@ -185,25 +230,32 @@ function produceChunk(
   records: ProduceRecord[],
   stop: AbortSignal,
 ): Promise<SegmentStatus> {
-  const { watermark, clock, nodeId } = handle.opened;
-  return commitChunk(handle, space, segment, records[0].sequence, stop, async (head) => {
-    const timestamp = await stampChunk(
-      watermark,
-      clock,
-      space,
-      head?.status.lastTimestamp ?? -Infinity,
-    );
+  const { watermark, clock, nodeId, backend } = handle.opened;
+  // A shared backend's time stamps chunks (this clock is only checked against it).
+  const byBackendTime = backend.shared !== undefined;
+  return commitChunk(handle, space, segment, records[0].sequence, stop, (head) => {
     const trx = { id: crypto.randomUUID(), node: nodeId, number: (head?.trxNumber ?? 0) + 1 };
-    const entries: Entry[] = records.map((record) => ({
-      space,
-      segment,
-      sequence: record.sequence,
-      timestamp,
+    const lastTimestamp = head?.status.lastTimestamp ?? 0;
+    return {
       trx,
-      payload: record.payload,
-      metadata: record.metadata ?? {},
-    }));
-    return { trx, entries };
+      lastSequence: records[records.length - 1].sequence,
+      lowest: byBackendTime ? lastTimestamp : Math.max(clock.now(), lastTimestamp),
+      clockStamped: true,
+      stamp: async (notBefore) => {
+        const timestamp = byBackendTime
+          ? watermark.stampAtLeast(space, notBefore)
+          : await stampChunk(watermark, clock, space, notBefore);
+        return records.map((record) => ({
+          space,
+          segment,
+          sequence: record.sequence,
+          timestamp,
+          trx,
+          payload: record.payload,
+          metadata: record.metadata ?? {},
+        }));
+      },
+    };
   });
 }
 
@@ -245,8 +297,17 @@ function restoreChunk(
         `entries: sequence ${first} has trx number ${trx.number}, below the segment's last (${head.trxNumber})`,
       );
     }
-    handle.opened.watermark.hold(space, timestamp);
-    const entries = chunk.map((entry) => ({ ...entry, metadata: entry.metadata ?? {} }));
-    return Promise.resolve({ trx: { ...trx }, entries });
+    return {
+      trx: { ...trx },
+      lastSequence: chunk[chunk.length - 1].sequence,
+      lowest: timestamp,
+      clockStamped: false,
+      stamp: () => {
+        handle.opened.watermark.hold(space, timestamp);
+        return Promise.resolve(
+          chunk.map((entry) => ({ ...entry, metadata: entry.metadata ?? {} })),
+        );
+      },
+    };
   });
 }

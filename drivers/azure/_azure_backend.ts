@@ -6,6 +6,7 @@ import { type Entry, StreamkitError, toHex } from "@streamkit/core";
 import {
   type BackendLimits,
   type ChunkCommit,
+  type ChunkCover,
   type SegmentHead,
   type SegmentRange,
   type SharedBackend,
@@ -16,7 +17,9 @@ import {
 import { ChunkCommitter } from "./_commit.ts";
 import type { CommitStepHook } from "./_commit_hooks.ts";
 import {
+  CLOCK_ROW_PREFIX,
   entryOf,
+  MARKER_PARTITION,
   segmentInventoryPartition,
   segmentPartition,
   sequenceRow,
@@ -27,16 +30,21 @@ import { FanoutWriter } from "./_fanout.ts";
 import { mergeByRowKey } from "./_merge_rows.ts";
 import { Recovery } from "./_recovery.ts";
 import type { AzureTable } from "./_table.ts";
+import { TableClock } from "./_table_clock.ts";
 
 /** What the backend needs besides its table. */
 export interface AzureBackendSettings {
   limits: BackendLimits;
-  /** A marker whose commit never happened is deleted once it is this old. */
+  /** Other processes' pending markers are resolved once this old by the table's time (I12). */
   abandonedMarkerMs: number;
+  /** How far this process's clock may be from the table's time (I15). */
+  maxClockSkewMs: number;
   /** Shards of the space index, as the table records them. */
   spaceShards: number;
   /** Fault injection for tests (see _commit_hooks.ts). */
   afterCommitStep: CommitStepHook | undefined;
+  /** Set only in tests that show what goes wrong without the table's time (I6, I13). */
+  ownClock: (() => number) | undefined;
 }
 
 /** Inventory and space row keys are hex; `g` sorts after every hex digit. */
@@ -52,6 +60,7 @@ export class AzureBackend implements StoreBackend {
   readonly limits: BackendLimits;
   /** Every process with the table's credentials may commit to it. */
   readonly shared: SharedBackend = {
+    coverChunk: (chunk) => this.#coverChunk(chunk),
     spaceReadBound: (space, signal) => this.#spaceReadBound(space, signal),
     readHeadForWrite: (space, segment) => this.#readHeadForWrite(space, segment),
     finishWrites: (space, segment) => this.#committer.drainSegment(space, segment),
@@ -60,15 +69,59 @@ export class AzureBackend implements StoreBackend {
   readonly #committer: ChunkCommitter;
   readonly #recovery: Recovery;
   readonly #spaceShards: number;
+  readonly #tableClock = new TableClock();
+  /** The row this process writes to learn the table's time when it has written no marker. */
+  readonly #clockRow = `${CLOCK_ROW_PREFIX}${crypto.randomUUID()}`;
+  readonly #ownClock: (() => number) | undefined;
 
   constructor(table: AzureTable, settings: AzureBackendSettings) {
-    const { spaceShards, abandonedMarkerMs, afterCommitStep } = settings;
+    const { spaceShards, abandonedMarkerMs, maxClockSkewMs, afterCommitStep, ownClock } = settings;
     const fanout = new FanoutWriter(table, spaceShards, afterCommitStep);
     this.#table = table;
-    this.#committer = new ChunkCommitter(table, fanout, abandonedMarkerMs, afterCommitStep);
+    this.#committer = new ChunkCommitter(
+      table,
+      fanout,
+      this.#tableClock,
+      maxClockSkewMs,
+      afterCommitStep,
+      ownClock,
+    );
     this.#spaceShards = spaceShards;
-    this.#recovery = new Recovery(table, this.#committer, fanout, abandonedMarkerMs);
+    this.#recovery = new Recovery(
+      table,
+      this.#committer,
+      fanout,
+      abandonedMarkerMs,
+      (signal) => this.#tableNow(signal),
+    );
     this.limits = settings.limits;
+    this.#ownClock = settings.ownClock;
+  }
+
+  /**
+   * A lower bound of the table's time now: from this process's latest write to the marker
+   * partition, or, when it has none lately, from a write of its clock row made now (I13).
+   */
+  async #tableNow(signal?: AbortSignal): Promise<number> {
+    const known = this.#tableClock.lowerBound();
+    if (known !== undefined) return known;
+    signal?.throwIfAborted();
+    const etag = await this.#table.upsert(
+      { partitionKey: MARKER_PARTITION, rowKey: this.#clockRow },
+      "learn the table's time",
+    );
+    if (this.#tableClock.note(etag) === undefined) {
+      throw new StreamkitError(
+        "Unavailable",
+        "the table's answer to a write carried no time (ETag); cannot bound reads",
+      );
+    }
+    return this.#tableClock.lowerBound()!;
+  }
+
+  /** Under a marker before the chunk is stamped (I3); see {@linkcode ChunkCommitter.cover}. */
+  #coverChunk(chunk: ChunkCover): Promise<number> {
+    return this.#committer.cover(chunk);
   }
 
   /** The head as this backend's last commit left it, if remembered (I9); else `readHead`. */
@@ -81,7 +134,12 @@ export class AzureBackend implements StoreBackend {
 
   /** The segment's head, once the fanout it marks as pending is complete (I10). */
   async readHead(space: string, segment: string): Promise<SegmentHead | undefined> {
-    const head = await this.#table.readHead(space, segment);
+    const head = await this.#table.readHeadRow(space, segment);
+    if (head && head.status.lastSequence === 0) {
+      // A fence row: no entries, and the segment's first commit replaces it (I12).
+      this.#committer.noteEmptyHead(space, segment, head.etag);
+      return undefined;
+    }
     if (!head?.pending) return head;
     // The mark of this backend's own last commit: its pipeline does that fanout (I9).
     if (this.#committer.lastCommit(space, segment)?.pending?.trxId === head.pending.trxId) {
@@ -125,13 +183,18 @@ export class AzureBackend implements StoreBackend {
    * (I13): of other writers, the oldest pending marker; of this backend, after waiting for the
    * fanout of what it committed before the call, its oldest chunk still committing or owed.
    */
-  async #spaceReadBound(space: string, signal?: AbortSignal): Promise<number | undefined> {
+  async #spaceReadBound(space: string, signal?: AbortSignal): Promise<number> {
+    // Taken before the marker query is sent: a marker it misses is written later, and the chunk
+    // it covers is stamped at or after that write's table time (I3, I13).
+    const now = this.#ownClock?.() ?? await this.#tableNow(signal);
     const [own, others] = await Promise.all([
       this.#committer.ownPendingTimestamp(space),
-      this.#recovery.oldestPendingTimestamp(space, signal),
+      this.#recovery.oldestPendingTimestamp(space, now, signal),
     ]);
-    const oldest = own === undefined || (others !== undefined && others < own) ? others : own;
-    return oldest === undefined ? undefined : oldest - 1;
+    let bound = now - 1;
+    if (own !== undefined) bound = Math.min(bound, own - 1);
+    if (others !== undefined) bound = Math.min(bound, others - 1);
+    return bound;
   }
 
   /**

@@ -2,7 +2,7 @@
 // (fanouts in commit order) and a marker lane (see PROTOCOL.md I2-I9).
 
 import { StreamkitError } from "@streamkit/core";
-import type { ChunkCommit } from "@streamkit/core/driver";
+import type { ChunkCommit, ChunkCover } from "@streamkit/core/driver";
 import { MAX_TRANSACTION_OPERATIONS } from "./_batch.ts";
 import type { CommitStep, CommitStepHook } from "./_commit_hooks.ts";
 import { type CommitAnswer, submitCommit } from "./_commit_point.ts";
@@ -15,11 +15,10 @@ import {
   type StoredHead,
 } from "./_entities.ts";
 import type { FanoutWriter } from "./_fanout.ts";
-import type { FanoutOrder } from "./_fanout_order.ts";
-import { MARKER_RESOLVE_MS, OwnMarkers } from "./_markers.ts";
+import { OwnMarkers } from "./_markers.ts";
 import {
-  coveringMarker,
   forget,
+  hasMarker,
   isIdle,
   newPipeline,
   type Outcome,
@@ -28,6 +27,7 @@ import {
   type SegmentPipeline,
 } from "./_pipeline.ts";
 import type { AzureTable } from "./_table.ts";
+import type { TableClock } from "./_table_clock.ts";
 
 /**
  * The largest compressed entry a row may hold. Space rows are upserted, and an upsert's JSON
@@ -43,29 +43,41 @@ const MAX_REMEMBERED_HEADS = 10_000;
 export class ChunkCommitter {
   readonly #table: AzureTable;
   readonly #fanout: FanoutWriter;
-  readonly #fanoutOrder: FanoutOrder;
   readonly #afterStep: CommitStepHook | undefined;
-  /** How long a marker may cover later chunks of its segment (I3). */
-  readonly #coverMs: number;
+  /** How far this process's clock may be from the table's time (I15). */
+  readonly #maxClockSkewMs: number;
   /** Segment partition → the head as this committer's last commit left it, with its ETag (I9). */
   readonly #lastCommits = new Map<string, StoredHead>();
+  /** Segment partition → the ETag of its fence row, for the segment's first commit (I12). */
+  readonly #emptyHeads = new Map<string, string>();
   /** Segment partition → its pipeline, while it has chunks or a failure. */
   readonly #pipelines = new Map<string, SegmentPipeline>();
   readonly #markers: OwnMarkers;
+  readonly #tableClock: TableClock;
+  /** Set only in tests: stamps by this clock, read before the marker's write (see _commit_hooks.ts). */
+  readonly #ownClock: (() => number) | undefined;
 
-  /** Commits to `table`, fanning out with `fanout`; markers are abandoned at `abandonedMarkerMs`. */
+  /** Commits to `table`, fanning out with `fanout`, learning the table's time into `clock`. */
   constructor(
     table: AzureTable,
     fanout: FanoutWriter,
-    abandonedMarkerMs: number,
+    clock: TableClock,
+    maxClockSkewMs: number,
     afterStep: CommitStepHook | undefined,
+    ownClock?: () => number,
   ) {
+    this.#ownClock = ownClock;
     this.#table = table;
     this.#fanout = fanout;
-    this.#fanoutOrder = fanout.order;
-    this.#markers = new OwnMarkers(table);
-    this.#coverMs = Math.min(MARKER_RESOLVE_MS, abandonedMarkerMs) / 2;
+    this.#markers = new OwnMarkers(table, clock);
+    this.#tableClock = clock;
+    this.#maxClockSkewMs = maxClockSkewMs;
     this.#afterStep = afterStep;
+  }
+
+  /** Notes the ETag of a segment's fence row, read by a head read (I12). */
+  noteEmptyHead(space: string, segment: string, etag: string): void {
+    this.#emptyHeads.set(segmentPartition(space, segment), etag);
   }
 
   /** The head this committer's last commit to the segment left, if it still remembers it. */
@@ -90,7 +102,7 @@ export class ChunkCommitter {
     let oldest: number | undefined;
     for (const pipeline of pipelines) {
       const first = pipeline.chunks[0];
-      if (first && !(oldest !== undefined && oldest <= first.timestamp)) oldest = first.timestamp;
+      if (first && !(oldest !== undefined && oldest <= first.markerAt)) oldest = first.markerAt;
     }
     return oldest;
   }
@@ -114,72 +126,136 @@ export class ChunkCommitter {
     if (isIdle(pipeline)) this.#pipelines.delete(pipeline.partition);
   }
 
-  #isCovered(pipeline: SegmentPipeline): boolean {
-    return coveringMarker(pipeline, this.#coverMs) !== undefined;
-  }
-
   /**
-   * Commits `chunk`: marker (unless an earlier chunk's covers it), then one transaction with its
-   * rows and the head (If-Match on the head it was validated against). Resolves at that commit
-   * point; the fanout follows behind (see {@linkcode ChunkCommitter.drainSegment}). A writer
-   * that lost the race gets `SequenceMismatch` (or a transient `Conflict`) and wrote no rows.
+   * Covers a chunk before it is stamped (I3): under a marker of an earlier chunk of the segment
+   * this committer still owes when the chunk continues the head its own last commit left (a
+   * resolver fences that head before deleting a marker, so the commit can then only fail), else
+   * under a marker of its own, written now. Resolves with the table's time of that write, the
+   * earliest the chunk may be stamped; rejects with `ClockSkew` when `chunk.clock` is further
+   * than `maxClockSkewMs` from it (I15), the marker deleted again.
    */
-  async commit(chunk: ChunkCommit): Promise<void> {
-    const { space, segment, trx, timestamp, entries } = chunk;
-    const values = entries.map(compressForRow);
-    values.forEach((value, i) => {
-      if (value.length > MAX_ENTRY_VALUE_BYTES) {
-        throw new StreamkitError(
-          "PayloadTooLarge",
-          `records: the entry at sequence ${entries[i].sequence} takes ${value.length} bytes ` +
-            `compressed, with its metadata and names; an Azure row holds at most ` +
-            `${MAX_ENTRY_VALUE_BYTES} (limits.maxPayloadBytes counts the payload alone)`,
-        );
-      }
-    });
+  async cover(chunk: ChunkCover): Promise<number> {
+    const { space, segment, head, trx, firstSequence, lastSequence, lowest, clock } = chunk;
     const pipeline = this.#pipelineOf(space, segment);
     while (pipeline.failure || pipeline.chunks.length >= MAX_OWED_CHUNKS) {
       if (pipeline.failure) await this.#repair(pipeline);
       // Commits run at most this far ahead of the space index (a throttled shard slows them).
       else await pipeline.chunks[0].done;
     }
-    const firstSequence = entries[0].sequence;
-    // The head marks every chunk still owed a fanout, from the oldest (I4).
-    const owedFrom = pipeline.chunks[0]?.firstSequence ?? firstSequence;
-    const covered = this.#isCovered(pipeline);
-    const spacePartition = this.#fanout.spacePartitionOf(space, segment);
+    const continuesOwnHead = head !== undefined &&
+      head.version === this.#lastCommits.get(pipeline.partition)?.etag;
+    const covered = continuesOwnHead && hasMarker(pipeline);
+    // The table's time as known here, a lower bound of the stamp (a restore keeps its own).
+    const ownStamp = this.#ownClock && clock ? Math.max(lowest, this.#ownClock()) : undefined;
+    const markerAt = ownStamp ??
+      (clock ? Math.max(lowest, this.#tableClock.lowerBound() ?? lowest) : lowest);
     const owed = owedChunk({
       space,
       segment,
       trx,
       firstSequence,
-      lastSequence: entries[entries.length - 1].sequence,
-      timestamp,
-      spaceRows: entries.map((entry, i) =>
-        entryRow(spacePartition, spaceRow(timestamp, segment, entry.sequence), values[i])
-      ),
-      createsSegment: chunk.head === undefined,
-      ticket: this.#fanoutOrder.enter({ trxId: trx.id, timestamp, space, segment, firstSequence }),
+      lastSequence,
+      markerAt,
+      timestamp: markerAt,
+      spaceRows: [],
+      createsSegment: head === undefined,
     });
     pipeline.chunks.push(owed);
+    if (covered) return markerAt;
+    const sentAt = clock?.now();
+    let writtenAt: number | undefined;
+    try {
+      writtenAt = await this.#markers.write(owed);
+    } catch (error) {
+      this.#abandon(pipeline, owed);
+      throw error;
+    }
+    const receivedAt = clock?.now();
+    try {
+      await this.#step("marker");
+    } catch (error) {
+      // A simulated crash: left as a crash leaves it, for the next commit or the sweep (I8).
+      pipeline.failure ??= { error };
+      owed.decide("stopped");
+      owed.finish();
+      throw error;
+    }
+    if (clock && writtenAt !== undefined) {
+      try {
+        this.#checkClock(sentAt!, writtenAt, receivedAt!);
+      } catch (error) {
+        this.#abandon(pipeline, owed);
+        throw error;
+      }
+    }
+    // Stamped at its marker's table time at least (I6).
+    if (ownStamp !== undefined) return ownStamp;
+    return Math.max(markerAt, clock ? writtenAt ?? markerAt : markerAt);
+  }
+
+  /**
+   * Throws `ClockSkew` when the clock read `sentAt` before a marker write and `receivedAt` after
+   * it is surely further than `maxClockSkewMs` from the write's table time `writtenAt` (I15).
+   */
+  #checkClock(sentAt: number, writtenAt: number, receivedAt: number): void {
+    const allowed = this.#maxClockSkewMs;
+    if (writtenAt - receivedAt <= allowed && sentAt - writtenAt <= allowed) return;
+    const offset = Math.round((sentAt + receivedAt) / 2 - writtenAt);
+    throw new StreamkitError(
+      "ClockSkew",
+      `this process's clock is about ${Math.abs(offset)} ms ${
+        offset < 0 ? "behind" : "ahead of"
+      } the table's time (measured on a pending marker's write), more than maxClockSkewMs ` +
+        `(${allowed} ms): nothing was written; set the host's clock right (NTP), or raise ` +
+        `maxClockSkewMs`,
+    );
+  }
+
+  /** A covered chunk that will not commit: out of its pipeline, its marker (if any) deleted. */
+  #abandon(pipeline: SegmentPipeline, owed: OwedChunk): void {
+    forget(pipeline, owed);
+    if (owed.marker) pipeline.retired.push(owed.marker.rowKey);
+    owed.decide("failed");
+    owed.finish();
+    this.#moveMarkers(pipeline);
+  }
+
+  /**
+   * Commits `chunk`, covered by {@linkcode ChunkCommitter.cover}: one transaction with its rows
+   * and the head (If-Match on the head it was validated against). Resolves at that commit point;
+   * the fanout follows behind (see {@linkcode ChunkCommitter.drainSegment}). A writer that lost
+   * the race gets `SequenceMismatch`, and one whose head was fenced a transient `Conflict`; it
+   * wrote no rows.
+   */
+  async commit(chunk: ChunkCommit): Promise<void> {
+    const { space, segment, trx, timestamp, entries } = chunk;
+    const pipeline = this.#pipelineOf(space, segment);
+    const owed = pipeline.chunks.find((owed) => owed.trx.id === trx.id && !owed.committed);
+    if (!owed) throw new Error(`chunk of trx ${trx.id} committed without a cover`);
+    const values = entries.map(compressForRow);
+    const tooLarge = values.findIndex((value) => value.length > MAX_ENTRY_VALUE_BYTES);
+    if (tooLarge >= 0) {
+      this.#abandon(pipeline, owed);
+      throw new StreamkitError(
+        "PayloadTooLarge",
+        `records: the entry at sequence ${entries[tooLarge].sequence} takes ` +
+          `${values[tooLarge].length} bytes compressed, with its metadata and names; an Azure ` +
+          `row holds at most ${MAX_ENTRY_VALUE_BYTES} (limits.maxPayloadBytes counts the ` +
+          `payload alone)`,
+      );
+    }
+    const spacePartition = this.#fanout.spacePartitionOf(space, segment);
+    owed.timestamp = timestamp;
+    owed.spaceRows = entries.map((entry, i) =>
+      entryRow(spacePartition, spaceRow(timestamp, segment, entry.sequence), values[i])
+    );
+    // The head marks every chunk still owed a fanout, from the oldest (I4).
+    const owedFrom = pipeline.chunks[0].firstSequence;
     pipeline.work = pipeline.work.then(() => this.#fanOut(pipeline, owed));
-    // Under a marker already: chunks stamped after it need not wait for it (I6).
-    if (covered) this.#fanoutOrder.leave(owed.ticket);
 
     let outcome: Outcome = "stopped";
     try {
-      if (!covered) {
-        try {
-          await this.#markers.write(owed);
-        } catch (error) {
-          outcome = "failed";
-          throw error;
-        } finally {
-          this.#fanoutOrder.leave(owed.ticket);
-        }
-        await this.#step("marker");
-      }
-      const answer = await this.#commitPoint(chunk, pipeline, owed, owedFrom, values);
+      const answer = await this.#commitPoint(chunk, owed, owedFrom, values);
       if (!answer.applied) {
         outcome = "failed";
         throw answer.lost;
@@ -192,9 +268,8 @@ export class ChunkCommitter {
       if (outcome === "stopped") pipeline.failure ??= { error };
       throw error;
     } finally {
-      // Nothing of it applied: the next chunk must not count on its marker.
+      // Nothing of it applied: its marker goes, and no later chunk may count on it.
       if (outcome === "failed") forget(pipeline, owed);
-      this.#fanoutOrder.leave(owed.ticket);
       owed.decide(outcome);
     }
     // A segment's first chunk: its inventory must be there once produce acknowledges it (I5).
@@ -207,7 +282,6 @@ export class ChunkCommitter {
    */
   async #commitPoint(
     chunk: ChunkCommit,
-    pipeline: SegmentPipeline,
     owed: OwedChunk,
     owedFrom: number,
     values: Uint8Array[],
@@ -220,15 +294,12 @@ export class ChunkCommitter {
       firstSequence: owedFrom,
       lastSequence: owed.lastSequence,
       timestamp,
+      markerAt: owed.markerAt,
     };
     this.#lastCommits.delete(partition);
-    // A chunk under an earlier chunk's marker gets its own before an attempt once that marker is
-    // old, or after a resolver cleared the head's mark (it may have deleted the marker too: I11).
-    const answer = await submitCommit(this.#table, chunk, values, pending, async (markCleared) => {
-      if (!owed.marker && (markCleared || !this.#isCovered(pipeline))) {
-        await this.#markers.write(owed);
-      }
-    });
+    const emptyHeadEtag = chunk.head ? undefined : this.#emptyHeads.get(partition);
+    const answer = await submitCommit(this.#table, chunk, values, pending, emptyHeadEtag);
+    if (answer.applied) this.#emptyHeads.delete(partition);
     if (!answer.applied || answer.headEtag === undefined) return answer;
     this.#lastCommits.set(partition, {
       status: { ...chunk.status },

@@ -1,6 +1,6 @@
-// Fault injection for the driver's own tests: a hook that runs after each step of a commit, so a
-// test can "crash" a writer there by throwing. Kept out of the factory's options (mod.ts does not
-// export this file): tests register it for one factory instance.
+// Hooks for the driver's own tests, kept out of the factory's options (mod.ts does not export
+// this file): a hook after each step of a commit (a test "crashes" a writer there by throwing),
+// and the switch that turns the table's time off.
 
 import type { BackendStoreFactory } from "@streamkit/core/driver";
 
@@ -27,4 +27,22 @@ export function setCommitStepHook(factory: BackendStoreFactory, hook: CommitStep
 /** The hook registered for `factory`, if any. */
 export function commitStepHookOf(factory: BackendStoreFactory): CommitStepHook | undefined {
   return hooks.get(factory);
+}
+
+/** Factories whose stores keep time by a clock of their own instead of the table's. */
+const ownClocks = new WeakMap<BackendStoreFactory, () => number>();
+
+/**
+ * Makes the stores `factory` opens from now on keep time by `now` (this process's clock)
+ * instead of the table's (PROTOCOL.md I6, I13): chunks stamped by it, read before their marker
+ * is written, and space reads bounded by it. Only to show that the tests of one timeline for
+ * many processes fail without the table's time.
+ */
+export function switchOffTableTime(factory: BackendStoreFactory, now: () => number): void {
+  ownClocks.set(factory, now);
+}
+
+/** The clock `factory`'s stores keep time by, when not the table's (I6, I13). */
+export function ownClockOf(factory: BackendStoreFactory): (() => number) | undefined {
+  return ownClocks.get(factory);
 }

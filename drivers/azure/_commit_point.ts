@@ -23,16 +23,15 @@ export type CommitAnswer =
 
 /**
  * Submits the commit transaction of `chunk` (`values`: its entries' compressed bytes), its head
- * marking `pending` (I4). Before each attempt runs `beforeAttempt`, told whether the head's
- * pending mark was cleared under the commit (I11). Throws when it cannot tell whether the
- * transaction applied.
+ * marking `pending` (I4); a new segment's head replaces the fence row of `emptyHeadEtag` when
+ * there is one (I12). Throws when it cannot tell whether the transaction applied.
  */
 export async function submitCommit(
   table: AzureTable,
   chunk: ChunkCommit,
   values: Uint8Array[],
   pending: PendingFanout,
-  beforeAttempt: (markCleared: boolean) => Promise<void>,
+  emptyHeadEtag: string | undefined,
 ): Promise<CommitAnswer> {
   const { space, segment, trx, entries } = chunk;
   const partition = segmentPartition(space, segment);
@@ -42,41 +41,25 @@ export async function submitCommit(
     row: entryRow(partition, sequenceRow(entry.sequence), values[i]),
   }));
   const head = headRow(partition, { status: chunk.status, trxNumber: trx.number }, pending);
-  actions.push(
-    chunk.head
-      ? { kind: "update", row: head, etag: String(chunk.head.version) }
-      : { kind: "create", row: head },
-  );
-  let markCleared = false;
-  for (let attempt = 1;; attempt++) {
-    try {
-      const etags = await table.submit(actions, "commit a chunk", () => beforeAttempt(markCleared));
-      return { applied: true, headEtag: etags.at(-1) };
-    } catch (error) {
-      // An answer may have been lost after the commit happened: the first row says whose it is.
-      if (await table.committed(space, segment, first, trx.id)) {
-        return { applied: true, headEtag: undefined };
-      }
-      // Another process may only have cleared the head's pending mark (a new ETag, the same
-      // head): then the chunk still continues it, and goes again under the new ETag.
-      const moved = attempt === 1 && chunk.head ? await table.readHead(space, segment) : undefined;
-      if (
-        moved && chunk.head && moved.pending === undefined &&
-        moved.status.lastSequence === chunk.head.status.lastSequence &&
-        moved.trxNumber === chunk.head.trxNumber
-      ) {
-        actions[actions.length - 1] = { kind: "update", row: head, etag: moved.etag };
-        markCleared = true;
-        continue;
-      }
-      return { applied: false, lost: await lostCommitError(table, space, segment, first, error) };
+  const etag = chunk.head ? String(chunk.head.version) : emptyHeadEtag;
+  actions.push(etag ? { kind: "update", row: head, etag } : { kind: "create", row: head });
+  try {
+    const etags = await table.submit(actions, "commit a chunk");
+    return { applied: true, headEtag: etags.at(-1) };
+  } catch (error) {
+    // An answer may have been lost after the commit happened: the first row says whose it is.
+    if (await table.committed(space, segment, first, trx.id)) {
+      return { applied: true, headEtag: undefined };
     }
+    return { applied: false, lost: await lostCommitError(table, space, segment, first, error) };
   }
 }
 
 /**
- * The error of a writer whose transaction failed: `SequenceMismatch` or a transient
- * `Conflict` when another writer moved the head (409, 412), else the failure itself.
+ * The error of a writer whose transaction failed its head's condition (409, 412):
+ * `SequenceMismatch` when another writer moved the head past it, else a transient `Conflict`
+ * (the head was fenced or its mark cleared: nothing was written, and the chunk may go again,
+ * stamped anew: I11). Any other failure is returned as it is.
  */
 async function lostCommitError(
   table: AzureTable,
@@ -87,7 +70,7 @@ async function lostCommitError(
 ): Promise<unknown> {
   const status = requestStatusOf(error);
   if (status !== 409 && status !== 412) return error;
-  const head = await table.readHead(space, segment);
+  const head = await table.readHeadRow(space, segment);
   const expected = (head?.status.lastSequence ?? 0) + 1;
   if (expected !== first) return new SequenceMismatchError(space, segment, expected, first);
   return new StreamkitError(

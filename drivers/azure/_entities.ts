@@ -1,6 +1,7 @@
 // How entries, heads and pending markers are laid out as Azure table entities (PROTOCOL.md I1).
 
 import { createHash } from "node:crypto";
+import { tableTimeOf } from "./_table_clock.ts";
 import {
   encodeFirst,
   encodeKey,
@@ -32,6 +33,11 @@ export const HEAD_ROW = "head";
  * entries); not hex, so it never collides with a data partition.
  */
 export const MARKER_PARTITION = "txn";
+/**
+ * Row keys of the marker partition that are no markers start with this (not a hex digit, so no
+ * space's marker range holds them): the rows a process writes to learn the table's time.
+ */
+export const CLOCK_ROW_PREFIX = "~clock-";
 /** Entries are decompressed into at most this many bytes: a payload cap of 1 MiB plus names. */
 const MAX_ENTRY_BYTES = 2 * 1024 * 1024;
 
@@ -222,12 +228,32 @@ export interface PendingFanout {
   firstSequence: number;
   lastSequence: number;
   timestamp: number;
+  /** The timestamp in the key of the last chunk's marker (absent: `timestamp`). */
+  markerAt?: number;
 }
 
-/** A head as read from its row, with its pending fanout and ETag. */
+/**
+ * A head as read from its row, with its pending fanout and ETag. A fence row (a segment with no
+ * entries whose head a resolver wrote so that a dead writer's first commit can only fail) reads
+ * back with `lastSequence` 0.
+ */
 export interface StoredHead extends SegmentHead {
   pending: PendingFanout | undefined;
   etag: string;
+}
+
+/** The head row a resolver writes for a segment with no entries (PROTOCOL.md I12). */
+export function emptyHeadRow(partitionKey: string): Row {
+  return {
+    partitionKey,
+    rowKey: HEAD_ROW,
+    firstSequence: "0",
+    firstTimestamp: "0",
+    lastSequence: "0",
+    lastTimestamp: "0",
+    trxNumber: "0",
+    pending: "",
+  };
 }
 
 /** The head row of a segment, optionally marking a chunk's fanout as pending. */
@@ -284,20 +310,30 @@ export function headOf(space: string, segment: string, row: Row): StoredHead {
   };
 }
 
-/** The pending marker of a chunk about to commit: its transaction record without entries. */
-export function markerRow(record: TransactionRecord, createdAt: number): Row {
+/**
+ * The pending marker of a chunk about to be stamped: its transaction record without entries,
+ * whose `timestamp` is the lowest the chunk will take (the one in the key).
+ */
+export function markerRow(record: TransactionRecord): Row {
   return {
     partitionKey: MARKER_PARTITION,
     rowKey: markerRowKey(record.space, record.timestamp, record.lastSequence, record.trx.id),
-    createdAt: String(createdAt),
     ...valueProperties(compressTransaction({ ...record, entries: [] })),
   };
 }
 
-/** Reads a pending marker back: the chunk's transaction record, and when it was written. */
-export function markerOf(row: Row): { record: TransactionRecord; createdAt: number } {
+/**
+ * Reads a pending marker back: the chunk's transaction record, and the table's time when it was
+ * written (its `Timestamp`; `undefined` if the row carries none).
+ */
+export function markerOf(row: Row): { record: TransactionRecord; writtenAt: number | undefined } {
   const record = decompressTransaction(valueOf(row, `marker ${row.rowKey}`), {
     maxDecompressedBytes: 64 * 1024,
   });
-  return { record, createdAt: integerOf(row, "createdAt", `marker ${row.rowKey}`) };
+  return { record, writtenAt: rowTime(row) };
+}
+
+/** The table's time of a row's last write (its `Timestamp`), in Unix ms; `undefined` if none. */
+export function rowTime(row: Row): number | undefined {
+  return tableTimeOf(row.timestamp);
 }

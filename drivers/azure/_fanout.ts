@@ -1,5 +1,5 @@
-// The fanout of committed chunks: their space rows and the inventory, written in the chunks'
-// turn, by their own commit or by whoever completes a head's pending fanout (PROTOCOL.md I5, I6).
+// The fanout of committed chunks: their space rows and the inventory, written by their own
+// commit or by whoever completes a head's pending fanout (PROTOCOL.md I5).
 
 import { odata } from "@azure/data-tables";
 import { type BatchAction, MAX_TRANSACTION_OPERATIONS } from "./_batch.ts";
@@ -16,7 +16,6 @@ import {
   spaceRow,
   spaceShardOf,
 } from "./_entities.ts";
-import { FanoutOrder } from "./_fanout_order.ts";
 import type { AzureTable } from "./_table.ts";
 
 /** The sequences and timestamp of the chunks a fanout writes (one chunk, or several). */
@@ -28,8 +27,6 @@ export interface FanoutRange {
 
 /** Writes the fanouts of one table. */
 export class FanoutWriter {
-  /** The order of this process's chunks that every fanout waits for its turn in (I6). */
-  readonly order: FanoutOrder = new FanoutOrder();
   readonly #table: AzureTable;
   /** Shards of the space index (see {@linkcode spaceShardOf}). */
   readonly #spaceShards: number;
@@ -59,14 +56,6 @@ export class FanoutWriter {
     range: FanoutRange,
     rows?: { spaceRows: Row[]; createsSegment: boolean },
   ): Promise<void> {
-    // In the chunk's turn, whoever writes it (I6). A range of several chunks waits as its last
-    // one, which is no earlier than the others.
-    await this.order.turnOf({
-      timestamp: range.timestamp,
-      space,
-      segment,
-      firstSequence: range.firstSequence,
-    });
     const spaceRows = rows?.spaceRows ?? [];
     if (!rows) {
       const partition = segmentPartition(space, segment);

@@ -6,11 +6,12 @@ import { MARKER_PARTITION, markerRow, type Row } from "./_entities.ts";
 import type { OwedChunk } from "./_pipeline.ts";
 import { requestStatusOf } from "./_requests.ts";
 import type { AzureTable } from "./_table.ts";
+import type { TableClock } from "./_table_clock.ts";
 
 /**
- * Others resolve a committed chunk's marker once it is this old (a live writer deletes its own
- * within a few round trips); a writer lets a marker cover later chunks while it is younger than
- * half of it (I3, I12).
+ * Others resolve a marker once it is this old by the table's time (a live writer commits and
+ * deletes its own within a few round trips): they fence the segment's head first, so a commit
+ * still in flight under it can only fail (I12).
  */
 export const MARKER_RESOLVE_MS = 2_000;
 
@@ -20,6 +21,7 @@ const DELETED_MARKERS_KEPT_MS = 60_000;
 /** The markers of one committer. */
 export class OwnMarkers {
   readonly #table: AzureTable;
+  readonly #clock: TableClock;
   /** Row keys of the markers written and not deleted. */
   readonly #written = new Set<string>();
   /**
@@ -28,8 +30,9 @@ export class OwnMarkers {
    */
   readonly #deleted = new Map<string, number>();
 
-  constructor(table: AzureTable) {
+  constructor(table: AzureTable, clock: TableClock) {
     this.#table = table;
+    this.#clock = clock;
   }
 
   /** Whether `rowKey` is a marker of this committer, still in the table or being deleted. */
@@ -37,9 +40,14 @@ export class OwnMarkers {
     return this.#written.has(rowKey) || this.#deleted.has(rowKey);
   }
 
-  /** Writes the pending marker of `chunk` before its commit. */
-  async write(chunk: OwedChunk): Promise<void> {
-    await this.#table.upsert(this.#rowOf(chunk), "write the pending marker");
+  /**
+   * Writes the pending marker of `chunk` before it is stamped; resolves with the table's time of
+   * the write (`undefined` if the answer did not carry it).
+   */
+  async write(chunk: OwedChunk): Promise<number | undefined> {
+    return this.#clock.note(
+      await this.#table.upsert(this.#rowOf(chunk), "write the pending marker"),
+    );
   }
 
   async delete(rowKey: string): Promise<void> {
@@ -61,10 +69,11 @@ export class OwnMarkers {
     }));
     if (row) actions.unshift({ kind: "upsert", row });
     try {
-      await this.#table.submit(actions, "move a pending marker");
+      const etags = await this.#table.submit(actions, "move a pending marker");
+      if (row) this.#clock.note(etags[0]);
     } catch (error) {
       if (requestStatusOf(error) !== 404) throw error;
-      if (row) await this.#table.upsert(row, "write the pending marker");
+      if (row) this.#clock.note(await this.#table.upsert(row, "write the pending marker"));
       for (const rowKey of retired) await this.#table.deleteMarker(rowKey);
     }
     for (const rowKey of retired) this.#noteDeleted(rowKey);
@@ -72,13 +81,17 @@ export class OwnMarkers {
 
   /** The pending marker of `chunk`, recorded as its own and this committer's from now on. */
   #rowOf(chunk: OwedChunk): Row {
-    const { trx, space, segment, firstSequence, lastSequence, timestamp } = chunk;
-    const createdAt = Date.now();
-    const row = markerRow(
-      { trx, space, segment, firstSequence, lastSequence, timestamp, entries: [] },
-      createdAt,
-    );
-    chunk.marker = { rowKey: row.rowKey, createdAt };
+    const { trx, space, segment, firstSequence, lastSequence, markerAt } = chunk;
+    const row = markerRow({
+      trx,
+      space,
+      segment,
+      firstSequence,
+      lastSequence,
+      timestamp: markerAt,
+      entries: [],
+    });
+    chunk.marker = { rowKey: row.rowKey };
     this.#written.add(row.rowKey);
     return row;
   }

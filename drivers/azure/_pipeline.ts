@@ -3,7 +3,6 @@
 
 import type { Trx } from "@streamkit/core";
 import type { Row } from "./_entities.ts";
-import type { FanoutTicket } from "./_fanout_order.ts";
 
 /** How a chunk's commit ended, for the work behind it. */
 export type Outcome =
@@ -14,10 +13,9 @@ export type Outcome =
   /** Unknown, or a simulated crash: the work behind it stops, as a crash would leave it. */
   | "stopped";
 
-/** A pending marker a committer wrote: its row key, and when it was written. */
+/** A pending marker a committer wrote. */
 export interface OwnMarker {
   rowKey: string;
-  createdAt: number;
 }
 
 /** A chunk a committer is committing or still owes a fanout. */
@@ -27,11 +25,13 @@ export interface OwedChunk {
   trx: Trx;
   firstSequence: number;
   lastSequence: number;
+  /** The timestamp in its marker's key: the lowest it may take, known before it is stamped. */
+  markerAt: number;
+  /** Its timestamp once stamped (until then, `markerAt`). */
   timestamp: number;
   spaceRows: Row[];
   /** The segment's first chunk: its fanout writes the inventory. */
   createsSegment: boolean;
-  ticket: FanoutTicket;
   /** Its marker in the table: written before its commit, or by the marker lane. */
   marker: OwnMarker | undefined;
   /** Set once the commit applied. */
@@ -103,16 +103,7 @@ export function forget(pipeline: SegmentPipeline, owed: OwedChunk): void {
   if (at >= 0) pipeline.chunks.splice(at, 1);
 }
 
-/** The newest marker of a chunk the pipeline still owes, if younger than `coverMs` (I3). */
-export function coveringMarker(
-  pipeline: SegmentPipeline,
-  coverMs: number,
-): OwnMarker | undefined {
-  let newest: OwnMarker | undefined;
-  for (const chunk of pipeline.chunks) {
-    if (chunk.marker && !(newest && newest.createdAt >= chunk.marker.createdAt)) {
-      newest = chunk.marker;
-    }
-  }
-  return newest && Date.now() - newest.createdAt < coverMs ? newest : undefined;
+/** Whether a chunk the pipeline still owes has a marker in the table (a cover, I3). */
+export function hasMarker(pipeline: SegmentPipeline): boolean {
+  return pipeline.chunks.some((chunk) => chunk.marker !== undefined);
 }

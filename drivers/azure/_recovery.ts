@@ -4,6 +4,8 @@
 import { odata } from "@azure/data-tables";
 import type { ChunkCommitter } from "./_commit.ts";
 import {
+  CLOCK_ROW_PREFIX,
+  emptyHeadRow,
   headRow,
   MARKER_PARTITION,
   markerOf,
@@ -11,39 +13,45 @@ import {
   markerRowRange,
   markerTimestamp,
   type Row,
+  rowTime,
   segmentPartition,
   type StoredHead,
 } from "./_entities.ts";
 import type { FanoutWriter } from "./_fanout.ts";
-import { MARKER_RESOLVE_MS } from "./_markers.ts";
 import type { AzureTable } from "./_table.ts";
 
 /** What resolving a marker did: completed its chunk's fanout, abandoned it, or left it. */
 type Resolution = "completed" | "abandoned" | "live";
+
+/** Fences of one head tried before a resolver leaves a marker to the next pass. */
+const FENCE_ATTEMPTS = 3;
+/** A clock row not written for this long belongs to a process that ended. */
+const CLOCK_ROW_KEPT_MS = 60 * 60_000;
 
 /** Completes or abandons the unfinished work of writers in one table. */
 export class Recovery {
   readonly #table: AzureTable;
   readonly #committer: ChunkCommitter;
   readonly #fanout: FanoutWriter;
-  readonly #abandonedMarkerMs: number;
-  /** Readers resolve markers this old (a live commit takes ms): see MARKER_RESOLVE_MS. */
+  /** Markers of other processes are resolved once this old by the table's time (I12). */
   readonly #resolveAfterMs: number;
+  /** A lower bound of the table's time now (asking the table when this process knows none). */
+  readonly #tableNow: (signal?: AbortSignal) => Promise<number>;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #sweeping: Promise<void> | undefined;
 
-  /** A marker whose commit never happened is deleted once it is `abandonedMarkerMs` old. */
   constructor(
     table: AzureTable,
     committer: ChunkCommitter,
     fanout: FanoutWriter,
-    abandonedMarkerMs: number,
+    resolveAfterMs: number,
+    tableNow: (signal?: AbortSignal) => Promise<number>,
   ) {
     this.#table = table;
     this.#committer = committer;
     this.#fanout = fanout;
-    this.#abandonedMarkerMs = abandonedMarkerMs;
-    this.#resolveAfterMs = Math.min(MARKER_RESOLVE_MS, abandonedMarkerMs);
+    this.#resolveAfterMs = resolveAfterMs;
+    this.#tableNow = tableNow;
   }
 
   /**
@@ -63,7 +71,12 @@ export class Recovery {
     );
     if (cleared) {
       await this.#table.deleteMarker(
-        markerRowKey(space, pending.timestamp, pending.lastSequence, pending.trxId),
+        markerRowKey(
+          space,
+          pending.markerAt ?? pending.timestamp,
+          pending.lastSequence,
+          pending.trxId,
+        ),
       );
     }
     return cleared;
@@ -76,30 +89,44 @@ export class Recovery {
    */
   async recover(): Promise<void> {
     await this.#committer.repairFailed();
+    const now = await this.#tableNow();
     const filter = odata`PartitionKey eq ${MARKER_PARTITION}`;
     for await (const row of this.#table.rows(filter)) {
-      await this.#resolveMarker(row).catch(() => {});
+      if (row.rowKey.startsWith(CLOCK_ROW_PREFIX)) {
+        // A process's clock row, rewritten while it reads: one not written for long is gone.
+        const writtenAt = rowTime(row);
+        if (writtenAt !== undefined && now - writtenAt > CLOCK_ROW_KEPT_MS) {
+          await this.#table.deleteMarker(row.rowKey).catch(() => {});
+        }
+        continue;
+      }
+      if (this.#committer.ownsMarker(row.rowKey)) continue;
+      await this.#resolveMarker(row, now).catch(() => {});
     }
   }
 
   /**
    * The timestamp of `space`'s oldest chunk that another writer (anywhere) may still be
-   * committing or owe a fanout, or `undefined` if there is none (I13). This committer's own
-   * markers are left out (I14). One query while no marker is old; an older one is resolved
-   * first rather than hold readers back until the sweep.
+   * committing or owe a fanout, or `undefined` if there is none (I13), by one query of the
+   * markers; this committer's own are left out (I14). A marker at least `resolveAfterMs` old by
+   * the table's time `now` is resolved first rather than hold readers back until the sweep.
    */
-  async oldestPendingTimestamp(space: string, signal?: AbortSignal): Promise<number | undefined> {
+  async oldestPendingTimestamp(
+    space: string,
+    now: number,
+    signal?: AbortSignal,
+  ): Promise<number | undefined> {
     const { first, end } = markerRowRange(space);
     const filter =
       odata`PartitionKey eq ${MARKER_PARTITION} and RowKey ge ${first} and RowKey lt ${end}`;
-    for await (const marker of this.#table.rows(filter, signal)) {
-      if (this.#committer.ownsMarker(marker.rowKey)) continue;
-      const age = Date.now() - Number(marker.createdAt);
-      if (!(age < this.#resolveAfterMs)) {
-        const resolution = await this.#resolveMarker(marker).catch(() => "live" as const);
+    for await (const row of this.#table.rows(filter, signal)) {
+      if (this.#committer.ownsMarker(row.rowKey)) continue;
+      const writtenAt = rowTime(row);
+      if (writtenAt === undefined || now - writtenAt >= this.#resolveAfterMs) {
+        const resolution = await this.#resolveMarker(row, now).catch(() => "live" as const);
         if (resolution !== "live") continue;
       }
-      const timestamp = markerTimestamp(space, marker.rowKey);
+      const timestamp = markerTimestamp(space, row.rowKey);
       // A key without a timestamp is no writer's marker: nothing can commit under it.
       if (timestamp !== undefined) return timestamp;
     }
@@ -107,11 +134,13 @@ export class Recovery {
   }
 
   /**
-   * Resolves one pending marker (I12): completes the fanout of a commit that happened (and of
-   * what the segment's head still owes), abandons the marker of a commit that never will;
-   * leaves (`live`) one whose writer may still commit, or may still count on it as a cover.
+   * Resolves one pending marker (I12): one of a commit that applied at once, one of a commit that
+   * did not once it is `resolveAfterMs` old by the table's time `now`. Fences the segment's head (completing and clearing the fanout it marks as pending,
+   * rewriting it, or writing a fence row for a segment without one), so that a commit still in
+   * flight that counts on the marker can only fail, and only then deletes the marker. Leaves
+   * (`live`) a younger marker, or one whose head keeps moving.
    */
-  async #resolveMarker(row: Row): Promise<Resolution> {
+  async #resolveMarker(row: Row, now: number): Promise<Resolution> {
     let marker: ReturnType<typeof markerOf>;
     try {
       marker = markerOf(row);
@@ -121,29 +150,35 @@ export class Recovery {
       await this.#table.deleteMarker(row.rowKey);
       return "abandoned";
     }
-    const { record, createdAt } = marker;
-    const age = Date.now() - createdAt;
-    const head = await this.#table.readHead(record.space, record.segment);
-    if (
-      head?.pending?.trxId === record.trx.id ||
-      await this.#table.committed(record.space, record.segment, record.firstSequence, record.trx.id)
-    ) {
-      // Committed. Without a mark on the head, its fanout is done (whoever cleared the mark
-      // completed it) and no commit of the segment that was in flight can count on the marker.
-      const unmarked = head?.pending === undefined ||
-        await this.completePendingFanout(record.space, record.segment, head);
-      if (!unmarked && age < this.#resolveAfterMs) return "live";
+    const { record, writtenAt } = marker;
+    const old = writtenAt === undefined || now - writtenAt >= this.#resolveAfterMs;
+    const { space, segment } = record;
+    const partition = segmentPartition(space, segment);
+    for (let attempt = 0; attempt < FENCE_ATTEMPTS; attempt++) {
+      const head = await this.#table.readHeadRow(space, segment);
+      const committed = head?.pending?.trxId === record.trx.id ||
+        await this.#table.committed(space, segment, record.firstSequence, record.trx.id);
+      if (!committed && head && head.status.lastSequence >= record.firstSequence) {
+        // Another transaction holds its first sequence: its insert can only fail.
+        await this.#table.deleteMarker(row.rowKey);
+        return "abandoned";
+      }
+      // A young marker of a commit not (yet) applied: its writer is likely at work.
+      if (!committed && !old) return "live";
+      const fenced = head?.pending
+        ? await this.completePendingFanout(space, segment, head)
+        : head
+        ? await this.#table.replaceIfUnchanged(
+          head.status.lastSequence > 0
+            ? headRow(partition, head, undefined)
+            : emptyHeadRow(partition),
+          head.etag,
+          "fence a segment head",
+        )
+        : await this.#table.createIfAbsent(emptyHeadRow(partition), "fence a new segment");
+      if (!fenced) continue;
       await this.#table.deleteMarker(row.rowKey);
-      return "completed";
-    }
-    if (
-      (head !== undefined && head.status.lastSequence >= record.firstSequence) ||
-      age >= this.#abandonedMarkerMs
-    ) {
-      // Another transaction owns its first sequence (a loser's marker: its insert can only
-      // fail), or its writer is presumed dead (A1).
-      await this.#table.deleteMarker(row.rowKey);
-      return "abandoned";
+      return committed ? "completed" : "abandoned";
     }
     return "live";
   }

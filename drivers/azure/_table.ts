@@ -131,9 +131,18 @@ export class AzureTable {
     return shardsOf(winner);
   }
 
-  /** Inserts or replaces one row. */
-  async upsert(row: Row, what: string): Promise<void> {
-    await this.#requests.send(what, () => this.#client.upsertEntity(row, "Replace"));
+  /** Inserts or replaces one row; resolves with its new ETag. */
+  async upsert(row: Row, what: string): Promise<string | undefined> {
+    const answer = await this.#requests.send(what, () => this.#client.upsertEntity(row, "Replace"));
+    return answer.etag;
+  }
+
+  /** Inserts one row; `false` if a row with its keys is there already. */
+  async createIfAbsent(row: Row, what: string): Promise<boolean> {
+    const answer = await this.#requests.send(what, () => this.#client.createEntity(row), {
+      undefinedOn: 409,
+    });
+    return answer !== undefined;
   }
 
   /** Replaces one row if its ETag is still `etag`; `false` if it changed meanwhile. */
@@ -161,8 +170,14 @@ export class AzureTable {
     });
   }
 
-  /** The head row of a segment, read back; `undefined` for a segment with no entries. */
+  /** The head of a segment; `undefined` for a segment with no entries (or only a fence row). */
   async readHead(space: string, segment: string): Promise<StoredHead | undefined> {
+    const head = await this.readHeadRow(space, segment);
+    return head && head.status.lastSequence > 0 ? head : undefined;
+  }
+
+  /** The head row of a segment as it is, a fence row (`lastSequence` 0) included. */
+  async readHeadRow(space: string, segment: string): Promise<StoredHead | undefined> {
     const row = await this.row(segmentPartition(space, segment), HEAD_ROW, "read a segment head");
     return row && headOf(space, segment, row);
   }

@@ -8,6 +8,7 @@
  */
 
 export {
+  CLOCK_ROW_PREFIX,
   compressForRow,
   entryOf,
   entryRow,
@@ -29,7 +30,7 @@ export {
   spaceRow,
   spaceShardOf,
 } from "./_entities.ts";
-export { type CommitStep, setCommitStepHook } from "./_commit_hooks.ts";
+export { type CommitStep, setCommitStepHook, switchOffTableTime } from "./_commit_hooks.ts";
 export * from "./_test_azurite.ts";
 export * from "./_test_fault_proxy.ts";
 export * from "./_test_simulator.ts";

@@ -25,7 +25,7 @@ import {
   type StoreBackend,
 } from "@streamkit/core/driver";
 import { AzureBackend } from "./_azure_backend.ts";
-import { commitStepHookOf } from "./_commit_hooks.ts";
+import { commitStepHookOf, ownClockOf } from "./_commit_hooks.ts";
 import {
   AzureRequests,
   type CredentialKind,
@@ -70,8 +70,18 @@ export interface AzureStoreFactoryOptions extends BackendStoreFactoryOptions {
   retry?: Partial<RetryPolicy>;
   /** How often the background sweep completes pending fanouts, in ms; default 3 minutes, 0: never. */
   sweepIntervalMs?: number;
-  /** A pending marker whose commit never happened is deleted once this old, in ms; default 60 s. */
+  /**
+   * Other processes' pending markers are resolved once this old by the table's time, in ms:
+   * completed if their chunk committed, else abandoned after fencing the segment's head (so a
+   * late commit can only fail); default 2 s. Readers of a space wait at most about this long
+   * behind a writer that died.
+   */
   abandonedMarkerMs?: number;
+  /**
+   * How far this process's clock may be from the table's time, in ms; default 500. Checked on
+   * every pending marker written: beyond it, produce fails with `ClockSkew` and writes nothing.
+   */
+  maxClockSkewMs?: number;
   /**
    * Shards of a space's index, 1 to 32; default 4. Azure serves about 2,000 entities/s per
    * partition, and every entry of a space is written to its space index too: each shard is a
@@ -128,6 +138,10 @@ const AZURE_CEILINGS: BackendLimits = {
 const DEFAULT_LIMITS: BackendLimits = { ...AZURE_CEILINGS, maxPayloadBytes: 512 * 1024 };
 const NIL_STORE_ID = "00000000-0000-0000-0000-000000000000";
 const DEFAULT_SPACE_SHARDS = 4;
+/** Other processes' markers are resolved once this old (table time), in ms (I12). */
+const DEFAULT_ABANDONED_MARKER_MS = 2_000;
+/** How far a writer's clock may be from the table's time, in ms (I15). */
+const DEFAULT_MAX_CLOCK_SKEW_MS = 500;
 const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, baseDelayMs: 50, maxDelayMs: 2_000 };
 
 function invalid(message: string): StreamkitError {
@@ -320,6 +334,7 @@ export class AzureStoreFactory extends BackendStoreFactory implements StoreFacto
   #limits: BackendLimits;
   #requests: AzureRequests;
   #abandonedMarkerMs: number;
+  #maxClockSkewMs: number;
   #sweepIntervalMs: number;
   #spaceShards: number;
 
@@ -350,7 +365,12 @@ export class AzureStoreFactory extends BackendStoreFactory implements StoreFacto
     this.#abandonedMarkerMs = positiveOrZero(
       "abandonedMarkerMs",
       options.abandonedMarkerMs,
-      60_000,
+      DEFAULT_ABANDONED_MARKER_MS,
+    );
+    this.#maxClockSkewMs = positiveOrZero(
+      "maxClockSkewMs",
+      options.maxClockSkewMs,
+      DEFAULT_MAX_CLOCK_SKEW_MS,
     );
     this.#sweepIntervalMs = positiveOrZero("sweepIntervalMs", options.sweepIntervalMs, 180_000);
     this.#spaceShards = positiveOrZero("spaceShards", options.spaceShards, DEFAULT_SPACE_SHARDS);
@@ -414,7 +434,9 @@ export class AzureStoreFactory extends BackendStoreFactory implements StoreFacto
       limits: this.#limits,
       spaceShards: await table.spaceShards(this.#spaceShards),
       abandonedMarkerMs: this.#abandonedMarkerMs,
+      maxClockSkewMs: this.#maxClockSkewMs,
       afterCommitStep: commitStepHookOf(this),
+      ownClock: ownClockOf(this),
     });
     await backend.recover();
     if (this.#sweepIntervalMs > 0) backend.startSweep(this.#sweepIntervalMs);

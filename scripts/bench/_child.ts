@@ -294,6 +294,8 @@ function scenarioRun(contestant: Contestant<Driver>, workload: Workload) {
       return contestant.simulatedConsume?.(workload.read, workload.network);
     case "spaceScale":
       return contestant.spaceScale?.(workload.scale);
+    case "crossProcess":
+      return contestant.crossProcess?.(workload.cross);
   }
 }
 

@@ -9,6 +9,7 @@
 import type { SimulatedNetwork } from "./_simulator.ts";
 import {
   type CliCommand,
+  type CrossProcess,
   type Driver,
   type LatencySamples,
   PAYLOAD_BYTES,
@@ -135,6 +136,8 @@ export interface Contestant<D extends Driver> {
   simulatedConsume?(read: Read, network: SimulatedNetwork): ScenarioRun<D>;
   /** A space's write throughput by shard count, under the simulator's limits (streamkit's). */
   spaceScale?(scale: SpaceScale): ScenarioRun<D>;
+  /** Entries from their commit in writer processes to a follower in another (streamkit's). */
+  crossProcess?(cross: CrossProcess): ScenarioRun<D>;
 }
 
 /**

@@ -8,8 +8,9 @@
  * by polling), with a poll interval of {@linkcode FOLLOW_POLL_INTERVAL_MS}. Through the Azure
  * simulator: produce and consumeSpace as above with the simulator between the store and
  * Azurite, each against the raw library's job (from `_contestant_data_tables.ts`) on the same
- * simulator, pass by pass in one process, counting the requests of each pass; and the
- * space-scaling scenario (`_space_scale.ts`).
+ * simulator, pass by pass in one process, counting the requests of each pass; the
+ * space-scaling scenario (`_space_scale.ts`); and following writer processes
+ * (`_cross_process.ts`).
  *
  * @module
  */
@@ -30,6 +31,7 @@ import { withAzureStore as withStore, writeReadData } from "./_azure_store.ts";
 import { SimulatedPasses } from "./_simulated_passes.ts";
 import { startSimulator } from "./_simulator.ts";
 import { spaceScale } from "./_space_scale.ts";
+import { crossProcess } from "./_cross_process.ts";
 import {
   consumed,
   countEntries,
@@ -175,4 +177,5 @@ export const contestant: Contestant<"azure"> = {
     },
   }),
   spaceScale,
+  crossProcess,
 };

@@ -75,12 +75,27 @@ export class Arrivals {
   }
 }
 
-/** The `p`-th percentile of ascending `sorted`, by nearest rank. */
-function percentile(sorted: number[], p: number): number {
+/**
+ * The `p`-th percentile of ascending `sorted`, by nearest rank.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(percentile([1, 2, 3, 4], 50)); // 2
+ * ```
+ */
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil(p / 100 * sorted.length) - 1)];
 }
 
-function milliseconds(value: number): number {
+/**
+ * A latency in ms as the results write it: rounded to the microsecond.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(milliseconds(1.23456)); // 1.235
+ * ```
+ */
+export function milliseconds(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 

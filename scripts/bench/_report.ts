@@ -18,6 +18,7 @@ import {
   medianOf,
   ratio,
   shardResults,
+  writersResults,
 } from "./_report_format.ts";
 import { type Scenario, workloadOf } from "./_scenarios.ts";
 import type { Workload } from "./_workload.ts";
@@ -45,6 +46,8 @@ export interface ReportRows {
   simulated: string[];
   /** `azure.space.scale`, a row per shard count. */
   scale: string[];
+  /** `azure.follow.crossProcess`, a row per writer count. */
+  crossProcess: string[];
 }
 
 /**
@@ -213,6 +216,45 @@ const spaceScale: ReportScenario = (scenario, runsOf, rows, jsonLines) => {
   }
 };
 
+const crossProcess: ReportScenario = (scenario, runsOf, rows, jsonLines) => {
+  const runs = runsOf(scenario, scenario.contestants[0])!.map(writersResults);
+  // The measured writer count against 1 writer: the median of the runs' own ratios.
+  const vsOne = medianOf(
+    runs.map(([many, one]) => ratio(many.entriesPerSecPerWriter, one.entriesPerSecPerWriter)!),
+  );
+  for (const [index, { writers }] of runs[0].entries()) {
+    const ofWriters = runs.map((run) => run[index]);
+    // The percentiles' medians; the other columns are those of the median run by rate.
+    const latency = {
+      p50Ms: medianOf(ofWriters.map((at) => at.p50Ms)),
+      p99Ms: medianOf(ofWriters.map((at) => at.p99Ms)),
+    };
+    const at = [...ofWriters].sort((a, b) => a.entriesPerSecPerWriter - b.entriesPerSecPerWriter)[
+      Math.floor((ofWriters.length - 1) / 2)
+    ];
+    // The first count is the one measured, the last the reference (1 writer).
+    const measured = index === 0;
+    rows.crossProcess.push(
+      `| ${writers} | ${formatLatency(latency)}${
+        measured ? formatMaxP99(latency.p99Ms, scenario.maxP99Ms) : ""
+      } | ${at.maxMs.toFixed(0)} ms | ${formatRate(at.entriesPerSecPerWriter)} (${
+        at.perWriter.map((rate) => formatRate(rate)).join(" / ")
+      }) | ${measured ? formatRatio(vsOne, scenario.perWriterGoal) : "–"} | ${
+        formatRate(at.entries)
+      } in ${at.writeSeconds.toFixed(1)} s | ${at.arrivedFirst} |`,
+    );
+    if (measured) {
+      jsonLines.push(JSON.stringify({
+        scenario: scenario.name,
+        writers,
+        ...latency,
+        entriesPerSecPerWriter: at.entriesPerSecPerWriter,
+        vs: { "1-writer": vsOne },
+      }));
+    }
+  }
+};
+
 const simulated: ReportScenario = (scenario, runsOf, rows, jsonLines) => {
   const ours = medianRun(runsOf, scenario, scenario.contestants[0])!;
   // Both jobs ran in every process: the median of the processes' own ratios.
@@ -277,6 +319,8 @@ function reporterOf({ kind, driver }: Workload): ReportScenario {
       return memory;
     case "spaceScale":
       return spaceScale;
+    case "crossProcess":
+      return crossProcess;
     case "simulatedProduce":
     case "simulatedConsume":
       return simulated;
@@ -307,6 +351,7 @@ export function buildReport(
     azureFollow: [],
     simulated: [],
     scale: [],
+    crossProcess: [],
   };
   const jsonLines: string[] = [];
   for (const scenario of selected) {

@@ -1,7 +1,7 @@
 /**
  * The Azure tables of the benchmark's report, with their notes: throughput against
- * @azure/data-tables, following, the scenarios through the Azure simulator, and a space's
- * throughput by shard count.
+ * @azure/data-tables, following, the scenarios through the Azure simulator, a space's
+ * throughput by shard count, and following writer processes.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { ReportRows, RunDescription } from "./_report.ts";
 import { describeNetwork, formatSamples, printTable } from "./_report_format.ts";
+import { SCENARIOS } from "./_scenarios.ts";
 import { RTT10, WORKLOADS } from "./_workload.ts";
 
 function azuriteVersion(): string {
@@ -31,9 +32,11 @@ function azuriteVersion(): string {
  */
 export function printAzureTables(rows: ReportRows, run: RunDescription): void {
   const { scale } = WORKLOADS["azure.space.scale"];
+  const { cross } = WORKLOADS["azure.follow.crossProcess"];
+  const crossGoals = SCENARIOS.find((scenario) => scenario.name === "azure.follow.crossProcess");
   if (
     rows.azure.length > 0 || rows.azureFollow.length > 0 || rows.simulated.length > 0 ||
-    rows.scale.length > 0
+    rows.scale.length > 0 || rows.crossProcess.length > 0
   ) {
     console.log(
       `\nstreamkit azure driver on Azurite ${azuriteVersion()} (in memory, one for every run), ` +
@@ -106,5 +109,26 @@ export function printAzureTables(rows: ReportRows, run: RunDescription): void {
       "the median of the runs' own ratios (goal: 0.7 × N). After the window the writers stop " +
       "and the limits are lifted so that the backlog drains (unmeasured). The other columns " +
       "are those of the median run.",
+  );
+  printTable(
+    rows.crossProcess,
+    "\n| azure.follow.crossProcess: writers | commit to delivery | max | entries/s per writer " +
+      "(each) | vs 1 writer | entries delivered | delivered before acknowledged |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    `\n${cross.writers} writer processes, then 1 (the reference), each writing ` +
+      `${cross.segmentsPerWriter} segments of its own concurrently (entries ÷ ` +
+      `${cross.writers} per writer, in produce calls of ${cross.chunkRecords} records, one ` +
+      `after another per segment), and a follower of the space in the measuring process ` +
+      `(pollIntervalMs ${cross.pollIntervalMs}), each process behind a simulator of its own ` +
+      `(${describeNetwork(cross.network)}), the driver's default options (maxClockSkewMs ` +
+      `${cross.allowanceMs}), fresh tables per writer count. The writers start together once ` +
+      "each has opened its store and written one chunk elsewhere (untimed). Latency: from " +
+      "the moment a writer's produce yielded the status of an entry's chunk to the moment " +
+      "the follower delivered the entry, on the host's wall clock, over every entry (goal: " +
+      `p99 ≤ maxClockSkewMs + pollIntervalMs + 3 round trips = ${crossGoals?.maxP99Ms} ms). ` +
+      "Entries/s per writer: a writer's entries over the time from the start to its last " +
+      "acknowledgement, the writers' mean; vs 1 writer: the median of the runs' own ratios " +
+      `(goal ${crossGoals?.perWriterGoal}). Percentiles: medians over the runs; the other ` +
+      "columns are those of the median run.",
   );
 }

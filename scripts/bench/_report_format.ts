@@ -8,6 +8,7 @@
 import type { ChildResult } from "./_child.ts";
 import type { SimulatedDetails, SimulatedNetwork } from "./_simulator.ts";
 import type { ShardsResult } from "./_space_scale.ts";
+import type { WritersResult } from "./_cross_process.ts";
 
 /**
  * The run of median throughput.
@@ -137,6 +138,18 @@ export function shardResults(result: ChildResult): ShardsResult[] {
 }
 
 /**
+ * Each writer count's figures in a cross-process run, the measured count first, 1 writer last.
+ *
+ * @example
+ * ```ts ignore
+ * const [many, one] = writersResults(result);
+ * ```
+ */
+export function writersResults(result: ChildResult): WritersResult[] {
+  return (result.details as { writers: WritersResult[] }).writers;
+}
+
+/**
  * A child's result as the progress line shows it.
  *
  * @example
@@ -145,6 +158,13 @@ export function shardResults(result: ChildResult): ShardsResult[] {
  * ```
  */
 export function describeResult(result: ChildResult): string {
+  if (result.scenario === "azure.follow.crossProcess") {
+    return writersResults(result).map((at) =>
+      `${at.writers} writer(s) ${formatLatency(at)}, ${
+        formatRate(at.entriesPerSecPerWriter)
+      } entries/s per writer`
+    ).join("; ");
+  }
   if (result.latency) return formatLatency(result.latency);
   if (result.scenario === "azure.space.scale") {
     return shardResults(result).map((at) =>

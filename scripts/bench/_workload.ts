@@ -95,6 +95,27 @@ export interface SpaceScale {
 }
 
 /**
+ * How a cross-process following scenario runs: `writers` writer processes (then 1, the
+ * reference), each writing `segmentsPerWriter` segments of its own concurrently in produce calls
+ * of `chunkRecords` records, and a follower of the space in the measuring process, each of them
+ * behind a simulator of its own with `network`. The follower polls at most `pollIntervalMs`
+ * apart; `allowanceMs` is the driver's default `maxClockSkewMs`, which the latency goal counts.
+ *
+ * @example
+ * ```ts ignore
+ * const { writers, pollIntervalMs } = WORKLOADS["azure.follow.crossProcess"].cross;
+ * ```
+ */
+export interface CrossProcess {
+  writers: number;
+  segmentsPerWriter: number;
+  chunkRecords: number;
+  network: SimulatedNetwork;
+  pollIntervalMs: number;
+  allowanceMs: number;
+}
+
+/**
  * What a scenario does, the same for every contestant: produce into `segments` segments
  * concurrently, consume what a setup wrote, consume while sampling the heap (`memory`), time
  * single entries from their produce to a follower in the same process (`followLatency`), or
@@ -105,7 +126,8 @@ export interface SpaceScale {
  * matching job in the measuring process (`cli`: copy against produce, export against
  * `consumeSpace`); or produce or consume as above through the Azure simulator's `network`
  * (`simulatedProduce`, `simulatedConsume`); or measure how a space's write throughput grows
- * with its shards under the simulator's partition limits (`spaceScale`).
+ * with its shards under the simulator's partition limits (`spaceScale`); or time entries from
+ * their commit in writer processes to a follower in another (`crossProcess`).
  *
  * @example
  * ```ts ignore
@@ -122,7 +144,8 @@ export type Workload =
   | { driver: Driver; kind: "cli"; command: CliCommand }
   | { driver: Driver; kind: "simulatedProduce"; segments: number; network: SimulatedNetwork }
   | { driver: Driver; kind: "simulatedConsume"; read: Read; network: SimulatedNetwork }
-  | { driver: Driver; kind: "spaceScale"; scale: SpaceScale };
+  | { driver: Driver; kind: "spaceScale"; scale: SpaceScale }
+  | { driver: Driver; kind: "crossProcess"; cross: CrossProcess };
 
 /** The kinds of scenario that time their own writes: they have no setup. */
 const WRITING_KINDS: ReadonlySet<Workload["kind"]> = new Set([
@@ -130,6 +153,7 @@ const WRITING_KINDS: ReadonlySet<Workload["kind"]> = new Set([
   "followLatency",
   "simulatedProduce",
   "spaceScale",
+  "crossProcess",
 ]);
 
 /**
@@ -258,6 +282,22 @@ export const WORKLOADS = {
       scaledDownBy: SCALED_DOWN_BY,
       // A throttled space index must wait, not fail: the scenario measures throughput there.
       retry: { maxRetries: 1_000, baseDelayMs: 50, maxDelayMs: 500 },
+    },
+  },
+  // Writer processes and a follower in another process, each through a simulator of its own:
+  // the entries of `--azure-entries` split over the 4 writers, 3 segments each, in produce
+  // calls of 10 records; then one writer alone with the share of one of them. The follower
+  // polls at the default interval; the driver's options are its defaults.
+  "azure.follow.crossProcess": {
+    driver: "azure",
+    kind: "crossProcess",
+    cross: {
+      writers: 4,
+      segmentsPerWriter: 3,
+      chunkRecords: 10,
+      network: RTT10,
+      pollIntervalMs: 1_000,
+      allowanceMs: 500,
     },
   },
 } as const satisfies Record<string, Workload>;

@@ -1,0 +1,276 @@
+/**
+ * The cross-process following scenario of the "azure" contestant (`azure.follow.crossProcess`):
+ * writer processes (`_cross_process_writer.ts`) and a follower in this process, each behind a
+ * simulator of its own in front of the shared Azurite, on fresh tables per writer count.
+ * Latency: from the moment a writer's produce acknowledged an entry's chunk to the moment the
+ * follower delivered the entry, both on this host's wall clock. Throughput: each writer's
+ * entries over the time from the word go to its last acknowledgement, with others beside it
+ * against alone.
+ *
+ * @module
+ */
+
+import type { Entry, Store } from "../../core/mod.ts";
+import { AzureStoreFactory, azureTableName } from "../../drivers/azure/mod.ts";
+import type { Measured, ScenarioArgs, ScenarioRun } from "./_contestant.ts";
+import { tableClient } from "./_azure_tables.ts";
+import {
+  startWriter,
+  wallClockMs,
+  type Writer,
+  type WriterOrders,
+  type WriterReport,
+} from "./_cross_process_writer.ts";
+import { milliseconds, percentile } from "./_latency.ts";
+import { startSimulator } from "./_simulator.ts";
+import { type CrossProcess, SPACE, STORE_ID } from "./_workload.ts";
+
+/** How long the writers may take to start, and to write, before the scenario fails. */
+const START_TIMEOUT_MS = 60_000;
+const WRITE_TIMEOUT_MS = 120_000;
+/** How long after the writers' last acknowledgement the follower may take to deliver it all. */
+const DELIVERY_TIMEOUT_MS = 30_000;
+
+/**
+ * What one writer count measured.
+ *
+ * @example
+ * ```ts ignore
+ * const [many, one] = (result.details!.writers as WritersResult[]);
+ * ```
+ */
+export interface WritersResult {
+  writers: number;
+  /** Entries written and delivered, all writers together. */
+  entries: number;
+  /** From a chunk's acknowledgement to the follower's delivery of each of its entries. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+  /** Entries the follower delivered before their writer heard of their commit (counted 0 ms). */
+  arrivedFirst: number;
+  /** The writers' mean: entries acknowledged per second, from the word go to the last. */
+  entriesPerSecPerWriter: number;
+  /** Each writer's rate. */
+  perWriter: number[];
+  /** From the word go to the last acknowledgement of any writer. */
+  writeSeconds: number;
+}
+
+/** When the follower delivered each entry: by segment, the times in sequence order from 1. */
+class Deliveries {
+  readonly bySegment = new Map<string, number[]>();
+  count = 0;
+  error: unknown;
+
+  delivered(entry: Entry, at: number): void {
+    const times = this.bySegment.get(entry.segment) ?? [];
+    this.bySegment.set(entry.segment, times);
+    if (entry.sequence !== times.length + 1) {
+      this.error ??= new Error(
+        `follower delivered ${entry.segment}#${entry.sequence} after #${times.length}`,
+      );
+    }
+    times.push(at);
+    this.count++;
+  }
+}
+
+/** Follows the space on `store` into `deliveries`; resolves once the follow caught up first. */
+async function follow(
+  store: Store,
+  deliveries: Deliveries,
+  pollIntervalMs: number,
+): Promise<{ stop(): Promise<void> }> {
+  const stop = new AbortController();
+  let caughtUp = () => {};
+  const firstCaughtUp = new Promise<void>((resolve) => caughtUp = resolve);
+  const following = (async () => {
+    const spaces = { [SPACE]: undefined };
+    for await (const event of store.follow({ spaces, pollIntervalMs, signal: stop.signal })) {
+      if (event.type === "entry") deliveries.delivered(event.entry, wallClockMs());
+      else caughtUp();
+    }
+  })().catch((error) => {
+    // Aborting the signal is how the follow ends: iteration ends with its reason.
+    if (!stop.signal.aborted) deliveries.error ??= error;
+    caughtUp();
+  });
+  await firstCaughtUp;
+  if (deliveries.error !== undefined) throw deliveries.error;
+  return {
+    stop: async () => {
+      stop.abort();
+      await following;
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `promise`, or a failure naming `what` once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done in ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits until the follower delivered `expected` entries; fails on its error or the timeout. */
+async function allDelivered(deliveries: Deliveries, expected: number): Promise<void> {
+  const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
+  while (deliveries.count < expected && deliveries.error === undefined) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the follower delivered ${deliveries.count} of ${expected} entries in ` +
+          `${DELIVERY_TIMEOUT_MS / 1000} s after the last acknowledgement`,
+      );
+    }
+    await sleep(20);
+  }
+  if (deliveries.error !== undefined) throw deliveries.error;
+  if (deliveries.count !== expected) {
+    throw new Error(`the follower delivered ${deliveries.count} entries, expected ${expected}`);
+  }
+}
+
+/**
+ * Each entry's latency: its delivery less its chunk's acknowledgement (the first ack of its
+ * segment at or past its sequence); negative ones (delivered first) count 0 ms.
+ */
+function latencies(
+  reports: WriterReport[],
+  deliveries: Deliveries,
+): { sorted: number[]; arrivedFirst: number } {
+  const values: number[] = [];
+  let arrivedFirst = 0;
+  for (const { acks } of reports) {
+    const next = new Map<string, number>();
+    for (const { segment, lastSequence, at } of acks) {
+      const times = deliveries.bySegment.get(segment) ?? [];
+      for (let sequence = next.get(segment) ?? 1; sequence <= lastSequence; sequence++) {
+        const deliveredAt = times[sequence - 1];
+        if (deliveredAt === undefined) throw new Error(`${segment}#${sequence} not delivered`);
+        if (deliveredAt < at) arrivedFirst++;
+        values.push(Math.max(0, deliveredAt - at));
+      }
+      next.set(segment, lastSequence + 1);
+    }
+  }
+  return { sorted: values.sort((a, b) => a - b), arrivedFirst };
+}
+
+async function measureWriters(
+  cross: CrossProcess,
+  writers: number,
+  perWriter: number,
+  { seed, tablePrefix, connectionString }: ScenarioArgs<"azure">,
+): Promise<WritersResult> {
+  const prefix = `${tablePrefix}w${writers}`;
+  await using simulator = await startSimulator(connectionString, cross.network, seed);
+  const factory = new AzureStoreFactory({
+    connectionString: simulator.connectionString,
+    allowInsecureHttp: true,
+    tablePrefix: prefix,
+  });
+  const deliveries = new Deliveries();
+  let started: Writer[] = [];
+  let following: { stop(): Promise<void> } | undefined;
+  try {
+    // The follower's store first: it creates the table the writers open.
+    following = await follow(await factory.newStore(STORE_ID), deliveries, cross.pollIntervalMs);
+    started = Array.from({ length: writers }, (_, writer) => {
+      const orders: WriterOrders = {
+        tablePrefix: prefix,
+        writer,
+        entries: perWriter,
+        segments: cross.segmentsPerWriter,
+        chunkRecords: cross.chunkRecords,
+        network: cross.network,
+        seed,
+      };
+      return startWriter(orders, connectionString);
+    });
+    // Each starts its simulator, opens its store and warms up, then waits for the word.
+    await within(
+      Promise.all(started.map((writer) => writer.ready)),
+      START_TIMEOUT_MS,
+      "starting the writers",
+    );
+    for (const writer of started) writer.go();
+    const reports = await within(
+      Promise.all(started.map((writer) => writer.report)),
+      WRITE_TIMEOUT_MS,
+      "writing",
+    );
+    await allDelivered(deliveries, writers * perWriter);
+    const { sorted, arrivedFirst } = latencies(reports, deliveries);
+    const rates = reports.map(({ entries, startedAt, lastAckAt }) =>
+      Math.round(entries / ((lastAckAt - startedAt) / 1000))
+    );
+    const start = Math.min(...reports.map((report) => report.startedAt));
+    const end = Math.max(...reports.map((report) => report.lastAckAt));
+    return {
+      writers,
+      entries: sorted.length,
+      p50Ms: milliseconds(percentile(sorted, 50)),
+      p99Ms: milliseconds(percentile(sorted, 99)),
+      maxMs: milliseconds(sorted[sorted.length - 1]),
+      meanMs: milliseconds(sorted.reduce((sum, ms) => sum + ms, 0) / sorted.length),
+      arrivedFirst,
+      entriesPerSecPerWriter: Math.round(rates.reduce((sum, rate) => sum + rate, 0) / writers),
+      perWriter: rates,
+      writeSeconds: Math.round((end - start) / 10) / 100,
+    };
+  } finally {
+    // Writers that are still running (a failure elsewhere) end here; the others have exited.
+    for (const writer of started) writer.kill();
+    await following?.stop();
+    await factory.close();
+    await tableClient(connectionString, azureTableName(prefix, STORE_ID)).deleteTable()
+      .catch(() => {});
+  }
+}
+
+/**
+ * The cross-process following scenario: `cross.writers` writers, then 1 with the share of one
+ * of them (the reference); the result's own figures are the first run's (its latency, its rate
+ * per writer), both runs' in `details.writers`.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await crossProcess(WORKLOADS["azure.follow.crossProcess"].cross).measure(args);
+ * ```
+ */
+export function crossProcess(cross: CrossProcess): ScenarioRun<"azure"> {
+  return {
+    measure: async (args): Promise<Measured> => {
+      const perWriter = Math.ceil(args.entries / cross.writers);
+      const results: WritersResult[] = [];
+      for (const writers of [cross.writers, 1]) {
+        const result = await measureWriters(cross, writers, perWriter, args);
+        results.push(result);
+        console.error(
+          `  ${writers} writer(s): p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
+            `${result.entriesPerSecPerWriter.toLocaleString("en-US")} entries/s per writer`,
+        );
+      }
+      const [many] = results;
+      return {
+        entries: many.entries,
+        seconds: many.writeSeconds,
+        entriesPerSec: many.entriesPerSecPerWriter,
+        latency: { p50Ms: many.p50Ms, p99Ms: many.p99Ms },
+        details: { writers: results },
+      };
+    },
+  };
+}
