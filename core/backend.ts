@@ -275,7 +275,9 @@ export interface SharedBackend {
    * The highest timestamp of `space` that readers may read up to as far as other processes'
    * commits are concerned (below the oldest chunk another process may still be making visible
    * in the space index), or `undefined` when nothing holds reads back. Called before every
-   * space read; reads of this process are held back by core's own watermark.
+   * space read; reads of this process are held back by core's own watermark. A bound once
+   * resolved stays good: every chunk at or below it is readable by any read that begins later,
+   * or never commits; so core reads up to the last one at once, beside asking for the next.
    */
   spaceReadBound(space: string, signal?: AbortSignal): Promise<number | undefined>;
   /**

@@ -10,7 +10,13 @@ import type { Entry, FollowArgs, FollowEvent, FollowSegmentArgs } from "../types
 import { validateName } from "../names.ts";
 import { optionalCount, pollInterval, spaceCursors } from "./_arguments.ts";
 import { segmentKey, type StoreHandle } from "./_opened_store.ts";
-import { anyEntryPast, mergedTimeline, readBound } from "./_space_reads.ts";
+import {
+  anyEntryPast,
+  boundedTimeline,
+  earlierBound,
+  mergedTimeline,
+  readBound,
+} from "./_space_reads.ts";
 
 /** What the follow loop needs to know of what it follows. */
 interface FollowPlan {
@@ -41,6 +47,8 @@ export function followSpaces(handle: StoreHandle, args: FollowArgs): AsyncIterab
       keys: cursors.map((cursor) => cursor.space),
       pollIntervalMs: pollInterval(args.pollIntervalMs),
       read: async (stop) => {
+        const early = earlierBound(opened, cursors, 0, 0);
+        if (early !== undefined) return boundedTimeline(opened, cursors, 0, 0, early, 0, stop);
         const upper = await readBound(opened, cursors, 0, stop);
         return mergedTimeline(opened, cursors, 0, upper, 0, stop);
       },

@@ -23,6 +23,11 @@ export interface OpenedStore {
   clock: Clock;
   nodeId: string;
   bus: StatusBus | undefined;
+  /**
+   * Per space, the highest read bound a shared backend gave: every later read may read up to it
+   * at once (see `boundedTimeline`).
+   */
+  provenBounds: Map<string, number>;
 }
 
 /**

@@ -24,10 +24,10 @@ import type {
   Store,
   StoreLimits,
 } from "../types.ts";
-import { optionalCount, spaceCursors } from "./_arguments.ts";
+import { optionalCount, type SpaceCursor, spaceCursors } from "./_arguments.ts";
 import { followSegment, followSpaces } from "./_follow.ts";
 import type { OpenedStore, StoreHandle } from "./_opened_store.ts";
-import { mergedTimeline, readBound, spaceTimeline } from "./_space_reads.ts";
+import { boundedTimeline, earlierBound, mergedTimeline, readBound } from "./_space_reads.ts";
 import { produceChunks, restoreChunks } from "./_writes.ts";
 
 /** One handle on an opened store. */
@@ -124,10 +124,9 @@ export class EngineStore implements Store {
     const limit = optionalCount("limit", args.limit);
     if (args.offset !== undefined) parseSpaceOffset(space, args.offset);
     this.#assertReadable(args.signal);
-    const cursor = { space, offset: args.offset };
-    const upper = await readBound(this.#opened, [cursor], maxTimestamp, args.signal);
+    const cursors = [{ space, offset: args.offset }];
+    const timeline = await this.#timeline(cursors, minTimestamp, maxTimestamp, limit, args.signal);
     let count = 0;
-    const timeline = spaceTimeline(this.#opened, cursor, minTimestamp, upper, limit, args.signal);
     for await (const entry of timeline) {
       this.#assertReadable(args.signal);
       yield entry;
@@ -141,14 +140,30 @@ export class EngineStore implements Store {
     const maxTimestamp = optionalCount("maxTimestamp", args.maxTimestamp);
     const limit = optionalCount("limit", args.limit);
     this.#assertReadable(args.signal);
-    const upper = await readBound(this.#opened, cursors, maxTimestamp, args.signal);
+    const timeline = await this.#timeline(cursors, minTimestamp, maxTimestamp, limit, args.signal);
     let count = 0;
-    const timeline = mergedTimeline(this.#opened, cursors, minTimestamp, upper, limit, args.signal);
     for await (const entry of timeline) {
       this.#assertReadable(args.signal);
       yield entry;
       if (++count === limit) return;
     }
+  }
+
+  /** The spaces' timeline up to their read bound (see `readBound` and `boundedTimeline`). */
+  async #timeline(
+    cursors: readonly SpaceCursor[],
+    minTimestamp: number,
+    maxTimestamp: number,
+    limit: number,
+    signal: AbortSignal | undefined,
+  ): Promise<AsyncIterable<Entry>> {
+    const opened = this.#opened;
+    const early = earlierBound(opened, cursors, minTimestamp, maxTimestamp);
+    if (early !== undefined) {
+      return boundedTimeline(opened, cursors, minTimestamp, maxTimestamp, early, limit, signal);
+    }
+    const upper = await readBound(opened, cursors, maxTimestamp, signal);
+    return mergedTimeline(opened, cursors, minTimestamp, upper, limit, signal);
   }
 
   follow(args: FollowArgs): AsyncIterable<FollowEvent> {

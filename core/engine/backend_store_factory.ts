@@ -123,6 +123,7 @@ export abstract class BackendStoreFactory implements StoreFactory {
       clock: this.#clock,
       nodeId: this.#nodeId,
       bus: this.#bus,
+      provenBounds: new Map(),
       handles: 0,
     };
   }
