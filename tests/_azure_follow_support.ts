@@ -1,6 +1,6 @@
 // What tests/azure_follow_test.ts and its child process (_azure_follow_child.ts) share: the
 // child's orders and output lines, a writer that produces to all its segments at once (several
-// chunks of a space, and of several spaces, in flight: drivers/azure/PROTOCOL.md I6), a follower
+// chunks of a space, and of several spaces, in flight: drivers/azure/PROTOCOL.md I3, I6), a follower
 // that records what it delivers, and the check of what it delivered.
 
 import assert from "node:assert/strict";

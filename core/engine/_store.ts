@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { SegmentHead } from "../backend.ts";
 import { StreamkitError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import { parseSpaceOffset } from "../offsets.ts";
@@ -179,10 +180,7 @@ export class EngineStore implements Store {
     segment: string,
     options: ReadOptions = {},
   ): Promise<Entry | undefined> {
-    validateName("space", space);
-    validateName("segment", segment);
-    this.#assertReadable(options.signal);
-    const head = await this.#opened.backend.readHead(space, segment, options.signal);
+    const head = await this.#readHead(space, segment, options.signal);
     if (!head) return undefined;
     const last = head.status.lastSequence;
     const range = { minSequence: last, maxSequence: last, limit: 1 };
@@ -206,12 +204,21 @@ export class EngineStore implements Store {
     segment: string,
     options: ReadOptions = {},
   ): Promise<SegmentStatus | undefined> {
-    validateName("space", space);
-    validateName("segment", segment);
-    this.#assertReadable(options.signal);
-    const head = await this.#opened.backend.readHead(space, segment, options.signal);
+    const head = await this.#readHead(space, segment, options.signal);
     this.#assertReadable(options.signal);
     return head && { ...head.status };
+  }
+
+  /** The segment's head, once its names and this handle's state are checked. */
+  #readHead(
+    space: string,
+    segment: string,
+    signal: AbortSignal | undefined,
+  ): Promise<SegmentHead | undefined> {
+    validateName("space", space);
+    validateName("segment", segment);
+    this.#assertReadable(signal);
+    return this.#opened.backend.readHead(space, segment, signal);
   }
 
   produce(

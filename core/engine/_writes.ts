@@ -116,7 +116,10 @@ interface ChunkDraft {
   lastSequence: number;
   /** The lowest timestamp the chunk will take. */
   lowest: number;
-  /** Whether the store's clock stamps the chunk (produce), rather than its entries (restore). */
+  /**
+   * Whether the store stamps the chunk (produce: its clock, or a shared backend's time checked
+   * against that clock), rather than its entries (restore).
+   */
   clockStamped: boolean;
   /** The chunk's entries, stamped at `notBefore` or later and marked in the watermark. */
   stamp(notBefore: number): Promise<Entry[]>;
