@@ -12,7 +12,9 @@ import type { AzureStoreFactory, AzureStoreFactoryOptions } from "../drivers/azu
 import {
   type Azurite,
   type CommitStep,
+  HEAD_ROW,
   MARKER_PARTITION,
+  segmentPartition,
   setCommitStepHook,
   startAzurite,
 } from "../drivers/azure/_test_support.ts";
@@ -157,9 +159,13 @@ function factory(options: Partial<AzureStoreFactoryOptions> = {}): AzureStoreFac
 }
 
 /** A factory whose hook throws once, after `step`; it records the steps it saw. */
-function crashingFactory(step: CommitStep, seen: CommitStep[]): AzureStoreFactory {
+function crashingFactory(
+  step: CommitStep,
+  seen: CommitStep[],
+  options: Partial<AzureStoreFactoryOptions> = {},
+): AzureStoreFactory {
   let armed = true;
-  const crashing = factory();
+  const crashing = factory(options);
   setCommitStepHook(crashing, (current) => {
     seen.push(current);
     if (armed && current === step) {
@@ -253,14 +259,16 @@ async function scenario(step: CommitStep, variant: Variant, recovery: Recovery):
     const { table, after } = await crash(storeId, step, variant);
 
     if (recovery === "newStore") {
-      // With the default abandonedMarkerMs (2 s) a young uncommitted marker is kept: its writer
-      // may still be at work. Everything committed is completed at once.
+      // With the default abandonedMarkerMs (2 s) a young marker is kept, committed or not: its
+      // writer may still be at work, and fencing its head would fail its next commit.
       const patient = factory();
       try {
-        const store = await patient.newStore(storeId);
-        assert.equal((await unfinishedPendingHeads(table)).length, 0);
-        assert.equal((await markerKeys(table)).length, COMMITTED.has(step) ? 0 : 1);
-        if (COMMITTED.has(step)) await assertStoreHolds(store, table, after);
+        await patient.newStore(storeId);
+        assert.equal(
+          (await unfinishedPendingHeads(table)).length,
+          HEAD_PENDING.has(step) ? 1 : 0,
+        );
+        assert.equal((await markerKeys(table)).length, MARKER_LEFT.has(step) ? 1 : 0);
       } finally {
         await patient.close();
       }
@@ -369,7 +377,7 @@ Deno.test("azure recovery: a crash during recovery does not block startup; the n
   const { table, after } = await crash(storeId, "commit", "later");
   // The first recovering instance "crashes" itself half-way through the fanout it completes.
   const seen: CommitStep[] = [];
-  const crashing = crashingFactory("space-rows", seen);
+  const crashing = crashingFactory("space-rows", seen, { abandonedMarkerMs: 0 });
   try {
     const store = await crashing.newStore(storeId);
     assert.deepEqual(seen, ["space-rows"], "recovery ran the fanout and crashed in it");
@@ -381,5 +389,56 @@ Deno.test("azure recovery: a crash during recovery does not block startup; the n
   } finally {
     await crashing.close();
   }
-  await recoversTo(storeId, table, after);
+  await recoversTo(storeId, table, after, { abandonedMarkerMs: 0 });
+});
+
+Deno.test("azure recovery: opening a store leaves a live writer's young marker alone", async () => {
+  const storeId = crypto.randomUUID();
+  const table = directTable(azurite.connectionString, PREFIX, storeId);
+  // The writer stops after its commit point, its marker and its head's pending mark still there:
+  // what another process opening the store meanwhile finds of any live writer.
+  let resume!: () => void;
+  const paused = new Promise<void>((resolve) => resume = resolve);
+  let reached!: () => void;
+  const atCommit = new Promise<void>((resolve) => reached = resolve);
+  const writer = factory();
+  const seen: CommitStep[] = [];
+  setCommitStepHook(writer, async (step) => {
+    seen.push(step);
+    if (step === "commit" && seen.filter((s) => s === "commit").length === 2) {
+      reached();
+      await paused;
+    }
+  });
+  try {
+    const store = await writer.newStore(storeId);
+    await produce(store, SEGMENT, 1, 5);
+    const second = produce(store, SEGMENT, 6, 5);
+    await atCommit;
+    const headBefore = await table.getEntity(segmentPartition(SPACE, SEGMENT), HEAD_ROW);
+    const markersBefore = await markerKeys(table);
+    assert.ok(markersBefore.length > 0, "the second chunk's marker");
+    const opener = factory();
+    try {
+      await opener.newStore(storeId);
+    } finally {
+      await opener.close();
+    }
+    const headAfter = await table.getEntity(segmentPartition(SPACE, SEGMENT), HEAD_ROW);
+    assert.equal(headAfter.etag, headBefore.etag, "the head is not fenced");
+    assert.deepEqual(await markerKeys(table), markersBefore, "the marker is left");
+    resume();
+    await second;
+    // The third chunk commits over the head the second left, at its first attempt.
+    await produce(store, SEGMENT, 11, 5);
+    assert.deepEqual(
+      seen.filter((step) => step === "marker").length,
+      3,
+      "one marker per chunk: no commit was fenced and tried again",
+    );
+    assert.equal((await store.getSegmentStatus(SPACE, SEGMENT))?.lastSequence, 15);
+  } finally {
+    resume();
+    await writer.close();
+  }
 });

@@ -134,11 +134,12 @@ export class Recovery {
   }
 
   /**
-   * Resolves one pending marker (I12): one of a commit that applied at once, one of a commit that
-   * did not once it is `resolveAfterMs` old by the table's time `now`. Fences the segment's head (completing and clearing the fanout it marks as pending,
-   * rewriting it, or writing a fence row for a segment without one), so that a commit still in
-   * flight that counts on the marker can only fail, and only then deletes the marker. Leaves
-   * (`live`) a younger marker, or one whose head keeps moving.
+   * Resolves one pending marker once it is `resolveAfterMs` old by the table's time `now` (I12):
+   * fences the segment's head (completing and clearing the fanout it marks as pending, rewriting
+   * it, or writing a fence row for a segment without one), so that a commit still in flight that
+   * counts on the marker can only fail, and only then deletes the marker. A marker whose first
+   * sequence another transaction holds goes at once. Leaves (`live`) a younger marker, committed
+   * or not (fencing it would fail its live writer's next commit), or one whose head keeps moving.
    */
   async #resolveMarker(row: Row, now: number): Promise<Resolution> {
     let marker: ReturnType<typeof markerOf>;
@@ -163,8 +164,8 @@ export class Recovery {
         await this.#table.deleteMarker(row.rowKey);
         return "abandoned";
       }
-      // A young marker of a commit not (yet) applied: its writer is likely at work.
-      if (!committed && !old) return "live";
+      // A young marker: its writer is likely at work, committing or finishing the fanout.
+      if (!old) return "live";
       const fenced = head?.pending
         ? await this.completePendingFanout(space, segment, head)
         : head
