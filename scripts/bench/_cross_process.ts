@@ -5,7 +5,8 @@
  * Latency: from the moment a writer's produce acknowledged an entry's chunk to the moment the
  * follower delivered the entry, both on this host's wall clock. Throughput: each writer's
  * entries over the time from the word go to its last acknowledgement, with others beside it
- * against alone.
+ * against alone, and on one space against each on a space of its own (the same machine load
+ * without sharing a space). CPU: how busy the host's cores were while the writers wrote.
  *
  * @module
  */
@@ -41,6 +42,8 @@ const DELIVERY_TIMEOUT_MS = 30_000;
  */
 export interface WritersResult {
   writers: number;
+  /** Whether the writers shared the followed space or each wrote (and was followed in) its own. */
+  spaces: Spaces;
   /** Entries written and delivered, all writers together. */
   entries: number;
   /** From a chunk's acknowledgement to the follower's delivery of each of its entries. */
@@ -56,6 +59,29 @@ export interface WritersResult {
   perWriter: number[];
   /** From the word go to the last acknowledgement of any writer. */
   writeSeconds: number;
+  /** The share of the host's CPU time busy while the writers wrote (0–1; -1: not known). */
+  cpuBusy: number;
+}
+
+/** The writers' spaces in a run: the one they share, or one of each writer's own. */
+export type Spaces = "one" | "own";
+
+/** The space writer `writer` writes when the writers' spaces are `spaces`. */
+function writerSpace(spaces: Spaces, writer: number): string {
+  return spaces === "one" ? SPACE : `${SPACE}-${writer}`;
+}
+
+/** The host's CPU time so far, busy and in all (Linux's /proc/stat), or `undefined`. */
+function cpuTimes(): { busy: number; total: number } | undefined {
+  try {
+    const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/)
+      .slice(1).map(Number);
+    const total = fields.reduce((sum, value) => sum + value, 0);
+    // idle and iowait are the 4th and 5th fields.
+    return { busy: total - fields[3] - (fields[4] ?? 0), total };
+  } catch {
+    return undefined;
+  }
 }
 
 /** When the follower delivered each entry: by segment, the times in sequence order from 1. */
@@ -80,6 +106,7 @@ class Deliveries {
 /** Follows the space on `store` into `deliveries`; resolves once the follow caught up first. */
 async function follow(
   store: Store,
+  followed: string[],
   deliveries: Deliveries,
   pollIntervalMs: number,
 ): Promise<{ stop(): Promise<void> }> {
@@ -87,7 +114,7 @@ async function follow(
   let caughtUp = () => {};
   const firstCaughtUp = new Promise<void>((resolve) => caughtUp = resolve);
   const following = (async () => {
-    const spaces = { [SPACE]: undefined };
+    const spaces = Object.fromEntries(followed.map((space) => [space, undefined]));
     for await (const event of store.follow({ spaces, pollIntervalMs, signal: stop.signal })) {
       if (event.type === "entry") deliveries.delivered(event.entry, wallClockMs());
       else caughtUp();
@@ -171,10 +198,11 @@ function latencies(
 async function measureWriters(
   cross: CrossProcess,
   writers: number,
+  spaces: Spaces,
   perWriter: number,
   { seed, tablePrefix, connectionString }: ScenarioArgs<"azure">,
 ): Promise<WritersResult> {
-  const prefix = `${tablePrefix}w${writers}`;
+  const prefix = `${tablePrefix}w${writers}${spaces}`;
   await using simulator = await startSimulator(connectionString, cross.network, seed);
   const factory = new AzureStoreFactory({
     connectionString: simulator.connectionString,
@@ -186,10 +214,19 @@ async function measureWriters(
   let following: { stop(): Promise<void> } | undefined;
   try {
     // The follower's store first: it creates the table the writers open.
-    following = await follow(await factory.newStore(STORE_ID), deliveries, cross.pollIntervalMs);
+    const followed = [
+      ...new Set(Array.from({ length: writers }, (_, i) => writerSpace(spaces, i))),
+    ];
+    following = await follow(
+      await factory.newStore(STORE_ID),
+      followed,
+      deliveries,
+      cross.pollIntervalMs,
+    );
     started = Array.from({ length: writers }, (_, writer) => {
       const orders: WriterOrders = {
         tablePrefix: prefix,
+        space: writerSpace(spaces, writer),
         writer,
         entries: perWriter,
         segments: cross.segmentsPerWriter,
@@ -205,12 +242,18 @@ async function measureWriters(
       START_TIMEOUT_MS,
       "starting the writers",
     );
+    const cpuBefore = cpuTimes();
     for (const writer of started) writer.go();
     const reports = await within(
       Promise.all(started.map((writer) => writer.report)),
       WRITE_TIMEOUT_MS,
       "writing",
     );
+    const cpuAfter = cpuTimes();
+    const cpuBusy = cpuBefore && cpuAfter && cpuAfter.total > cpuBefore.total
+      ? Math.round(100 * (cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total)) /
+        100
+      : -1;
     await allDelivered(deliveries, writers * perWriter);
     const { sorted, arrivedFirst } = latencies(reports, deliveries);
     const rates = reports.map(({ entries, startedAt, lastAckAt }) =>
@@ -220,6 +263,7 @@ async function measureWriters(
     const end = Math.max(...reports.map((report) => report.lastAckAt));
     return {
       writers,
+      spaces,
       entries: sorted.length,
       p50Ms: milliseconds(percentile(sorted, 50)),
       p99Ms: milliseconds(percentile(sorted, 99)),
@@ -229,6 +273,7 @@ async function measureWriters(
       entriesPerSecPerWriter: Math.round(rates.reduce((sum, rate) => sum + rate, 0) / writers),
       perWriter: rates,
       writeSeconds: Math.round((end - start) / 10) / 100,
+      cpuBusy,
     };
   } finally {
     // Writers that are still running (a failure elsewhere) end here; the others have exited.
@@ -241,9 +286,10 @@ async function measureWriters(
 }
 
 /**
- * The cross-process following scenario: `cross.writers` writers, then 1 with the share of one
- * of them (the reference); the result's own figures are the first run's (its latency, its rate
- * per writer), both runs' in `details.writers`.
+ * The cross-process following scenario: `cross.writers` writers on one space, then as many each
+ * on a space of its own, then 1 with the share of one of them (the reference); the result's own
+ * figures are the first run's (its latency, its rate per writer), all runs' in
+ * `details.writers`.
  *
  * @example
  * ```ts ignore
@@ -255,12 +301,15 @@ export function crossProcess(cross: CrossProcess): ScenarioRun<"azure"> {
     measure: async (args): Promise<Measured> => {
       const perWriter = Math.ceil(args.entries / cross.writers);
       const results: WritersResult[] = [];
-      for (const writers of [cross.writers, 1]) {
-        const result = await measureWriters(cross, writers, perWriter, args);
+      const runs: [number, Spaces][] = [[cross.writers, "one"], [cross.writers, "own"], [1, "one"]];
+      for (const [writers, spaces] of runs) {
+        const result = await measureWriters(cross, writers, spaces, perWriter, args);
         results.push(result);
         console.error(
-          `  ${writers} writer(s): p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
-            `${result.entriesPerSecPerWriter.toLocaleString("en-US")} entries/s per writer`,
+          `  ${writers} writer(s), ${spaces === "one" ? "one space" : "own spaces"}: p50 ` +
+            `${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
+            `${result.entriesPerSecPerWriter.toLocaleString("en-US")} entries/s per writer, ` +
+            `CPU ${Math.round(result.cpuBusy * 100)}% busy`,
         );
       }
       const [many] = results;

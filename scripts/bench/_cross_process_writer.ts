@@ -27,12 +27,14 @@ const WARM_UP_SPACE = `${SPACE}-warm-up`;
  * @example
  * ```ts ignore
  * const orders: WriterOrders = {
- *   tablePrefix, writer: 0, entries: 1_250, segments: 3, chunkRecords: 10, network: RTT10, seed,
+ *   tablePrefix, space: "orders", writer: 0, entries: 1_250, segments: 3, chunkRecords: 10, network: RTT10, seed,
  * };
  * ```
  */
 export interface WriterOrders {
   tablePrefix: string;
+  /** The space it writes: the one all writers share, or one of its own. */
+  space: string;
   /** The writer's index: its segments are named after it. */
   writer: number;
   entries: number;
@@ -219,7 +221,7 @@ async function runWriter(orders: WriterOrders): Promise<void> {
     for (let start = 0; start < payloads.length; start += chunkRecords) {
       const records = payloads.slice(start, start + chunkRecords)
         .map((payload, i) => ({ sequence: start + i + 1, payload }));
-      for await (const status of store.produce({ space: SPACE, segment }, records)) {
+      for await (const status of store.produce({ space: orders.space, segment }, records)) {
         const at = wallClockMs();
         lastAckAt = Math.max(lastAckAt, at);
         print({ type: "ack", segment, lastSequence: status.lastSequence, at });

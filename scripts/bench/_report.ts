@@ -218,11 +218,17 @@ const spaceScale: ReportScenario = (scenario, runsOf, rows, jsonLines) => {
 
 const crossProcess: ReportScenario = (scenario, runsOf, rows, jsonLines) => {
   const runs = runsOf(scenario, scenario.contestants[0])!.map(writersResults);
-  // The measured writer count against 1 writer: the median of the runs' own ratios.
+  // The measured run (writers on one space) against 1 writer, and against as many writers each
+  // on a space of its own (the same load on the host): the medians of the runs' own ratios.
   const vsOne = medianOf(
-    runs.map(([many, one]) => ratio(many.entriesPerSecPerWriter, one.entriesPerSecPerWriter)!),
+    runs.map((run) =>
+      ratio(run[0].entriesPerSecPerWriter, run[run.length - 1].entriesPerSecPerWriter)!
+    ),
   );
-  for (const [index, { writers }] of runs[0].entries()) {
+  const vsOwn = medianOf(
+    runs.map((run) => ratio(run[0].entriesPerSecPerWriter, run[1].entriesPerSecPerWriter)!),
+  );
+  for (const [index, { writers, spaces }] of runs[0].entries()) {
     const ofWriters = runs.map((run) => run[index]);
     // The percentiles' medians; the other columns are those of the median run by rate.
     const latency = {
@@ -232,14 +238,16 @@ const crossProcess: ReportScenario = (scenario, runsOf, rows, jsonLines) => {
     const at = [...ofWriters].sort((a, b) => a.entriesPerSecPerWriter - b.entriesPerSecPerWriter)[
       Math.floor((ofWriters.length - 1) / 2)
     ];
-    // The first count is the one measured, the last the reference (1 writer).
+    // The first run is the one measured, the last the reference (1 writer).
     const measured = index === 0;
     rows.crossProcess.push(
-      `| ${writers} | ${formatLatency(latency)}${
+      `| ${writers}, ${spaces === "own" ? "own spaces" : "one space"} | ${formatLatency(latency)}${
         measured ? formatMaxP99(latency.p99Ms, scenario.maxP99Ms) : ""
       } | ${at.maxMs.toFixed(0)} ms | ${formatRate(at.entriesPerSecPerWriter)} (${
         at.perWriter.map((rate) => formatRate(rate)).join(" / ")
       }) | ${measured ? formatRatio(vsOne, scenario.perWriterGoal) : "–"} | ${
+        measured ? formatRatio(vsOwn, scenario.perWriterGoal) : "–"
+      } | ${at.cpuBusy < 0 ? "–" : `${Math.round(at.cpuBusy * 100)}%`} | ${
         formatRate(at.entries)
       } in ${at.writeSeconds.toFixed(1)} s | ${at.arrivedFirst} |`,
     );
@@ -249,7 +257,7 @@ const crossProcess: ReportScenario = (scenario, runsOf, rows, jsonLines) => {
         writers,
         ...latency,
         entriesPerSecPerWriter: at.entriesPerSecPerWriter,
-        vs: { "1-writer": vsOne },
+        vs: { "1-writer": vsOne, "own-spaces": vsOwn },
       }));
     }
   }

@@ -113,9 +113,12 @@ export function printAzureTables(rows: ReportRows, run: RunDescription): void {
   printTable(
     rows.crossProcess,
     "\n| azure.follow.crossProcess: writers | commit to delivery | max | entries/s per writer " +
-      "(each) | vs 1 writer | entries delivered | delivered before acknowledged |",
-    "|---|---:|---:|---:|---:|---:|---:|",
-    `\n${cross.writers} writer processes, then 1 (the reference), each writing ` +
+      "(each) | vs 1 writer | vs own spaces | CPU busy | entries delivered | " +
+      "delivered before acknowledged |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    `\n${cross.writers} writer processes on one space, then as many each on a space of its ` +
+      "own (the same load on the host without sharing a space), then 1 (the reference), " +
+      "each writing " +
       `${cross.segmentsPerWriter} segments of its own concurrently (entries ÷ ` +
       `${cross.writers} per writer, in produce calls of ${cross.chunkRecords} records, one ` +
       `after another per segment), and a follower of the space in the measuring process ` +
@@ -127,8 +130,9 @@ export function printAzureTables(rows: ReportRows, run: RunDescription): void {
       "the follower delivered the entry, on the host's wall clock, over every entry (goal: " +
       `p99 ≤ maxClockSkewMs + pollIntervalMs + 3 round trips = ${crossGoals?.maxP99Ms} ms). ` +
       "Entries/s per writer: a writer's entries over the time from the start to its last " +
-      "acknowledgement, the writers' mean; vs 1 writer: the median of the runs' own ratios " +
-      `(goal ${crossGoals?.perWriterGoal}). Percentiles: medians over the runs; the other ` +
-      "columns are those of the median run.",
+      "acknowledgement, the writers' mean; vs 1 writer and vs own spaces: the medians of the " +
+      `runs' own ratios (goal ${crossGoals?.perWriterGoal}). CPU busy: the host's cores, all ` +
+      "processes, while the writers wrote (/proc/stat). Percentiles: medians over the runs; " +
+      "the other columns are those of the median run.",
   );
 }

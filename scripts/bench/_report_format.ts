@@ -160,9 +160,9 @@ export function writersResults(result: ChildResult): WritersResult[] {
 export function describeResult(result: ChildResult): string {
   if (result.scenario === "azure.follow.crossProcess") {
     return writersResults(result).map((at) =>
-      `${at.writers} writer(s) ${formatLatency(at)}, ${
-        formatRate(at.entriesPerSecPerWriter)
-      } entries/s per writer`
+      `${at.writers} writer(s) on ${at.spaces === "own" ? "own spaces" : "one space"} ${
+        formatLatency(at)
+      }, ${formatRate(at.entriesPerSecPerWriter)} entries/s per writer`
     ).join("; ");
   }
   if (result.latency) return formatLatency(result.latency);
