@@ -1,0 +1,151 @@
+// The frames of the wire (README "Protocol"): a type byte, a 4-byte big-endian length and the
+// payload, in streamed request and response bodies.
+
+import { StreamkitError } from "@streamkit/core";
+
+/** What a frame carries. */
+export const FrameType = {
+  /** A produce record: float64 sequence, uint32 metadata length, metadata JSON, payload. */
+  Record: 1,
+  /** An entry in the codec of the store's format (`encodeEntry`). */
+  Entry: 2,
+  /** A control message: UTF-8 JSON. */
+  Json: 3,
+} as const;
+
+/** The type byte of a frame. */
+export type FrameType = typeof FrameType[keyof typeof FrameType];
+
+/** One frame read off a body. */
+export interface Frame {
+  type: FrameType;
+  payload: Uint8Array;
+}
+
+const HEADER_BYTES = 5;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** One frame's bytes. */
+export function frame(type: FrameType, payload: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(HEADER_BYTES + payload.byteLength);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, type);
+  view.setUint32(1, payload.byteLength);
+  bytes.set(payload, HEADER_BYTES);
+  return bytes;
+}
+
+/** A control message's frame. */
+export function jsonFrame(message: unknown): Uint8Array {
+  return frame(FrameType.Json, encoder.encode(JSON.stringify(message)));
+}
+
+/** The control message a JSON frame holds; `InvalidArgument` if it is no JSON object. */
+export function parseJson(payload: Uint8Array): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(payload));
+  } catch {
+    throw new StreamkitError("InvalidArgument", "frame: a JSON frame holds no valid UTF-8 JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new StreamkitError("InvalidArgument", "frame: a JSON frame must hold an object");
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Reads the frames of `body` one at a time (pull: nothing is read ahead of the caller), each
+ * at most `maxFrameBytes`; a body cut inside a frame, an unknown type or a length past the
+ * limit fails with `InvalidArgument` naming what is wrong.
+ */
+export async function* readFrames(
+  body: ReadableStream<Uint8Array>,
+  maxFrameBytes: number,
+): AsyncGenerator<Frame> {
+  const reader = body.getReader();
+  let buffer: Uint8Array = new Uint8Array(0);
+  let done = false;
+  /** Reads until `bytes` are buffered; false when the body ended first. */
+  const fill = async (bytes: number): Promise<boolean> => {
+    while (buffer.byteLength < bytes && !done) {
+      const next = await reader.read();
+      if (next.done) done = true;
+      else buffer = buffer.byteLength === 0 ? next.value : concat(buffer, next.value);
+    }
+    return buffer.byteLength >= bytes;
+  };
+  try {
+    while (true) {
+      if (!await fill(1)) return;
+      if (!await fill(HEADER_BYTES)) throw truncated("its header");
+      const view = new DataView(buffer.buffer, buffer.byteOffset, HEADER_BYTES);
+      const type = view.getUint8(0);
+      const length = view.getUint32(1);
+      if (type !== FrameType.Record && type !== FrameType.Entry && type !== FrameType.Json) {
+        throw new StreamkitError("InvalidArgument", `frame: unknown frame type ${type}`);
+      }
+      if (length > maxFrameBytes) {
+        throw new StreamkitError(
+          "PayloadTooLarge",
+          `frame: ${length} bytes exceeds the limit of ${maxFrameBytes} bytes per frame`,
+        );
+      }
+      if (!await fill(HEADER_BYTES + length)) throw truncated(`its ${length} bytes`);
+      const payload = buffer.slice(HEADER_BYTES, HEADER_BYTES + length);
+      buffer = buffer.subarray(HEADER_BYTES + length);
+      yield { type, payload };
+    }
+  } finally {
+    // Stops the body when the caller stopped early (or failed): nothing more is read.
+    await reader.cancel().catch(() => {});
+  }
+}
+
+function truncated(what: string): StreamkitError {
+  return new StreamkitError("InvalidArgument", `frame: the body ended before ${what}`);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(a.byteLength + b.byteLength);
+  bytes.set(a);
+  bytes.set(b, a.byteLength);
+  return bytes;
+}
+
+/** A produce record's frame payload (see {@linkcode FrameType.Record}). */
+export function encodeRecord(
+  sequence: number,
+  payload: Uint8Array,
+  metadata: Record<string, string> | undefined,
+): Uint8Array {
+  const meta = metadata === undefined
+    ? new Uint8Array(0)
+    : encoder.encode(JSON.stringify(metadata));
+  const bytes = new Uint8Array(12 + meta.byteLength + payload.byteLength);
+  const view = new DataView(bytes.buffer);
+  view.setFloat64(0, sequence);
+  view.setUint32(8, meta.byteLength);
+  bytes.set(meta, 12);
+  bytes.set(payload, 12 + meta.byteLength);
+  return bytes;
+}
+
+/** A produce record from its frame payload; `InvalidArgument` when it is malformed. */
+export function decodeRecord(
+  bytes: Uint8Array,
+): { sequence: number; payload: Uint8Array; metadata?: Record<string, string> } {
+  if (bytes.byteLength < 12) {
+    throw new StreamkitError("InvalidArgument", "frame: a record frame is shorter than 12 bytes");
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const sequence = view.getFloat64(0);
+  const metaBytes = view.getUint32(8);
+  if (12 + metaBytes > bytes.byteLength) {
+    throw new StreamkitError("InvalidArgument", "frame: a record's metadata runs past its frame");
+  }
+  const payload = bytes.slice(12 + metaBytes);
+  if (metaBytes === 0) return { sequence, payload };
+  return { sequence, payload, metadata: parseJson(bytes.subarray(12, 12 + metaBytes)) as never };
+}

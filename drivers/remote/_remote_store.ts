@@ -1,0 +1,250 @@
+// A store on a server: every call one request of the protocol (README "Protocol"), errors as
+// the server's store raised them, follows resumed across dropped connections.
+
+import {
+  type ConsumeArgs,
+  type ConsumeSegmentArgs,
+  type ConsumeSpaceArgs,
+  decodeEntry,
+  type Entry,
+  type FollowArgs,
+  type FollowEvent,
+  type FollowSegmentArgs,
+  type ProduceArgs,
+  type ProduceRecord,
+  type ReadOptions,
+  type RestoreArgs,
+  type SegmentStatus,
+  type Store,
+  type StoreLimits,
+  StreamkitError,
+  validateName,
+} from "@streamkit/core";
+import type { Connection } from "./_connection.ts";
+import { type Frame, FrameType, parseJson } from "./_frames.ts";
+import { followRemote } from "./_remote_follow.ts";
+import { argsToJson } from "./_wire.ts";
+import { WriteBody } from "./_write_body.ts";
+
+/** A store served by a remote server. */
+export class RemoteStore implements Store {
+  readonly limits: StoreLimits;
+  readonly #connection: Connection;
+  readonly #path: string;
+  readonly #storeId: string;
+  readonly #closing = new AbortController();
+  #closed = false;
+  #closedDone: Promise<void> = Promise.resolve();
+  readonly #onClose: () => void;
+  /** The write stoppers of writes in progress. */
+  readonly #writes = new Set<() => void>();
+  /** Status reads of writes in progress: a commit may be in flight behind each. */
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(
+    connection: Connection,
+    storeId: string,
+    limits: StoreLimits,
+    onClose: () => void,
+  ) {
+    this.#connection = connection;
+    this.#storeId = storeId;
+    this.#path = `/stores/${storeId}`;
+    this.limits = limits;
+    this.#onClose = onClose;
+  }
+
+  /** The caller's signal or this store's close, whichever comes first; throws if either came. */
+  #stop(signal: AbortSignal | undefined): AbortSignal {
+    if (this.#closed) throw this.#closedError();
+    signal?.throwIfAborted();
+    return signal ? AbortSignal.any([signal, this.#closing.signal]) : this.#closing.signal;
+  }
+
+  async *#names(path: string, options: ReadOptions): AsyncIterable<string> {
+    const signal = this.#stop(options.signal);
+    for await (const frame of this.#connection.frames(path, { signal })) {
+      yield String(parseJson(frame.payload).name);
+    }
+  }
+
+  /** The entries of a read: `args` as the JSON body, or a GET when there are none. */
+  async *#entries(
+    path: string,
+    args: { value: unknown } | undefined,
+    signal: AbortSignal,
+  ): AsyncIterable<Entry> {
+    const init = args === undefined
+      ? { signal }
+      : { json: { args: argsToJson(args.value) }, signal };
+    for await (const frame of this.#connection.frames(path, init)) yield entryOf(frame);
+  }
+
+  getSpaces(options: ReadOptions = {}): AsyncIterable<string> {
+    return this.#names(`${this.#path}/spaces`, options);
+  }
+
+  async *getSegments(space: string, options: ReadOptions = {}): AsyncIterable<string> {
+    validateName("space", space);
+    yield* this.#names(`${this.#path}/segments?${query({ space })}`, options);
+  }
+
+  async *consumeSegment(args: ConsumeSegmentArgs): AsyncIterable<Entry> {
+    const signal = this.#stop(args?.signal);
+    yield* this.#entries(`${this.#path}/consume-segment`, { value: args }, signal);
+  }
+
+  async *consumeSpace(args: ConsumeSpaceArgs): AsyncIterable<Entry> {
+    const signal = this.#stop(args?.signal);
+    yield* this.#entries(`${this.#path}/consume-space`, { value: args }, signal);
+  }
+
+  async *consume(args: ConsumeArgs): AsyncIterable<Entry> {
+    const signal = this.#stop(args?.signal);
+    yield* this.#entries(`${this.#path}/consume`, { value: args }, signal);
+  }
+
+  async *follow(args: FollowArgs): AsyncIterable<FollowEvent> {
+    const signal = this.#stop(args?.signal);
+    yield* followRemote(this.#connection, `${this.#path}/follow`, args, signal, () => this.#closed);
+  }
+
+  async *followSegment(args: FollowSegmentArgs): AsyncIterable<FollowEvent> {
+    const signal = this.#stop(args?.signal);
+    yield* followRemote(
+      this.#connection,
+      `${this.#path}/follow-segment`,
+      args,
+      signal,
+      () => this.#closed,
+    );
+  }
+
+  async peek(
+    space: string,
+    segment: string,
+    options: ReadOptions = {},
+  ): Promise<Entry | undefined> {
+    const signal = this.#stop(options.signal);
+    validateName("space", space);
+    validateName("segment", segment);
+    for await (
+      const entry of this.#entries(
+        `${this.#path}/peek?${query({ space, segment })}`,
+        undefined,
+        signal,
+      )
+    ) {
+      return entry;
+    }
+    return undefined;
+  }
+
+  async getSegmentStatus(
+    space: string,
+    segment: string,
+    options: ReadOptions = {},
+  ): Promise<SegmentStatus | undefined> {
+    const signal = this.#stop(options.signal);
+    validateName("space", space);
+    validateName("segment", segment);
+    const answer = await this.#connection.json(
+      `${this.#path}/status?${query({ space, segment })}`,
+      { signal },
+    );
+    return (answer.status ?? undefined) as SegmentStatus | undefined;
+  }
+
+  produce(
+    args: ProduceArgs,
+    records: Iterable<ProduceRecord> | AsyncIterable<ProduceRecord>,
+  ): AsyncIterable<SegmentStatus> {
+    return this.#write("produce", args, records);
+  }
+
+  restore(
+    args: RestoreArgs,
+    entries: Iterable<Entry> | AsyncIterable<Entry>,
+  ): AsyncIterable<SegmentStatus> {
+    return this.#write("restore", args, entries);
+  }
+
+  async *#write(
+    kind: "produce" | "restore",
+    args: ProduceArgs | RestoreArgs,
+    items: unknown,
+  ): AsyncIterable<SegmentStatus> {
+    const space = validateName("space", args?.space);
+    const segment = validateName("segment", args.segment);
+    this.#stop(args.signal);
+    const body = new WriteBody(items, kind, 2 * this.limits.maxChunkRecords);
+    // A close or an abort stops the write as a local one would: the server commits no new
+    // chunk, finishes the one in flight, and answers; a break ends the request at once.
+    const stopWrite = () => body.stop();
+    this.#writes.add(stopWrite);
+    args.signal?.addEventListener("abort", stopWrite, { once: true });
+    const done = new AbortController();
+    try {
+      const path = `${this.#path}/${kind}?${query({ space, segment })}`;
+      const frames = this.#connection.frames(path, { frames: body.stream, signal: done.signal });
+      while (true) {
+        const pending = frames.next();
+        const settled = pending.then(() => {}, () => {});
+        this.#inFlight.add(settled);
+        let next: IteratorResult<Frame>;
+        try {
+          next = await pending;
+        } catch (error) {
+          // The caller's own source failed, or its signal or close stopped the write.
+          if (body.sourceError) throw body.sourceError.error;
+          args.signal?.throwIfAborted();
+          if (this.#closed) throw this.#closedError();
+          throw error;
+        } finally {
+          this.#inFlight.delete(settled);
+        }
+        if (next.done) return;
+        const status = parseJson(next.value.payload).status as SegmentStatus;
+        yield status;
+        if (this.#closed) throw this.#closedError();
+        args.signal?.throwIfAborted();
+        body.ack(status);
+      }
+    } finally {
+      this.#writes.delete(stopWrite);
+      args.signal?.removeEventListener("abort", stopWrite);
+      body.close();
+      done.abort();
+    }
+  }
+
+  /** Ends reads and follows at once; waits for the chunks of writes in flight (none begins). */
+  close(): Promise<void> {
+    if (!this.#closing.signal.aborted) {
+      this.#closed = true;
+      this.#closing.abort(this.#closedError());
+      for (const stopWrite of this.#writes) stopWrite();
+      this.#closedDone = Promise.allSettled([...this.#inFlight]).then(() => this.#onClose());
+    }
+    return this.#closedDone;
+  }
+
+  #closedError(): StreamkitError {
+    return new StreamkitError("Closed", `store ${this.#storeId} is closed`);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function entryOf(frame: Frame): Entry {
+  if (frame.type !== FrameType.Entry) {
+    throw new StreamkitError("Unavailable", `the server sent a frame of type ${frame.type}`);
+  }
+  return decodeEntry(frame.payload);
+}
+
+function query(values: Record<string, string>): string {
+  return new URLSearchParams(values).toString();
+}

@@ -1,0 +1,151 @@
+// Streamed bodies of the server: responses of frames pulled from a store's iterator, request
+// bodies of records and entries handed to a store's writes, and JSON bodies read under a cap.
+
+import { StreamkitError } from "@streamkit/core";
+import { jsonFrame, parseJson } from "./_frames.ts";
+import { FRAMES_TYPE, toWireError } from "./_wire.ts";
+
+/** What a streamed response needs besides its items. */
+export interface StreamOptions {
+  /** Aborted when the response ends early (the client went away): the store call stops. */
+  stop: AbortController;
+  /** A heartbeat frame this often while no item comes (follows only). */
+  heartbeatMs?: number;
+  /** Called once the response ended, however it ended. */
+  onEnd?: () => void;
+  /** Waits, before the item after the first `sent`, until the client asked for it (writes). */
+  beforeNext?: (sent: number) => Promise<void>;
+}
+
+/**
+ * A response of frames: `encode` of each item of `iterable`, then an end frame (or an error
+ * frame when the iteration fails half-way). The first item is pulled before the response is
+ * made, so a call the store refuses at once is answered with a 4xx rather than a failed body.
+ */
+export async function streamResponse<T>(
+  iterable: AsyncIterable<T>,
+  encode: (item: T) => Uint8Array,
+  { stop, heartbeatMs, onEnd, beforeNext }: StreamOptions,
+): Promise<Response> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  let first: IteratorResult<T>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    onEnd?.();
+    throw error;
+  }
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let ended = false;
+  let sent = first.done ? 0 : 1;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    clearInterval(heartbeat);
+    onEnd?.();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first.done) {
+        controller.enqueue(jsonFrame({ type: "end" }));
+        controller.close();
+        end();
+        return;
+      }
+      controller.enqueue(encode(first.value));
+      if (heartbeatMs !== undefined) {
+        heartbeat = setInterval(() => {
+          try {
+            controller.enqueue(jsonFrame({ type: "heartbeat" }));
+          } catch {
+            clearInterval(heartbeat);
+          }
+        }, heartbeatMs);
+      }
+    },
+    async pull(controller) {
+      try {
+        await beforeNext?.(sent);
+        const next = await iterator.next();
+        if (next.done) {
+          controller.enqueue(jsonFrame({ type: "end" }));
+          controller.close();
+          end();
+        } else {
+          sent++;
+          controller.enqueue(encode(next.value));
+        }
+      } catch (error) {
+        if (stop.signal.aborted && ended) return;
+        controller.enqueue(jsonFrame({ type: "error", error: toWireError(error) }));
+        controller.close();
+        end();
+      }
+    },
+    async cancel() {
+      // The client went away: stop the store call and release what it holds.
+      stop.abort(new StreamkitError("Closed", "the client closed the response"));
+      end();
+      await iterator.return?.().catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, { headers: { "content-type": FRAMES_TYPE } });
+}
+
+/**
+ * A JSON body of at most `maxBytes`: `PayloadTooLarge` past it, `InvalidArgument` when it is
+ * no JSON object; the content type must be JSON.
+ */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!type.toLowerCase().startsWith("application/json")) {
+    throw new StreamkitError(
+      "InvalidArgument",
+      `content-type: expected application/json, got ${JSON.stringify(type)}`,
+    );
+  }
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw bodyTooLarge(maxBytes);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw bodyTooLarge(maxBytes);
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return parseJson(bytes);
+}
+
+function bodyTooLarge(maxBytes: number): StreamkitError {
+  return new StreamkitError(
+    "PayloadTooLarge",
+    `body: larger than the limit of ${maxBytes} bytes for a JSON body`,
+  );
+}
+
+/** Checks that a body is frames before any of it is read. */
+export function requireFrames(request: Request): ReadableStream<Uint8Array> {
+  const type = request.headers.get("content-type") ?? "";
+  if (type.toLowerCase() !== FRAMES_TYPE) {
+    throw new StreamkitError(
+      "InvalidArgument",
+      `content-type: expected ${FRAMES_TYPE}, got ${JSON.stringify(type)}`,
+    );
+  }
+  if (!request.body) throw new StreamkitError("InvalidArgument", "body: missing");
+  return request.body;
+}

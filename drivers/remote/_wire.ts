@@ -1,0 +1,158 @@
+// What both ends agree on besides frames (README "Protocol"): the version prefix, content types,
+// errors as JSON and HTTP statuses, and arguments as JSON (bytes as hex).
+
+import {
+  type ErrorKind,
+  fromHex,
+  SequenceMismatchError,
+  StreamkitError,
+  toHex,
+} from "@streamkit/core";
+
+/** The path prefix of this protocol's version. */
+export const API_PREFIX = "/v1";
+/** Bodies of frames. */
+export const FRAMES_TYPE = "application/x-streamkit-frames";
+/** Bodies of one JSON object. */
+export const JSON_TYPE = "application/json";
+
+/** An error as it travels: its kind, message and what a caller may act on. */
+export interface WireError {
+  kind: ErrorKind;
+  message: string;
+  transient: boolean;
+  /** A `SequenceMismatch`'s sequences. */
+  expected?: number;
+  actual?: number;
+}
+
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
+  "InvalidArgument",
+  "SequenceMismatch",
+  "Conflict",
+  "PayloadTooLarge",
+  "Closed",
+  "StoreLocked",
+  "CorruptData",
+  "Unavailable",
+  "AccessDenied",
+  "ClockSkew",
+]);
+
+/** `error` as it travels; anything not a streamkit error is an internal failure. */
+export function toWireError(error: unknown): WireError {
+  if (error instanceof StreamkitError) {
+    const wire: WireError = {
+      kind: error.kind,
+      message: error.message,
+      transient: error.transient,
+    };
+    if (error instanceof SequenceMismatchError) {
+      wire.expected = error.expected;
+      wire.actual = error.actual;
+    }
+    return wire;
+  }
+  // The server's own failure: its message stays in its log, not on the wire.
+  return {
+    kind: "Unavailable",
+    message: "the server failed to serve the request",
+    transient: true,
+  };
+}
+
+/** The error a client throws for a wire error (the same kind as the server's). */
+export function fromWireError(value: unknown): StreamkitError {
+  const wire = value as Partial<WireError> | null;
+  if (!wire || typeof wire.kind !== "string" || !KINDS.has(wire.kind)) {
+    return new StreamkitError("Unavailable", "the server answered with an unreadable error");
+  }
+  const message = typeof wire.message === "string" ? wire.message : wire.kind;
+  if (
+    wire.kind === "SequenceMismatch" && typeof wire.expected === "number" &&
+    typeof wire.actual === "number"
+  ) {
+    // The same message: rebuilt from its parts, it names the space and segment again.
+    const error = new SequenceMismatchError("", "", wire.expected, wire.actual);
+    Object.defineProperty(error, "message", { value: message });
+    return error;
+  }
+  return new StreamkitError(wire.kind, message, { transient: wire.transient === true });
+}
+
+/** The HTTP status of an error answered before any of the body. */
+export function httpStatusOf(error: WireError): number {
+  switch (error.kind) {
+    case "InvalidArgument":
+      return 400;
+    case "AccessDenied":
+      return 403;
+    case "PayloadTooLarge":
+      return 413;
+    case "SequenceMismatch":
+    case "Conflict":
+    case "ClockSkew":
+      return 409;
+    case "Closed":
+    case "StoreLocked":
+    case "Unavailable":
+      return 503;
+    case "CorruptData":
+      return 500;
+  }
+}
+
+/**
+ * `value` as JSON, with what JSON lacks tagged (`{"$bytes": hex}`, `{"$undefined": true}`,
+ * `{"$number": "NaN"}`, `{"$bigint": "1"}`): arguments cross the wire as the caller gave them,
+ * and the server's store checks them as it checks a local caller's. Signals stay behind.
+ */
+export function argsToJson(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { $bytes: toHex(value) };
+  if (value === undefined) return { $undefined: true };
+  if (typeof value === "number" && !Number.isFinite(value)) return { $number: String(value) };
+  if (typeof value === "bigint") return { $bigint: String(value) };
+  if (typeof value === "function" || typeof value === "symbol") {
+    return { $unsupported: typeof value };
+  }
+  if (Array.isArray(value)) return value.map(argsToJson);
+  if (typeof value === "object" && value !== null) {
+    const json: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (!(item instanceof AbortSignal)) json[key] = argsToJson(item);
+    }
+    return json;
+  }
+  return value;
+}
+
+/** Arguments from their JSON (see {@linkcode argsToJson}). */
+export function argsFromJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(argsFromJson);
+  if (typeof value !== "object" || value === null) return value;
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object);
+  if (keys.length === 1) {
+    const tag = object[keys[0]];
+    switch (keys[0]) {
+      case "$bytes":
+        if (typeof tag === "string" && /^(?:[0-9a-f]{2})*$/i.test(tag)) return fromHex(tag);
+        throw new StreamkitError("InvalidArgument", "arguments: $bytes must be hex");
+      case "$undefined":
+        return undefined;
+      case "$number":
+        return Number(tag);
+      case "$bigint":
+        try {
+          return BigInt(String(tag));
+        } catch {
+          throw new StreamkitError("InvalidArgument", "arguments: $bigint must be an integer");
+        }
+      case "$unsupported":
+        return Symbol(String(tag));
+    }
+  }
+  const args: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(object)) args[key] = argsFromJson(item);
+  return args;
+}
