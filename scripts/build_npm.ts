@@ -8,6 +8,7 @@
 
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isNative } from "./_native_packages.ts";
 
 interface MemberConfig {
   name: string;
@@ -81,7 +82,8 @@ async function sourcesOf(folder: string): Promise<string[]> {
 function npmDependencies(config: MemberConfig): Record<string, string> {
   const dependencies: Record<string, string> = {};
   for (const specifier of Object.values(config.imports ?? {})) {
-    const match = /^npm:(@?[^@]+)@(.+)$/.exec(specifier);
+    // A subpath (`npm:hono@^4/cors`) is of the same package and range.
+    const match = /^npm:(@?[^@]+)@([^/]+)(?:\/.*)?$/.exec(specifier);
     if (!match) throw new Error(`${config.name}: import ${specifier} is not an npm: specifier`);
     dependencies[match[1]] = match[2];
   }
@@ -123,9 +125,9 @@ async function bareImportsOf(entry: string): Promise<Set<string>> {
 
 /**
  * The member's npm dependencies, split by need: what the main entry's graph imports is a
- * dependency; what only another entry point imports (`@streamkit/core/zstd` and its native
- * `zstd-napi`) is an optional peer, so installing the package builds no native addon for users
- * who never import that entry. A member that imports a sibling's entry depends on the sibling
+ * dependency, and so is any package without a native addon; a native one only another entry
+ * point imports (`@streamkit/core/zstd` and its `zstd-napi`) is an optional peer, so installing
+ * the package builds no native addon for users who never import that entry. A member that imports a sibling's entry depends on the sibling
  * and on the packages that entry's graph imports.
  */
 async function dependenciesOf(member: Member, sources: string[], members: Member[]): Promise<{
@@ -137,7 +139,7 @@ async function dependenciesOf(member: Member, sources: string[], members: Member
   const dependencies: Record<string, string> = {};
   const optionalPeers: Record<string, string> = {};
   for (const [name, range] of Object.entries(ranges)) {
-    if ([...mainImports].some((specifier) => packageOf(specifier) === name)) {
+    if ([...mainImports].some((specifier) => packageOf(specifier) === name) || !isNative(name)) {
       dependencies[name] = range;
     } else {
       optionalPeers[name] = range;

@@ -9,6 +9,7 @@
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startAzurite } from "../drivers/azure/_test_azurite.ts";
+import { isNative } from "./_native_packages.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const distRoot = join(root, "dist", "npm");
@@ -18,6 +19,7 @@ const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const README_EXAMPLES = [
   { marker: "node-example", file: "readme_example.mjs" },
   { marker: "node-follow-example", file: "readme_follow_example.mjs" },
+  { marker: "node-serve-example", file: "readme_serve_example.mjs" },
 ];
 
 async function run(
@@ -62,16 +64,6 @@ async function checkTarballContents(tarball: string): Promise<void> {
   console.log(`test:node: ${tarball}: ${files.length} files, all expected`);
 }
 
-/** A package that builds a native addon when installed (it ships a `binding.gyp`). */
-function isNative(name: string): boolean {
-  try {
-    Deno.statSync(join(root, "node_modules", name, "binding.gyp"));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Core's main entry and the memory driver are pure TypeScript: installing them builds no
  * native addon. Core's `zstd-napi` (behind `@streamkit/core/zstd`) is only an optional peer.
@@ -113,6 +105,9 @@ for (const tarball of tarballs) {
   );
   dependencies[manifest.name] = `file:${join(distRoot, tarball)}`;
 }
+// The tests serve stores to remote clients on Node through this adapter, as a user would.
+const rootManifest = JSON.parse(await Deno.readTextFile(join(root, "package.json")));
+dependencies["@hono/node-server"] = rootManifest.dependencies["@hono/node-server"];
 await Deno.writeTextFile(
   join(project, "package.json"),
   JSON.stringify(

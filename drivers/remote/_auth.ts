@@ -7,7 +7,7 @@
 
 import { StreamkitError, validateStoreId } from "@streamkit/core";
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify } from "jose";
-import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from "jose";
+import type { CryptoKey, JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from "jose";
 
 /**
  * How the server verifies bearer tokens: exactly one of `secret` (HMAC, `algorithms` default
@@ -183,7 +183,7 @@ async function importPublicKey(pem: unknown, algorithm: unknown): Promise<[Crypt
 
 // Fetch failures are the server's problem (Unavailable), not the caller's (AccessDenied).
 function remoteKeySet(jwksUrl: unknown): JWTVerifyGetKey {
-  const url = URL.canParse(jwksUrl as string | URL) ? new URL(jwksUrl as string | URL) : null;
+  const url = URL.canParse(String(jwksUrl)) ? new URL(String(jwksUrl)) : null;
   if (url?.protocol !== "https:" && url?.protocol !== "http:") {
     throw invalid("jwksUrl: must be an http: or https: URL");
   }

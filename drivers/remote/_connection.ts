@@ -56,7 +56,7 @@ export class Connection {
     const headers = new Headers();
     const token = typeof this.#token === "function" ? await this.#token() : this.#token;
     if (token) headers.set("authorization", `Bearer ${token}`);
-    let body: BodyInit | undefined;
+    let body: string | ReadableStream<Uint8Array> | undefined;
     if (init.json !== undefined) {
       headers.set("content-type", JSON_TYPE);
       body = JSON.stringify(init.json);
@@ -86,7 +86,7 @@ export class Connection {
   async json(path: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
     const response = await this.request(path, init);
     try {
-      return await response.json();
+      return await response.json() as Record<string, unknown>;
     } catch (error) {
       init.signal?.throwIfAborted();
       throw new ConnectionDropped(`the server's answer was cut: ${describe(error)}`, error);

@@ -22,14 +22,15 @@ const MAX_RETRY_MS = 2_000;
 /**
  * The events of a follow (`follow` or `follow-segment` at `path`) from `args`, resumed from the
  * last entry delivered whenever its response ends early or the server is away for a while.
- * `caught-up` is never said twice in a row, also across a reconnection.
+ * `caught-up` is never said twice in a row, also across a reconnection. `assertOpen` throws once
+ * the store is closed.
  */
 export async function* followRemote(
   connection: Connection,
   path: string,
   args: FollowArgs | FollowSegmentArgs,
   signal: AbortSignal,
-  closed: () => boolean,
+  assertOpen: () => void,
 ): AsyncIterable<FollowEvent> {
   // Arguments that are no object go as they are: the server's store refuses them.
   const position = isPlainObject(args) ? { ...args } as Record<string, unknown> : args;
@@ -42,6 +43,9 @@ export async function* followRemote(
     try {
       const frames = connection.frames(path, { json: { args: argsToJson(position) }, signal });
       for await (const frame of frames) {
+        // What came before a close or an abort stays undelivered, as with a local store.
+        assertOpen();
+        signal.throwIfAborted();
         if (frame.type === FrameType.Entry) {
           const entry = decodeEntry(frame.payload);
           advance(position, entry);
@@ -55,8 +59,8 @@ export async function* followRemote(
       }
       return;
     } catch (error) {
+      assertOpen();
       signal.throwIfAborted();
-      if (closed()) throw error;
       if (!resumable(error)) throw error;
     }
     await wait(retryMs, signal);

@@ -64,6 +64,8 @@ export class RemoteStore implements Store {
   async *#names(path: string, options: ReadOptions): AsyncIterable<string> {
     const signal = this.#stop(options.signal);
     for await (const frame of this.#connection.frames(path, { signal })) {
+      this.#assertOpen();
+      signal.throwIfAborted();
       yield String(parseJson(frame.payload).name);
     }
   }
@@ -77,7 +79,11 @@ export class RemoteStore implements Store {
     const init = args === undefined
       ? { signal }
       : { json: { args: argsToJson(args.value) }, signal };
-    for await (const frame of this.#connection.frames(path, init)) yield entryOf(frame);
+    for await (const frame of this.#connection.frames(path, init)) {
+      this.#assertOpen();
+      signal.throwIfAborted();
+      yield entryOf(frame);
+    }
   }
 
   getSpaces(options: ReadOptions = {}): AsyncIterable<string> {
@@ -106,7 +112,13 @@ export class RemoteStore implements Store {
 
   async *follow(args: FollowArgs): AsyncIterable<FollowEvent> {
     const signal = this.#stop(args?.signal);
-    yield* followRemote(this.#connection, `${this.#path}/follow`, args, signal, () => this.#closed);
+    yield* followRemote(
+      this.#connection,
+      `${this.#path}/follow`,
+      args,
+      signal,
+      () => this.#assertOpen(),
+    );
   }
 
   async *followSegment(args: FollowSegmentArgs): AsyncIterable<FollowEvent> {
@@ -116,7 +128,7 @@ export class RemoteStore implements Store {
       `${this.#path}/follow-segment`,
       args,
       signal,
-      () => this.#closed,
+      () => this.#assertOpen(),
     );
   }
 
@@ -227,6 +239,10 @@ export class RemoteStore implements Store {
       this.#closedDone = Promise.allSettled([...this.#inFlight]).then(() => this.#onClose());
     }
     return this.#closedDone;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw this.#closedError();
   }
 
   #closedError(): StreamkitError {

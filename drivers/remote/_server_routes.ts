@@ -139,17 +139,9 @@ export function registerRoutes(
     heartbeatMs?: number,
   ): Promise<Response> => {
     const close = streams.open(key);
+    // Aborted when the response is cancelled: the client went away (see streamResponse).
     const stop = new AbortController();
-    const onRequestAbort = () => stop.abort(c.req.raw.signal.reason);
-    c.req.raw.signal.addEventListener("abort", onRequestAbort, { once: true });
-    return await streamResponse(start(stop.signal), encode, {
-      stop,
-      heartbeatMs,
-      onEnd: () => {
-        close();
-        c.req.raw.signal.removeEventListener("abort", onRequestAbort);
-      },
-    });
+    return await streamResponse(start(stop.signal), encode, { stop, heartbeatMs, onEnd: close });
   };
 
   const query = (c: Context, name: string) => c.req.query(name);
@@ -157,9 +149,7 @@ export function registerRoutes(
   app.get(`${API_PREFIX}/stores`, async (c) => {
     const principal = await (await verifier).authenticate(c.req.header("authorization") ?? null);
     // A factory that cannot list its stores (memory) has those this server opened.
-    const all = factory.listStores
-      ? await factory.listStores({ signal: c.req.raw.signal })
-      : stores.opened();
+    const all = factory.listStores ? await factory.listStores() : stores.opened();
     return c.json({ stores: all.filter((storeId) => mayRead(principal, storeId)) });
   });
 
@@ -184,7 +174,6 @@ export function registerRoutes(
     const status = await store.getSegmentStatus(
       query(c, "space") as string,
       query(c, "segment") as string,
-      { signal: c.req.raw.signal },
     );
     return c.json({ status: status ?? null });
   });
@@ -241,8 +230,6 @@ export function registerRoutes(
       const args = { space: query(c, "space") as string, segment: query(c, "segment") as string };
       const close = streams.open(key);
       const stop = new AbortController();
-      const onRequestAbort = () => stop.abort(c.req.raw.signal.reason);
-      c.req.raw.signal.addEventListener("abort", onRequestAbort, { once: true });
       const channel = new WriteChannel(
         body,
         maxFrameBytes,
@@ -258,10 +245,7 @@ export function registerRoutes(
         {
           stop,
           beforeNext: (sent) => channel.acked(sent),
-          onEnd: () => {
-            close();
-            c.req.raw.signal.removeEventListener("abort", onRequestAbort);
-          },
+          onEnd: close,
         },
       );
     });

@@ -13,13 +13,18 @@ export class ClientSourceFailed extends StreamkitError {
   }
 }
 
+/** Where in the items a failure of the body comes: the store reads the items before it first. */
+class Failure {
+  constructor(readonly error: unknown) {}
+}
+
 /** One write's body, read by a pump while the store reads its items. */
 export class WriteChannel {
   readonly #queue: unknown[] = [];
   readonly #maxQueued: number;
   readonly #stop: AbortController;
   #ended = false;
-  #failure: { error: unknown } | undefined;
+  #failed = false;
   #acks = 0;
   readonly #waiters = new Set<() => void>();
 
@@ -56,7 +61,10 @@ export class WriteChannel {
         }
       }
       if (!this.#ended) {
-        this.#fail(new StreamkitError("InvalidArgument", "body: ended before its end frame"));
+        // The client went away: no chunk may start (a local close), and the items end in error.
+        const error = new StreamkitError("InvalidArgument", "body: ended before its end frame");
+        this.#stop.abort(error);
+        this.#fail(error);
       }
     } catch (error) {
       this.#fail(error);
@@ -87,15 +95,18 @@ export class WriteChannel {
   }
 
   #push(item: unknown): void {
-    if (this.#ended) {
+    if (this.#ended || this.#failed) {
       throw new StreamkitError("InvalidArgument", "frame: an item after the end frame");
     }
     this.#queue.push(item);
     this.#wake();
   }
 
+  /** Ends the items with `error`, after those read before it. */
   #fail(error: unknown): void {
-    this.#failure ??= { error };
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#queue.push(new Failure(error));
     this.#wake();
   }
 
@@ -114,10 +125,10 @@ export class WriteChannel {
       if (this.#queue.length > 0) {
         const item = this.#queue.shift();
         this.#wake();
+        if (item instanceof Failure) throw item.error;
         yield item as ProduceRecord;
         continue;
       }
-      if (this.#failure) throw this.#failure.error;
       if (this.#ended) return;
       await this.#woken();
     }
@@ -125,7 +136,7 @@ export class WriteChannel {
 
   /** Resolves once the client asked for `count` statuses beyond the first (or stopped). */
   async acked(count: number): Promise<void> {
-    while (this.#acks < count && !this.#stop.signal.aborted && !this.#failure) {
+    while (this.#acks < count && !this.#stop.signal.aborted) {
       await this.#woken();
     }
   }

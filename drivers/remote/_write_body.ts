@@ -33,6 +33,7 @@ export class WriteBody {
   /** A read of the source in progress, kept when a wake-up came first. */
   #pending: Promise<IteratorResult<unknown>> | undefined;
   #wake: () => void = () => {};
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
 
   /**
    * Checks `items` (`records` of a produce, `entries` of a restore) and sends at most `window`
@@ -53,6 +54,9 @@ export class WriteBody {
     this.#encode = kind === "produce" ? recordFrame : entryFrame;
     this.#window = window;
     this.stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
       pull: (controller) => this.#pull(controller),
       cancel: () => this.#finish(),
     }, { highWaterMark: 0 });
@@ -130,9 +134,14 @@ export class WriteBody {
     }
   }
 
-  /** Ends the body (the response has ended). */
+  /** Ends the body (the response has ended): the upload ends, and the source is left. */
   close(): void {
     this.#finish();
+    try {
+      this.#controller?.close();
+    } catch {
+      // Closed or cancelled already.
+    }
     this.#wake();
   }
 }

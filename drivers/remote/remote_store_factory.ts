@@ -59,6 +59,7 @@ export class RemoteStoreFactory implements StoreFactory {
   readonly #stores = new Set<RemoteStore>();
   #closed = false;
 
+  /** A factory of the stores served at `options.url`; nothing is sent until `newStore`. */
   constructor(options: RemoteStoreFactoryOptions) {
     if (typeof options !== "object" || options === null) {
       throw new StreamkitError("InvalidArgument", "options: must be an object with a url");
@@ -96,6 +97,7 @@ export class RemoteStoreFactory implements StoreFactory {
     await Promise.all([...this.#stores].map((store) => store.close()));
   }
 
+  /** Closes the factory (`await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

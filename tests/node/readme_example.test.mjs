@@ -11,6 +11,7 @@ import { test } from "node:test";
 
 const example = fileURLToPath(new URL("./readme_example.mjs", import.meta.url));
 const followExample = fileURLToPath(new URL("./readme_follow_example.mjs", import.meta.url));
+const serveExample = fileURLToPath(new URL("./readme_serve_example.mjs", import.meta.url));
 
 test("the README's Node example runs against the built package, and continues on a second run", () => {
   const cwd = mkdtempSync(join(tmpdir(), "streamkit-node-example-"));
@@ -46,4 +47,9 @@ test("the README's follow example catches up, flushes, and resumes from its offs
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
+});
+
+test("the README's serving example serves a store and reads it back through a client", () => {
+  const output = execFileSync(process.execPath, [serveExample], { encoding: "utf8" });
+  assert.deepEqual(output.trim().split("\n"), ["committed up to 1", "order-1 1 placed"]);
 });
