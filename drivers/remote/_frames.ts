@@ -58,29 +58,20 @@ export function parseJson(payload: Uint8Array): Record<string, unknown> {
 /**
  * Reads the frames of `body` one at a time (pull: nothing is read ahead of the caller), each
  * at most `maxFrameBytes`; a body cut inside a frame, an unknown type or a length past the
- * limit fails with `InvalidArgument` naming what is wrong.
+ * limit fails with `InvalidArgument` naming what is wrong, and so does a body that cannot be
+ * read (the other side went away).
  */
 export async function* readFrames(
   body: ReadableStream<Uint8Array>,
   maxFrameBytes: number,
 ): AsyncGenerator<Frame> {
-  const reader = body.getReader();
-  let buffer: Uint8Array = new Uint8Array(0);
-  let done = false;
-  /** Reads until `bytes` are buffered; false when the body ended first. */
-  const fill = async (bytes: number): Promise<boolean> => {
-    while (buffer.byteLength < bytes && !done) {
-      const next = await reader.read();
-      if (next.done) done = true;
-      else buffer = buffer.byteLength === 0 ? next.value : concat(buffer, next.value);
-    }
-    return buffer.byteLength >= bytes;
-  };
+  const buffer = new PartsBuffer(body.getReader());
   try {
     while (true) {
-      if (!await fill(1)) return;
-      if (!await fill(HEADER_BYTES)) throw truncated("its header");
-      const view = new DataView(buffer.buffer, buffer.byteOffset, HEADER_BYTES);
+      if (!await buffer.fill(1)) return;
+      if (!await buffer.fill(HEADER_BYTES)) throw truncated("its header");
+      const header = buffer.take(HEADER_BYTES);
+      const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
       const type = view.getUint8(0);
       const length = view.getUint32(1);
       if (type !== FrameType.Record && type !== FrameType.Entry && type !== FrameType.Json) {
@@ -92,26 +83,81 @@ export async function* readFrames(
           `frame: ${length} bytes exceeds the limit of ${maxFrameBytes} bytes per frame`,
         );
       }
-      if (!await fill(HEADER_BYTES + length)) throw truncated(`its ${length} bytes`);
-      const payload = buffer.slice(HEADER_BYTES, HEADER_BYTES + length);
-      buffer = buffer.subarray(HEADER_BYTES + length);
-      yield { type, payload };
+      if (!await buffer.fill(length)) throw truncated(`its ${length} bytes`);
+      yield { type, payload: buffer.take(length) };
     }
   } finally {
     // Stops the body when the caller stopped early (or failed): nothing more is read.
-    await reader.cancel().catch(() => {});
+    await buffer.cancel();
+  }
+}
+
+/** The bytes read off a body and not yet taken, as the parts they came in (copied once). */
+class PartsBuffer {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #parts: Uint8Array[] = [];
+  /** The index of the first part not wholly taken. */
+  #first = 0;
+  #size = 0;
+  #done = false;
+
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
+    this.#reader = reader;
+  }
+
+  /** Reads until `bytes` are buffered; false when the body ended first. */
+  async fill(bytes: number): Promise<boolean> {
+    while (this.#size < bytes && !this.#done) {
+      let next: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>;
+      try {
+        next = await this.#reader.read();
+      } catch (error) {
+        throw new StreamkitError("InvalidArgument", "body: could not be read to its end", {
+          cause: error,
+        });
+      }
+      if (next.done) this.#done = true;
+      else if (next.value.byteLength > 0) {
+        this.#parts.push(next.value);
+        this.#size += next.value.byteLength;
+      }
+    }
+    return this.#size >= bytes;
+  }
+
+  /** The next `bytes` buffered bytes, in a buffer of their own. */
+  take(bytes: number): Uint8Array {
+    const taken = new Uint8Array(bytes);
+    let at = 0;
+    while (at < bytes) {
+      const part = this.#parts[this.#first];
+      const wanted = bytes - at;
+      if (part.byteLength <= wanted) {
+        taken.set(part, at);
+        at += part.byteLength;
+        this.#first++;
+      } else {
+        taken.set(part.subarray(0, wanted), at);
+        // A copy of the rest: a view would keep the reader's whole chunk alive.
+        this.#parts[this.#first] = part.slice(wanted);
+        at = bytes;
+      }
+    }
+    this.#size -= bytes;
+    if (this.#first > 64 && this.#first * 2 > this.#parts.length) {
+      this.#parts = this.#parts.slice(this.#first);
+      this.#first = 0;
+    }
+    return taken;
+  }
+
+  async cancel(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
   }
 }
 
 function truncated(what: string): StreamkitError {
   return new StreamkitError("InvalidArgument", `frame: the body ended before ${what}`);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(a.byteLength + b.byteLength);
-  bytes.set(a);
-  bytes.set(b, a.byteLength);
-  return bytes;
 }
 
 /** A produce record's frame payload (see {@linkcode FrameType.Record}). */

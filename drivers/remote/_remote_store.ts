@@ -23,13 +23,15 @@ import {
 import type { Connection } from "./_connection.ts";
 import { type Frame, FrameType, parseJson } from "./_frames.ts";
 import { followRemote } from "./_remote_follow.ts";
-import { argsToJson } from "./_wire.ts";
+import { argsToJson, type ReadAhead } from "./_wire.ts";
 import { WriteBody } from "./_write_body.ts";
 
 /** A store served by a remote server. */
 export class RemoteStore implements Store {
   readonly limits: StoreLimits;
   readonly #connection: Connection;
+  /** How much of a write's body may go ahead of what the server's store read. */
+  readonly #readAhead: ReadAhead;
   readonly #path: string;
   readonly #storeId: string;
   readonly #closing = new AbortController();
@@ -45,8 +47,10 @@ export class RemoteStore implements Store {
     connection: Connection,
     storeId: string,
     limits: StoreLimits,
+    readAhead: ReadAhead,
     onClose: () => void,
   ) {
+    this.#readAhead = readAhead;
     this.#connection = connection;
     this.#storeId = storeId;
     this.#path = `/stores/${storeId}`;
@@ -189,7 +193,7 @@ export class RemoteStore implements Store {
     const space = validateName("space", args?.space);
     const segment = validateName("segment", args.segment);
     this.#stop(args.signal);
-    const body = new WriteBody(items, kind, 2 * this.limits.maxChunkRecords);
+    const body = new WriteBody(items, kind, this.#readAhead);
     // A close or an abort stops the write as a local one would: the server commits no new
     // chunk, finishes the one in flight, and answers; a break ends the request at once.
     const stopWrite = () => body.stop();
@@ -216,11 +220,15 @@ export class RemoteStore implements Store {
           this.#inFlight.delete(settled);
         }
         if (next.done) return;
-        const status = parseJson(next.value.payload).status as SegmentStatus;
-        yield status;
+        const message = parseJson(next.value.payload);
+        if (message.type === "credit") {
+          body.credit(Number(message.items), Number(message.bytes));
+          continue;
+        }
+        yield message.status as SegmentStatus;
         if (this.#closed) throw this.#closedError();
         args.signal?.throwIfAborted();
-        body.ack(status);
+        body.ack();
       }
     } finally {
       this.#writes.delete(stopWrite);

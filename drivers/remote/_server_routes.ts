@@ -16,7 +16,7 @@ import { type Access, authorize, mayRead, type Principal, type Verifier } from "
 import { frame, FrameType, jsonFrame } from "./_frames.ts";
 import { readJsonBody, requireFrames, streamResponse } from "./_server_streams.ts";
 import { WriteChannel } from "./_server_writes.ts";
-import { API_PREFIX, argsFromJson } from "./_wire.ts";
+import { API_PREFIX, argsFromJson, type ReadAhead } from "./_wire.ts";
 
 /**
  * Limits of requests and streams.
@@ -36,6 +36,8 @@ export interface ServerLimits {
   heartbeatMs: number;
   /** Streamed responses open at once per token (per server without authentication). */
   maxStreamsPerToken: number;
+  /** How many bytes of a write's body are read ahead of the store at most (one item always). */
+  maxReadAheadBytes: number;
 }
 
 /** The stores of one factory, each opened once and shared by every request. */
@@ -111,6 +113,15 @@ function withSignal(args: unknown, signal: AbortSignal): never {
   return { ...args, signal } as never;
 }
 
+/** How much of a write's body a client may send ahead of the store (README "Writes"). */
+function readAheadOf(store: Store, limits: ServerLimits): ReadAhead {
+  // Two chunks' records (at least 16: stores of tiny chunks), and the server's byte limit.
+  return {
+    items: Math.max(16, 2 * store.limits.maxChunkRecords),
+    bytes: limits.maxReadAheadBytes,
+  };
+}
+
 /** Adds the protocol's routes to `app`. */
 export function registerRoutes(
   app: Hono,
@@ -130,9 +141,8 @@ export function registerRoutes(
     return { store: await stores.get(storeId), key: authorization ?? "" };
   };
 
-  /** A streamed response counted against the caller's streams, stopped with the request. */
+  /** A streamed response counted against the caller's streams, stopped with the response. */
   const stream = async <T>(
-    c: Context,
     key: string,
     start: (signal: AbortSignal) => AsyncIterable<T>,
     encode: (item: T) => Uint8Array,
@@ -155,18 +165,18 @@ export function registerRoutes(
 
   app.get(`${API_PREFIX}/stores/:store`, async (c) => {
     const { store } = await open(c, "read");
-    return c.json({ limits: store.limits });
+    return c.json({ limits: store.limits, readAhead: readAheadOf(store, limits) });
   });
 
   app.get(`${API_PREFIX}/stores/:store/spaces`, async (c) => {
     const { store, key } = await open(c, "read");
-    return await stream(c, key, (signal) => store.getSpaces({ signal }), nameFrame);
+    return await stream(key, (signal) => store.getSpaces({ signal }), nameFrame);
   });
 
   app.get(`${API_PREFIX}/stores/:store/segments`, async (c) => {
     const { store, key } = await open(c, "read");
     const space = query(c, "space") as string;
-    return await stream(c, key, (signal) => store.getSegments(space, { signal }), nameFrame);
+    return await stream(key, (signal) => store.getSegments(space, { signal }), nameFrame);
   });
 
   app.get(`${API_PREFIX}/stores/:store/status`, async (c) => {
@@ -182,7 +192,7 @@ export function registerRoutes(
     const { store, key } = await open(c, "read");
     const space = query(c, "space") as string;
     const segment = query(c, "segment") as string;
-    return await stream(c, key, async function* (signal) {
+    return await stream(key, async function* (signal) {
       const entry = await store.peek(space, segment, { signal });
       if (entry) yield entry;
     }, entryFrame);
@@ -198,7 +208,7 @@ export function registerRoutes(
     app.post(`${API_PREFIX}/stores/:store/${name}`, async (c) => {
       const { store, key } = await open(c, "read");
       const args = await readArgs(c.req.raw, limits.maxJsonBodyBytes);
-      return await stream(c, key, (signal) => read(store, withSignal(args, signal)), entryFrame);
+      return await stream(key, (signal) => read(store, withSignal(args, signal)), entryFrame);
     });
   }
   const follows = {
@@ -210,7 +220,6 @@ export function registerRoutes(
       const { store, key } = await open(c, "read");
       const args = await readArgs(c.req.raw, limits.maxJsonBodyBytes);
       return await stream(
-        c,
         key,
         (signal) => follow(store, withSignal(args, signal)),
         eventFrame,
@@ -234,7 +243,7 @@ export function registerRoutes(
         body,
         maxFrameBytes,
         itemType,
-        2 * store.limits.maxChunkRecords,
+        readAheadOf(store, limits),
         stop,
       );
       const writeArgs = { ...args, signal: stop.signal };
@@ -245,6 +254,8 @@ export function registerRoutes(
         {
           stop,
           beforeNext: (sent) => channel.acked(sent),
+          startEarly: channel.creditNeeded,
+          onOpen: (send) => channel.open(send),
           onEnd: close,
         },
       );

@@ -7,7 +7,7 @@ import { FRAMES_TYPE, toWireError } from "./_wire.ts";
 
 /** What a streamed response needs besides its items. */
 export interface StreamOptions {
-  /** Aborted when the response ends early (the client went away): the store call stops. */
+  /** Aborted when the response ends, however (the client went away): the store call stops. */
   stop: AbortController;
   /** A heartbeat frame this often while no item comes (follows only). */
   heartbeatMs?: number;
@@ -15,45 +15,73 @@ export interface StreamOptions {
   onEnd?: () => void;
   /** Waits, before the item after the first `sent`, until the client asked for it (writes). */
   beforeNext?: (sent: number) => Promise<void>;
+  /**
+   * Makes the response before the first item when it resolves first (a write whose first chunk
+   * needs more of the body than the client may send before it hears back).
+   */
+  startEarly?: Promise<void>;
+  /** Called once with a function that sends a frame of its own (write credits). */
+  onOpen?: (send: (frame: Uint8Array) => void) => void;
 }
 
 /**
  * A response of frames: `encode` of each item of `iterable`, then an end frame (or an error
  * frame when the iteration fails half-way). The first item is pulled before the response is
- * made, so a call the store refuses at once is answered with a 4xx rather than a failed body.
+ * made (unless `startEarly` comes first), so a call the store refuses at once is answered with
+ * a 4xx rather than a failed body.
  */
 export async function streamResponse<T>(
   iterable: AsyncIterable<T>,
   encode: (item: T) => Uint8Array,
-  { stop, heartbeatMs, onEnd, beforeNext }: StreamOptions,
+  { stop, heartbeatMs, onEnd, beforeNext, startEarly, onOpen }: StreamOptions,
 ): Promise<Response> {
   const iterator = iterable[Symbol.asyncIterator]();
-  let first: IteratorResult<T>;
+  const firstNext = iterator.next();
+  let first: IteratorResult<T> | undefined;
   try {
-    first = await iterator.next();
+    first = await (startEarly
+      ? Promise.race([
+        firstNext,
+        startEarly.then(() => undefined),
+      ])
+      : firstNext);
   } catch (error) {
+    stop.abort(new StreamkitError("Closed", "the call was refused"));
     onEnd?.();
     throw error;
   }
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let ended = false;
-  let sent = first.done ? 0 : 1;
+  let sent = 0;
   const end = () => {
     if (ended) return;
     ended = true;
     clearInterval(heartbeat);
+    // Whatever the call still reads (a write's body) stops with the response.
+    stop.abort(new StreamkitError("Closed", "the response ended"));
     onEnd?.();
+  };
+  /** Sends `next`: an item, or the end. */
+  const deliver = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    next: IteratorResult<T>,
+  ) => {
+    if (next.done) {
+      controller.enqueue(jsonFrame({ type: "end" }));
+      controller.close();
+      end();
+    } else {
+      sent++;
+      controller.enqueue(encode(next.value));
+    }
   };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      if (first.done) {
-        controller.enqueue(jsonFrame({ type: "end" }));
-        controller.close();
-        end();
-        return;
-      }
-      controller.enqueue(encode(first.value));
-      if (heartbeatMs !== undefined) {
+      onOpen?.((frame) => {
+        if (!ended) controller.enqueue(frame);
+      });
+      if (first) deliver(controller, first);
+      if (heartbeatMs !== undefined && !ended) {
         heartbeat = setInterval(() => {
           try {
             controller.enqueue(jsonFrame({ type: "heartbeat" }));
@@ -65,16 +93,12 @@ export async function streamResponse<T>(
     },
     async pull(controller) {
       try {
-        await beforeNext?.(sent);
-        const next = await iterator.next();
-        if (next.done) {
-          controller.enqueue(jsonFrame({ type: "end" }));
-          controller.close();
-          end();
-        } else {
-          sent++;
-          controller.enqueue(encode(next.value));
+        if (sent === 0 && !first) {
+          deliver(controller, await firstNext);
+          return;
         }
+        await beforeNext?.(sent);
+        deliver(controller, await iterator.next());
       } catch (error) {
         if (stop.signal.aborted && ended) return;
         controller.enqueue(jsonFrame({ type: "error", error: toWireError(error) }));
@@ -111,14 +135,23 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (request.body) {
     const reader = request.body.getReader();
     while (true) {
-      const { value, done } = await reader.read();
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        throw new StreamkitError("InvalidArgument", "body: could not be read to its end", {
+          cause: error,
+        });
+      }
+      const { value, done } = next;
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {
         await reader.cancel().catch(() => {});
         throw bodyTooLarge(maxBytes);
       }
-      chunks.push(value);
+      // A copy: the chunk may be a view of a much larger buffer the body would keep alive.
+      chunks.push(value.slice());
     }
   }
   const bytes = new Uint8Array(size);

@@ -16,6 +16,15 @@ export const FRAMES_TYPE = "application/x-streamkit-frames";
 /** Bodies of one JSON object. */
 export const JSON_TYPE = "application/json";
 
+/**
+ * How much of a write's body a client may send beyond what the server said its store read
+ * (credit frames): at most this many items and bytes of frame payloads (one item always).
+ */
+export interface ReadAhead {
+  items: number;
+  bytes: number;
+}
+
 /** An error as it travels: its kind, message and what a caller may act on. */
 export interface WireError {
   kind: ErrorKind;
@@ -102,12 +111,32 @@ export function httpStatusOf(error: WireError): number {
   }
 }
 
+/** How deep arguments may nest: deeper ones are refused (and cycles end there). */
+const MAX_ARGS_DEPTH = 32;
+
+function tooDeep(): StreamkitError {
+  return new StreamkitError(
+    "InvalidArgument",
+    `arguments: nested deeper than ${MAX_ARGS_DEPTH} levels`,
+  );
+}
+
+/** Sets `object[key]` as an own property, whatever the key (`__proto__` included). */
+function define(object: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(object, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
 /**
  * `value` as JSON, with what JSON lacks tagged (`{"$bytes": hex}`, `{"$undefined": true}`,
  * `{"$number": "NaN"}`, `{"$bigint": "1"}`): arguments cross the wire as the caller gave them,
  * and the server's store checks them as it checks a local caller's. Signals stay behind.
  */
-export function argsToJson(value: unknown): unknown {
+export function argsToJson(value: unknown, depth = 0): unknown {
   if (value instanceof Uint8Array) return { $bytes: toHex(value) };
   if (value === undefined) return { $undefined: true };
   if (typeof value === "number" && !Number.isFinite(value)) return { $number: String(value) };
@@ -115,21 +144,21 @@ export function argsToJson(value: unknown): unknown {
   if (typeof value === "function" || typeof value === "symbol") {
     return { $unsupported: typeof value };
   }
-  if (Array.isArray(value)) return value.map(argsToJson);
-  if (typeof value === "object" && value !== null) {
-    const json: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      if (!(item instanceof AbortSignal)) json[key] = argsToJson(item);
-    }
-    return json;
+  if (typeof value !== "object" || value === null) return value;
+  if (depth >= MAX_ARGS_DEPTH) throw tooDeep();
+  if (Array.isArray(value)) return value.map((item) => argsToJson(item, depth + 1));
+  const json: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (!(item instanceof AbortSignal)) define(json, key, argsToJson(item, depth + 1));
   }
-  return value;
+  return json;
 }
 
 /** Arguments from their JSON (see {@linkcode argsToJson}). */
-export function argsFromJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(argsFromJson);
+export function argsFromJson(value: unknown, depth = 0): unknown {
   if (typeof value !== "object" || value === null) return value;
+  if (depth >= MAX_ARGS_DEPTH) throw tooDeep();
+  if (Array.isArray(value)) return value.map((item) => argsFromJson(item, depth + 1));
   const object = value as Record<string, unknown>;
   const keys = Object.keys(object);
   if (keys.length === 1) {
@@ -153,6 +182,8 @@ export function argsFromJson(value: unknown): unknown {
     }
   }
   const args: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(object)) args[key] = argsFromJson(item);
+  for (const [key, item] of Object.entries(object)) {
+    define(args, key, argsFromJson(item, depth + 1));
+  }
   return args;
 }

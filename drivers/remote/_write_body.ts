@@ -1,17 +1,16 @@
 // The body of a remote produce or restore (README "Writes"): the caller's records (or entries) as
-// frames, no more than a window ahead of the statuses the caller asked for, an `ack` each time it
-// asks for the next one, and `end` or `stop` at the end.
+// frames, no more than the server's read-ahead window beyond what it said it read (credits), an
+// `ack` each time the caller asks for the next status, and `end` or `stop` at the end.
 
 import {
   decodeEntry,
   encodeEntry,
   type Entry,
   entryDifferences,
-  type SegmentStatus,
   StreamkitError,
 } from "@streamkit/core";
 import { encodeRecord, frame, FrameType, jsonFrame } from "./_frames.ts";
-import { argsToJson } from "./_wire.ts";
+import { argsToJson, type ReadAhead } from "./_wire.ts";
 
 /** The request body of one write, and what the write tells it. */
 export class WriteBody {
@@ -21,11 +20,9 @@ export class WriteBody {
   sourceError: { error: unknown } | undefined;
   readonly #iterator: Iterator<unknown> | AsyncIterator<unknown>;
   readonly #encode: (item: unknown) => Uint8Array;
-  readonly #window: number;
-  #sent = 0;
-  #covered = 0;
-  #firstSequence: number | undefined;
-  #lastCovered: number | undefined;
+  readonly #window: ReadAhead;
+  /** Sent and not yet credited by the server. */
+  #inFlight = { items: 0, bytes: 0 };
   #acks = 0;
   #stop = false;
   #sourceDone = false;
@@ -36,10 +33,10 @@ export class WriteBody {
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
 
   /**
-   * Checks `items` (`records` of a produce, `entries` of a restore) and sends at most `window`
-   * of them beyond those the statuses asked for so far cover.
+   * Checks `items` (`records` of a produce, `entries` of a restore) and sends no more of them
+   * than `window` beyond what the server credited.
    */
-  constructor(items: unknown, kind: "produce" | "restore", window: number) {
+  constructor(items: unknown, kind: "produce" | "restore", window: ReadAhead) {
     const argument = kind === "produce" ? "records" : "entries";
     if (items !== null && typeof items === "object" && Symbol.asyncIterator in items) {
       this.#iterator = (items as AsyncIterable<unknown>)[Symbol.asyncIterator]();
@@ -62,16 +59,22 @@ export class WriteBody {
     }, { highWaterMark: 0 });
   }
 
-  /** The caller asked for the status after `status`: the server may commit the next chunk. */
-  ack(status: SegmentStatus): void {
-    if (this.#lastCovered === undefined) {
-      this.#covered += status.lastSequence - (this.#firstSequence ?? status.lastSequence) + 1;
-    } else {
-      this.#covered += status.lastSequence - this.#lastCovered;
-    }
-    this.#lastCovered = status.lastSequence;
+  /** The caller asked for the next status: the server may commit the next chunk. */
+  ack(): void {
     this.#acks++;
     this.#wake();
+  }
+
+  /** The server read `items` items of `bytes` bytes: as much more may be sent. */
+  credit(items: number, bytes: number): void {
+    this.#inFlight.items -= items;
+    this.#inFlight.bytes -= bytes;
+    this.#wake();
+  }
+
+  #windowFull(): boolean {
+    const { items, bytes } = this.#inFlight;
+    return items > 0 && (items >= this.#window.items || bytes >= this.#window.bytes);
   }
 
   /** Asks the server to stop the write as a local close or abort would (no new chunk). */
@@ -102,7 +105,7 @@ export class WriteBody {
         return;
       }
       const woken = new Promise<"woken">((resolve) => this.#wake = () => resolve("woken"));
-      if (this.#sourceDone || this.#sent - this.#covered >= this.#window) {
+      if (this.#sourceDone || this.#windowFull()) {
         await woken;
         continue;
       }
@@ -124,12 +127,11 @@ export class WriteBody {
         controller.enqueue(jsonFrame({ type: "end" }));
         return;
       }
-      if (this.#sent === 0) {
-        const sequence = (next.value as { sequence?: unknown } | null)?.sequence;
-        if (typeof sequence === "number") this.#firstSequence = sequence;
-      }
-      this.#sent++;
-      controller.enqueue(this.#encode(next.value));
+      const bytes = this.#encode(next.value);
+      // The server counts the payloads of frames, without their 5-byte headers.
+      this.#inFlight.items++;
+      this.#inFlight.bytes += bytes.byteLength - 5;
+      controller.enqueue(bytes);
       return;
     }
   }
@@ -180,7 +182,14 @@ function entryFrame(entry: unknown): Uint8Array {
 
 /** An item the codec cannot carry, as JSON: the server's store checks it. */
 function rawFrame(item: unknown): Uint8Array {
-  return jsonFrame({ type: "raw", value: argsToJson(item) });
+  let value: unknown;
+  try {
+    value = argsToJson(item);
+  } catch {
+    // Nested too deep for the wire (or a cycle): the store refuses what stands for it.
+    value = { $unsupported: "object" };
+  }
+  return jsonFrame({ type: "raw", value });
 }
 
 function isStringMap(value: unknown): boolean {

@@ -16,6 +16,7 @@ import {
 } from "@streamkit/core";
 import { Connection } from "./_connection.ts";
 import { RemoteStore } from "./_remote_store.ts";
+import type { ReadAhead } from "./_wire.ts";
 
 /**
  * Options of {@linkcode RemoteStoreFactory}.
@@ -73,10 +74,12 @@ export class RemoteStoreFactory implements StoreFactory {
     const id = validateStoreId(storeId);
     const answer = await this.#connection.json(`/stores/${id}`);
     this.#assertOpen();
+    const limits = answer.limits as StoreLimits;
     const store = new RemoteStore(
       this.#connection,
       id,
-      answer.limits as StoreLimits,
+      limits,
+      answer.readAhead as ReadAhead,
       () => this.#stores.delete(store),
     );
     this.#stores.add(store);

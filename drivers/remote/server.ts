@@ -71,7 +71,23 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxFrameOverheadBytes: 64 * 1024,
   heartbeatMs: 15_000,
   maxStreamsPerToken: 1_024,
+  maxReadAheadBytes: 8 * 1024 * 1024,
 });
+
+/**
+ * Checks `auth` as {@linkcode createStoreHandler} would use it (keys imported, a secret long
+ * enough, a JWKS address that parses): `InvalidArgument` naming the option, before a server
+ * starts. It never prints a secret.
+ *
+ * @example
+ * ```ts
+ * import { checkAuthOptions } from "@streamkit/remote/server";
+ * await checkAuthOptions({ none: true });
+ * ```
+ */
+export async function checkAuthOptions(auth: AuthOptions): Promise<void> {
+  await createVerifier(auth);
+}
 
 /**
  * A handler serving `options.factory`'s stores: `(request) => Promise<Response>`, for
@@ -94,8 +110,15 @@ export function createStoreHandler(
   options: StoreHandlerOptions,
 ): (request: Request) => Promise<Response> {
   const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
-  const verifier = createVerifier(options.auth);
-  // A configuration error surfaces on the first request too; never as an unhandled rejection.
+  // A bad configuration is the server's failure, not the caller's: told to `onError` once, and
+  // to clients as 503 without its details (`checkAuthOptions` tells it before listening).
+  const verifier = createVerifier(options.auth).catch((error) => {
+    options.onError?.(error);
+    throw new StreamkitError(
+      "Unavailable",
+      "the server cannot verify tokens: its authentication is misconfigured",
+    );
+  });
   verifier.catch(() => {});
   const app = new Hono();
   if (options.cors && options.cors.length > 0) {
