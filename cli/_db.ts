@@ -1,6 +1,6 @@
-// Where a command works: the database named by --db (LevelDB, memory or Azure) and the store in
-// it named by --store (or the only one there). Azure connects from environment variables, whose
-// values are kept out of every message.
+// Where a command works: the database named by --db (LevelDB, memory, Azure or a streamkit
+// server) and the store in it named by --store (or the only one there). Azure and servers connect
+// with secrets from environment variables, whose values are kept out of every message.
 
 import { resolve } from "node:path";
 import process from "node:process";
@@ -14,6 +14,7 @@ import {
 import type { AzureStoreFactory } from "@streamkit/azure";
 import { LevelStoreFactory } from "@streamkit/level";
 import { MemoryStoreFactory } from "@streamkit/memory";
+import { RemoteStoreFactory } from "@streamkit/remote";
 import { flagOption, type OptionSpecs, type OptionValues, stringOption } from "./_args.ts";
 import { UsageError } from "./_errors.ts";
 
@@ -24,8 +25,11 @@ const ENV_CONNECTION_STRING = "STREAMKIT_AZURE_CONNECTION_STRING";
 const ENV_ACCOUNT_NAME = "STREAMKIT_AZURE_ACCOUNT_NAME";
 const ENV_ACCOUNT_KEY = "STREAMKIT_AZURE_ACCOUNT_KEY";
 const ENV_ENDPOINT = "STREAMKIT_AZURE_ENDPOINT";
+/** The bearer token sent to a server (`--db http(s)://...`). */
+export const ENV_TOKEN = "STREAMKIT_TOKEN";
 
-const DB_VALUE = "level:<dir>, memory: or azure";
+/** What `--db` (and `--to`) may name, for messages. */
+export const DB_VALUE = "level:<dir>, memory:, azure or http(s)://<host>:<port>[/<path>]";
 
 /** The options naming a database: every command but `help` takes them. */
 export const DATABASE_OPTIONS: OptionSpecs = {
@@ -34,8 +38,9 @@ export const DATABASE_OPTIONS: OptionSpecs = {
     value: "<db>",
     expects: `a database: ${DB_VALUE}`,
     help: `the database: level:<dir> (default ${DEFAULT_DB}), memory: (empty, for trying ` +
-      `things out), or azure (connection from ${ENV_CONNECTION_STRING}, or ${ENV_ACCOUNT_NAME}, ` +
-      `${ENV_ACCOUNT_KEY} and optionally ${ENV_ENDPOINT})`,
+      `things out), azure (connection from ${ENV_CONNECTION_STRING}, or ${ENV_ACCOUNT_NAME}, ` +
+      `${ENV_ACCOUNT_KEY} and optionally ${ENV_ENDPOINT}), or http(s)://<host>:<port>[/<path>] ` +
+      `(a \`streamkit serve\` server; the bearer token from ${ENV_TOKEN})`,
   },
   "allow-insecure-http": {
     type: "boolean",
@@ -66,13 +71,19 @@ export const STORE_OPTIONS: OptionSpecs = {
 export interface Database extends AsyncDisposable {
   /** The database as given (`level:./data`, `memory:`, `azure`): never holds a secret. */
   readonly name: string;
+  /**
+   * Which stores `listStores` shows, when not all (a server: those the token may read), for
+   * messages: `" that the token may read"`; empty otherwise.
+   */
+  readonly listed: string;
   readonly factory: StoreFactory;
   close(): Promise<void>;
 }
 
-function database(name: string, factory: StoreFactory): Database {
+function database(name: string, factory: StoreFactory, listed = ""): Database {
   return {
     name,
+    listed,
     factory,
     close: () => factory.close(),
     [Symbol.asyncDispose]: () => factory.close(),
@@ -105,11 +116,14 @@ function azureOptions(flag: string) {
 }
 
 /**
- * The secrets the environment holds for Azure: the account key and the connection string with
- * its key or signature. Every message `streamkit` prints is cleaned of them.
+ * The secrets the environment holds: for Azure the account key and the connection string with
+ * its key or signature, for a server the token. Every message `streamkit` prints is cleaned of
+ * them.
  */
 export function secretsFromEnvironment(): string[] {
   const secrets: string[] = [];
+  const token = process.env[ENV_TOKEN];
+  if (token) secrets.push(token);
   const accountKey = process.env[ENV_ACCOUNT_KEY];
   if (accountKey) secrets.push(accountKey);
   const connectionString = process.env[ENV_CONNECTION_STRING];
@@ -157,9 +171,49 @@ async function azureDatabase(
 }
 
 /**
+ * A server's address given as `flag`, checked: http or https, with a host, without user info,
+ * query or fragment (the token comes from the environment, never from the command line).
+ */
+function serverUrl(flag: string, spec: string): URL {
+  const url = URL.canParse(spec) ? new URL(spec) : undefined;
+  if (url === undefined || url.hostname === "") {
+    throw new UsageError(
+      `${flag} expects a server's address http(s)://<host>:<port>[/<path>], got ` +
+        // The spec may hold user info that is a secret: the host part is not shown.
+        JSON.stringify(spec.replace(/\/\/[^/]*@/, "//***@")),
+    );
+  }
+  if (url.username !== "" || url.password !== "") {
+    throw new UsageError(
+      `${flag} ${url.protocol}//***@${url.host}: a server's address holds no credentials; ` +
+        `set the token in ${ENV_TOKEN}`,
+    );
+  }
+  if (url.search !== "" || url.hash !== "") {
+    throw new UsageError(
+      `${flag} ${url.origin}${url.pathname}: a server's address takes no query or fragment ` +
+        `(the token goes in ${ENV_TOKEN})`,
+    );
+  }
+  return url;
+}
+
+/** The server at `spec`, with the token from the environment (if set). */
+function remoteDatabase(flag: string, spec: string): Database {
+  const url = serverUrl(flag, spec);
+  const name = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+  const token = process.env[ENV_TOKEN] || undefined;
+  return database(
+    name,
+    new RemoteStoreFactory({ url: name, token }),
+    ` that the token (${ENV_TOKEN}) may read`,
+  );
+}
+
+/**
  * Opens the database `spec` names (given as `flag`, `--db` or `--to`); the Azure options
  * `--allow-insecure-http` and `--table-prefix` come from `values`. Throws a usage error for
- * anything but `level:<dir>`, `memory:` and `azure`.
+ * anything but `level:<dir>`, `memory:`, `azure` and a server's `http(s):` address.
  */
 export async function openDatabase(
   flag: string,
@@ -173,6 +227,7 @@ export async function openDatabase(
   }
   if (spec === "memory:" || spec === "memory") return database("memory:", new MemoryStoreFactory());
   if (spec === "azure" || spec === "azure:") return await azureDatabase("azure", flag, values);
+  if (/^https?:/i.test(spec)) return remoteDatabase(flag, spec);
   if (spec.startsWith("azure:")) {
     throw new UsageError(
       `${flag} azure takes its connection from the environment (${ENV_CONNECTION_STRING}, or ` +
@@ -184,13 +239,19 @@ export async function openDatabase(
 
 /**
  * Whether two database specs name the same database: the same LevelDB directory however it is
- * spelled, or both azure (one account, one table prefix: the environment and the options are
- * shared).
+ * spelled, the same server address, or both azure (one account, one table prefix: the
+ * environment and the options are shared).
  */
 export function sameDatabase(a: string, b: string): boolean {
   const level = (spec: string) => spec.startsWith("level:") ? resolve(spec.slice(6)) : undefined;
   const levelA = level(a);
   if (levelA !== undefined) return levelA === level(b);
+  const server = (spec: string) =>
+    /^https?:/i.test(spec) && URL.canParse(spec)
+      ? new URL(spec).href.replace(/\/+$/, "")
+      : undefined;
+  const serverA = server(a);
+  if (serverA !== undefined) return serverA === server(b);
   const kind = (spec: string) => spec.replace(/:$/, "");
   return kind(a) === "azure" && kind(b) === "azure";
 }
@@ -227,7 +288,8 @@ async function selectStore(
   if (storeId !== undefined) {
     if (storeIds !== undefined && !storeIds.includes(storeId)) {
       throw new UsageError(
-        `${flag}: ${database.name} holds no store ${storeId} (\`streamkit stores\` lists them)`,
+        `${flag}: ${database.name} holds no store ${storeId}${database.listed} ` +
+          "(`streamkit stores` lists them)",
       );
     }
     return storeId;
@@ -240,7 +302,7 @@ async function selectStore(
     );
   }
   throw new UsageError(
-    `${flag}: ${database.name} holds no store` +
+    `${flag}: ${database.name} holds no store${database.listed}` +
       (options.mustExist
         ? ""
         : `: name the store to create with ${flag} <uuid>, e.g. ${flag} ${crypto.randomUUID()}`),

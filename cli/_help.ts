@@ -66,6 +66,11 @@ const AZURE = "Azure: --db azure connects with STREAMKIT_AZURE_CONNECTION_STRING
   "STREAMKIT_AZURE_ACCOUNT_NAME and STREAMKIT_AZURE_ACCOUNT_KEY (and STREAMKIT_AZURE_ENDPOINT " +
   "for an emulator). Secrets are never taken from the command line and never printed.";
 
+const SERVER = "Servers: --db http(s)://<host>:<port>[/<path>] works on the stores a " +
+  "`streamkit serve` serves, with the bearer token from STREAMKIT_TOKEN (a JWT whose scope " +
+  "grants the store: streamkit::<store id> or streamkit::* to write, streamkit:read::... to " +
+  "read only).";
+
 /** `streamkit --help`. */
 export function overviewHelp(commands: readonly Command[]): string {
   const commandRows: [string, string][] = commands.map((command) => [
@@ -74,7 +79,7 @@ export function overviewHelp(commands: readonly Command[]): string {
   ]);
   commandRows.push(["help [<command>]", "show the help of a command"]);
   return [
-    "streamkit: inspect, tail, back up, restore, verify and move streamkit stores",
+    "streamkit: inspect, tail, back up, restore, verify, move and serve streamkit stores",
     "",
     "Usage: streamkit <command> [<arguments>] [options]",
     "",
@@ -85,6 +90,8 @@ export function overviewHelp(commands: readonly Command[]): string {
     table(optionRows({ ...DATABASE_OPTIONS, ...STORE_OPTIONS, ...HELP_OPTIONS })),
     "",
     wrap(AZURE, 0),
+    "",
+    wrap(SERVER, 0),
     "",
     wrap(EXIT_CODES, 0),
     "",

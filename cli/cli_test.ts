@@ -95,7 +95,10 @@ Deno.test("cli usage errors: exit 2, nothing on stdout, the flag and what it exp
     await expectUsage([], /no command given/);
     await expectUsage(["frobnicate"], /unknown command "frobnicate"/);
     await expectUsage(["spaces", "--db", db, "--frob"], /unknown option --frob/);
-    await expectUsage(["spaces", "--db"], /--db expects a database: level:<dir>, memory: or azure/);
+    await expectUsage(
+      ["spaces", "--db"],
+      /--db expects a database: level:<dir>, memory:, azure or http\(s\):/,
+    );
     await expectUsage(["spaces", "--db", "postgres://x"], /--db expects a database/);
     await expectUsage(["spaces", "--db", "level:"], /--db expects level:<dir>, with a directory/);
     await expectUsage(

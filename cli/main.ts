@@ -2,7 +2,8 @@
  * @streamkit/cli: the `streamkit` command, for operators and developers of streamkit stores:
  * list stores, spaces and segments, show a segment's status, read or follow entries, append
  * records, export, import and copy stores exactly and resumably (LevelDB to Azure, backups),
- * and verify a store. The same on Deno and Node.
+ * verify a store, and serve a database's stores over HTTP (`streamkit serve`, reached by the
+ * other commands with `--db http(s)://<host>:<port>`). The same on Deno and Node.
  *
  * This module is the command itself: importing it runs it with the process's arguments. From
  * npm, `npx streamkit --help`; with Deno, `deno run -A jsr:@streamkit/cli --help`; in the
@@ -32,6 +33,7 @@ import { exportCommand } from "./_commands/export.ts";
 import { importCommand } from "./_commands/import.ts";
 import { segmentsCommand, spacesCommand, storesCommand } from "./_commands/listings.ts";
 import { readCommand } from "./_commands/read.ts";
+import { serveCommand } from "./_commands/serve.ts";
 import { statusCommand } from "./_commands/status.ts";
 import { verifyCommand } from "./_commands/verify.ts";
 
@@ -46,6 +48,7 @@ const COMMANDS: readonly Command[] = [
   importCommand,
   copyCommand,
   verifyCommand,
+  serveCommand,
 ];
 
 /** Every option of every command: the command line is parsed before its command is known. */

@@ -4,7 +4,7 @@
 import type { Store } from "@streamkit/core";
 import { listOption, stringOption } from "../_args.ts";
 import type { Command } from "../_command.ts";
-import { openDatabase, sameDatabase, storeIdOption, withSelectedStore } from "../_db.ts";
+import { DB_VALUE, openDatabase, sameDatabase, storeIdOption, withSelectedStore } from "../_db.ts";
 import { UsageError } from "../_errors.ts";
 import { formatCount, formatNumberOf, Progress } from "../_progress.ts";
 import { selectSpaces, spaceOption } from "../_spaces.ts";
@@ -43,8 +43,8 @@ export const copyCommand: Command = {
     to: {
       type: "string",
       value: "<db>",
-      expects: "a database: level:<dir>, memory: or azure",
-      help: "the destination database: level:<dir>, memory: or azure (as --db)",
+      expects: `a database: ${DB_VALUE}`,
+      help: `the destination database: ${DB_VALUE} (as --db)`,
     },
     "to-store": {
       type: "string",
@@ -62,7 +62,7 @@ export const copyCommand: Command = {
   run: ({ values, signal }) => {
     const to = stringOption(values, "to");
     if (to === undefined) {
-      throw new UsageError("copy needs --to <db>: the destination (level:<dir>, memory: or azure)");
+      throw new UsageError(`copy needs --to <db>: the destination (${DB_VALUE})`);
     }
     const toStore = stringOption(values, "to-store");
     const requestedId = toStore === undefined ? undefined : storeIdOption("--to-store", toStore);
