@@ -19,6 +19,7 @@ import { buildReport } from "./bench/_report.ts";
 import { printAzureTables } from "./bench/_report_azure.ts";
 import { describeResult } from "./bench/_report_format.ts";
 import { printLevelTables } from "./bench/_report_level.ts";
+import { printRemoteTables } from "./bench/_report_remote.ts";
 import { type Scenario, SCENARIOS, selects, workloadOf } from "./bench/_scenarios.ts";
 import { type Driver, hasSetup } from "./bench/_workload.ts";
 
@@ -35,9 +36,9 @@ async function deleteTables(connectionString: string, tablePrefix: string): Prom
 }
 
 /**
- * Runs one contestant's scenario on a fresh directory or fresh tables: in one child process,
- * or for a read scenario a setup process writing the data and then a fresh process timing the
- * reads.
+ * Runs one contestant's scenario on a fresh directory (level, remote) or fresh tables: in one
+ * child process, or for a read scenario a setup process writing the data and then a fresh
+ * process timing the reads.
  */
 async function runContestant(
   contestant: ContestantName,
@@ -92,6 +93,7 @@ const entriesOf = (scenario: Scenario) => {
   const workload = workloadOf(scenario);
   if (workload.kind === "followLatency") return workload.samples.timed;
   if (workload.kind === "memory") return options.memoryEntries;
+  if (workload.kind === "followers") return workload.followers.commits.timed;
   return workload.driver === "azure" ? options.azureEntries : options.entries;
 };
 
@@ -100,7 +102,7 @@ const azurite = selected.some((scenario) => workloadOf(scenario).driver === "azu
   ? await startAzurite()
   : undefined;
 /** Minutes each driver's scenarios took, over every round. */
-const driverMinutes: Record<Driver, number> = { level: 0, azure: 0 };
+const driverMinutes: Record<Driver, number> = { level: 0, azure: 0, remote: 0 };
 try {
   for (let round = 1; round <= options.repeat; round++) {
     for (const scenario of selected) {
@@ -140,5 +142,6 @@ const { rows, jsonLines } = buildReport(selected, runsOf);
 const run = { ...options, machine, minutes: partMinutes };
 printLevelTables(rows, run);
 printAzureTables(rows, run);
+printRemoteTables(rows, run);
 console.log("");
 for (const line of jsonLines) console.log(line);

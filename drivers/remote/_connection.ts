@@ -100,7 +100,7 @@ export class Connection {
   async *frames(path: string, init: RequestInit = {}): AsyncGenerator<Frame> {
     const response = await this.request(path, init);
     if (!response.body) throw new ConnectionDropped("the server's answer has no body");
-    const frames = readFrames(response.body, MAX_RESPONSE_FRAME_BYTES);
+    const frames = readFrames(response.body, MAX_RESPONSE_FRAME_BYTES, init.signal);
     try {
       while (true) {
         let next: IteratorResult<Frame>;

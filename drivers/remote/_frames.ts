@@ -26,6 +26,40 @@ const HEADER_BYTES = 5;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** How many bytes of frames one chunk of a streamed body gathers at most. */
+export const BATCH_BYTES = 64 * 1024;
+
+/** What {@linkcode soon} resolves with. */
+export const NOT_YET: unique symbol = Symbol("not yet");
+
+/** Resolves after a few microtasks: what a read of data at hand takes, not a wait for I/O. */
+export async function soon(): Promise<typeof NOT_YET> {
+  for (let i = 0; i < 16; i++) await null;
+  return NOT_YET;
+}
+
+/** Frames gathered into one chunk of a body. */
+export class Batch {
+  readonly #frames: Uint8Array[] = [];
+  size = 0;
+
+  add(frame: Uint8Array): void {
+    this.#frames.push(frame);
+    this.size += frame.byteLength;
+  }
+
+  bytes(): Uint8Array {
+    if (this.#frames.length === 1) return this.#frames[0];
+    const bytes = new Uint8Array(this.size);
+    let at = 0;
+    for (const frame of this.#frames) {
+      bytes.set(frame, at);
+      at += frame.byteLength;
+    }
+    return bytes;
+  }
+}
+
 /** One frame's bytes. */
 export function frame(type: FrameType, payload: Uint8Array): Uint8Array {
   const bytes = new Uint8Array(HEADER_BYTES + payload.byteLength);
@@ -64,12 +98,22 @@ export function parseJson(payload: Uint8Array): Record<string, unknown> {
 export async function* readFrames(
   body: ReadableStream<Uint8Array>,
   maxFrameBytes: number,
+  signal?: AbortSignal,
 ): AsyncGenerator<Frame> {
   const buffer = new PartsBuffer(body.getReader());
+  // A read in progress ends at once when `signal` aborts (a fetch's own abort does not always
+  // end a pending read of its body): the body is cancelled and the reason thrown.
+  const cancel = () => void buffer.cancel();
+  signal?.addEventListener("abort", cancel, { once: true });
   try {
+    signal?.throwIfAborted();
     while (true) {
-      if (!await buffer.fill(1)) return;
-      if (!await buffer.fill(HEADER_BYTES)) throw truncated("its header");
+      const more = await buffer.fill(1);
+      signal?.throwIfAborted();
+      if (!more) return;
+      const header5 = await buffer.fill(HEADER_BYTES);
+      signal?.throwIfAborted();
+      if (!header5) throw truncated("its header");
       const header = buffer.take(HEADER_BYTES);
       const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
       const type = view.getUint8(0);
@@ -83,10 +127,13 @@ export async function* readFrames(
           `frame: ${length} bytes exceeds the limit of ${maxFrameBytes} bytes per frame`,
         );
       }
-      if (!await buffer.fill(length)) throw truncated(`its ${length} bytes`);
+      const whole = await buffer.fill(length);
+      signal?.throwIfAborted();
+      if (!whole) throw truncated(`its ${length} bytes`);
       yield { type, payload: buffer.take(length) };
     }
   } finally {
+    signal?.removeEventListener("abort", cancel);
     // Stops the body when the caller stopped early (or failed): nothing more is read.
     await buffer.cancel();
   }

@@ -2,7 +2,7 @@
 // bodies of records and entries handed to a store's writes, and JSON bodies read under a cap.
 
 import { StreamkitError } from "@streamkit/core";
-import { jsonFrame, parseJson } from "./_frames.ts";
+import { Batch, BATCH_BYTES, jsonFrame, NOT_YET, parseJson, soon } from "./_frames.ts";
 import { FRAMES_TYPE, toWireError } from "./_wire.ts";
 
 /** What a streamed response needs besides its items. */
@@ -61,26 +61,54 @@ export async function streamResponse<T>(
     stop.abort(new StreamkitError("Closed", "the response ended"));
     onEnd?.();
   };
-  /** Sends `next`: an item, or the end. */
-  const deliver = (
+  /** The next item's read, when it did not come at once and waits for the next pull. */
+  let pending: Promise<IteratorResult<T>> | undefined;
+  /**
+   * Sends `next` (an item, or the end), with the items that follow it at once, up to
+   * `BATCH_BYTES` in one chunk of the body: a chunk per frame would cost a write per entry.
+   * Writes send each status alone (the client asks for each).
+   */
+  const deliver = async (
     controller: ReadableStreamDefaultController<Uint8Array>,
     next: IteratorResult<T>,
   ) => {
-    if (next.done) {
-      controller.enqueue(jsonFrame({ type: "end" }));
-      controller.close();
-      end();
-    } else {
+    const batch = new Batch();
+    while (true) {
+      if (next.done) {
+        batch.add(jsonFrame({ type: "end" }));
+        controller.enqueue(batch.bytes());
+        controller.close();
+        end();
+        return;
+      }
       sent++;
-      controller.enqueue(encode(next.value));
+      batch.add(encode(next.value));
+      if (beforeNext || batch.size >= BATCH_BYTES) break;
+      const following = iterator.next();
+      const ready = await Promise.race([following, soon()]);
+      if (ready === NOT_YET) {
+        pending = following;
+        break;
+      }
+      next = ready;
     }
+    controller.enqueue(batch.bytes());
   };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       onOpen?.((frame) => {
         if (!ended) controller.enqueue(frame);
       });
-      if (first) deliver(controller, first);
+      if (first) {
+        if (first.done) {
+          controller.enqueue(jsonFrame({ type: "end" }));
+          controller.close();
+          end();
+        } else {
+          sent++;
+          controller.enqueue(encode(first.value));
+        }
+      }
       if (heartbeatMs !== undefined && !ended) {
         heartbeat = setInterval(() => {
           try {
@@ -94,11 +122,17 @@ export async function streamResponse<T>(
     async pull(controller) {
       try {
         if (sent === 0 && !first) {
-          deliver(controller, await firstNext);
+          await deliver(controller, await firstNext);
+          return;
+        }
+        if (pending) {
+          const next = pending;
+          pending = undefined;
+          await deliver(controller, await next);
           return;
         }
         await beforeNext?.(sent);
-        deliver(controller, await iterator.next());
+        await deliver(controller, await iterator.next());
       } catch (error) {
         if (stop.signal.aborted && ended) return;
         controller.enqueue(jsonFrame({ type: "error", error: toWireError(error) }));

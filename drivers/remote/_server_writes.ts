@@ -68,7 +68,8 @@ export class WriteChannel {
     this.#stop = stop;
     this.creditNeeded = new Promise((resolve) => this.#needsCredit = resolve);
     stop.signal.addEventListener("abort", () => this.#wake(), { once: true });
-    void this.#pump(readFrames(body, maxFrameBytes), itemType);
+    // The body is cancelled once the write stops: a pending read of it ends, and so does the pump.
+    void this.#pump(readFrames(body, maxFrameBytes, stop.signal), itemType);
   }
 
   async #pump(frames: AsyncGenerator<Frame>, itemType: FrameType): Promise<void> {

@@ -9,7 +9,16 @@ import {
   entryDifferences,
   StreamkitError,
 } from "@streamkit/core";
-import { encodeRecord, frame, FrameType, jsonFrame } from "./_frames.ts";
+import {
+  Batch,
+  BATCH_BYTES,
+  encodeRecord,
+  frame,
+  FrameType,
+  jsonFrame,
+  NOT_YET,
+  soon,
+} from "./_frames.ts";
 import { argsToJson, type ReadAhead } from "./_wire.ts";
 
 /** The request body of one write, and what the write tells it. */
@@ -127,13 +136,50 @@ export class WriteBody {
         controller.enqueue(jsonFrame({ type: "end" }));
         return;
       }
-      const bytes = this.#encode(next.value);
-      // The server counts the payloads of frames, without their 5-byte headers.
-      this.#inFlight.items++;
-      this.#inFlight.bytes += bytes.byteLength - 5;
-      controller.enqueue(bytes);
+      controller.enqueue(await this.#batch(next.value));
       return;
     }
+  }
+
+  /**
+   * `first`'s frame with the items that follow it at once (a sync source's, or an async one's
+   * already at hand), up to 64 KiB and the window: a chunk per frame would cost a write each.
+   */
+  async #batch(first: unknown): Promise<Uint8Array> {
+    const batch = new Batch();
+    let item = first;
+    while (true) {
+      const frame = this.#encode(item);
+      // The server counts the payloads of frames, without their 5-byte headers.
+      this.#inFlight.items++;
+      this.#inFlight.bytes += frame.byteLength - 5;
+      batch.add(frame);
+      if (batch.size >= BATCH_BYTES || this.#windowFull() || this.#stop || this.#acks > 0) break;
+      let next: IteratorResult<unknown>;
+      try {
+        const read = this.#iterator.next();
+        if (!(read instanceof Promise)) next = read;
+        else {
+          const ready = await Promise.race([read, soon()]);
+          if (ready === NOT_YET) {
+            this.#pending = read;
+            break;
+          }
+          next = ready;
+        }
+      } catch (error) {
+        // Sent with the next pull: what came before it goes first.
+        this.#pending = Promise.reject(error);
+        this.#pending.catch(() => {});
+        break;
+      }
+      if (next.done) {
+        this.#pending = Promise.resolve(next);
+        break;
+      }
+      item = next.value;
+    }
+    return batch.bytes();
   }
 
   /** Ends the body (the response has ended): the upload ends, and the source is left. */

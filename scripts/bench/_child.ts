@@ -23,6 +23,7 @@ const CONTESTANTS = {
   "deno-kv": () => import("./_contestant_deno_kv.ts"),
   "azure": () => import("./_contestant_streamkit_azure.ts"),
   "data-tables": () => import("./_contestant_data_tables.ts"),
+  "remote": () => import("./_contestant_streamkit_remote.ts"),
 };
 
 /**
@@ -107,7 +108,7 @@ export interface ChildRequest {
   phase: Phase;
   entries: number;
   seed: number;
-  /** A directory for a level scenario, tables for an Azure one. */
+  /** A directory for a level or remote scenario, tables for an Azure one. */
   place: Places[Driver];
 }
 
@@ -258,9 +259,9 @@ function parseChildRequest(args: string[]): ChildRequest {
     phase: parsePhase(flags.get("phase") ?? "all", USAGE),
     entries: positiveInteger("--entries", required("entries")),
     seed: positiveInteger("--seed", flags.get("seed") ?? String(DEFAULT_SEED)),
-    place: WORKLOADS[scenario as ScenarioName].driver === "level"
-      ? { dir: required("dir") }
-      : { tablePrefix: required("table-prefix"), connectionString: connectionString() },
+    place: WORKLOADS[scenario as ScenarioName].driver === "azure"
+      ? { tablePrefix: required("table-prefix"), connectionString: connectionString() }
+      : { dir: required("dir") },
   };
 }
 
@@ -270,9 +271,19 @@ function connectionString(): string {
   return value;
 }
 
+/**
+ * Whether `contestant` runs `workload`: one of its driver's, or for the level driver a remote
+ * scenario, which it runs as the embedded reference (the same job on the same place, a
+ * directory, with no server in between).
+ */
+function runs(contestant: Contestant<Driver>, workload: Workload): boolean {
+  return contestant.driver === workload.driver ||
+    (contestant.driver === "level" && workload.driver === "remote");
+}
+
 /** How `contestant` runs `workload`, if it runs it at all. */
 function scenarioRun(contestant: Contestant<Driver>, workload: Workload) {
-  if (contestant.driver !== workload.driver) return undefined;
+  if (!runs(contestant, workload)) return undefined;
   switch (workload.kind) {
     case "produce":
       return contestant.produce(workload.segments);
@@ -296,6 +307,8 @@ function scenarioRun(contestant: Contestant<Driver>, workload: Workload) {
       return contestant.spaceScale?.(workload.scale);
     case "crossProcess":
       return contestant.crossProcess?.(workload.cross);
+    case "followers":
+      return contestant.followers?.(workload.followers);
   }
 }
 

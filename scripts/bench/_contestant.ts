@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { RemoteFollowers } from "./_remote_followers.ts";
 import type { SimulatedNetwork } from "./_simulator.ts";
 import {
   type CliCommand,
@@ -18,8 +19,8 @@ import {
 } from "./_workload.ts";
 
 /**
- * Where a contestant works, by driver: a fresh directory (level), or fresh tables on the
- * shared Azurite (azure).
+ * Where a contestant works, by driver: a fresh directory (level; remote, whose server process
+ * serves it), or fresh tables on the shared Azurite (azure).
  *
  * @example
  * ```ts ignore
@@ -30,6 +31,7 @@ export interface Places {
   level: { dir: string };
   /** The tables' names start with `tablePrefix`. */
   azure: { tablePrefix: string; connectionString: string };
+  remote: { dir: string };
 }
 
 /**
@@ -138,6 +140,8 @@ export interface Contestant<D extends Driver> {
   spaceScale?(scale: SpaceScale): ScenarioRun<D>;
   /** Entries from their commit in writer processes to a follower in another (streamkit's). */
   crossProcess?(cross: CrossProcess): ScenarioRun<D>;
+  /** A commit to its delivery at many idle followers of one server, and its memory (remote). */
+  followers?(followers: RemoteFollowers): ScenarioRun<D>;
 }
 
 /**

@@ -127,8 +127,16 @@ const memory: ScenarioRun<"level"> = {
     }),
 };
 
-/** Writes what a `read` scenario reads and compacts the files. */
-function setupRead(read: Read): (args: ScenarioArgs<"level">) => Promise<void> {
+/**
+ * Writes what a `read` scenario reads (through the level driver, into `dir`) and compacts the
+ * files: the remote contestant's setup too, so both read the same files.
+ *
+ * @example
+ * ```ts ignore
+ * await setupRead("space")({ entries: 1_000, seed: DEFAULT_SEED, dir: "/tmp/b" });
+ * ```
+ */
+export function setupRead(read: Read): (args: ScenarioArgs<"level">) => Promise<void> {
   return async ({ entries, dir, seed }) => {
     const records = segmentRecords(entries, SEGMENTS_WRITTEN[read], seed);
     await withStoreIn(dir, (store) => produceSegments(store, records));

@@ -1,6 +1,7 @@
 /**
  * The benchmark's report: the rows of its markdown tables and its JSON lines, from the results
- * of every run (`_report_level.ts` and `_report_azure.ts` print the tables).
+ * of every run (`_report_level.ts`, `_report_azure.ts` and `_report_remote.ts` print the tables;
+ * the last also builds the remote rows).
  *
  * @module
  */
@@ -20,6 +21,7 @@ import {
   shardResults,
   writersResults,
 } from "./_report_format.ts";
+import { remoteReporterOf } from "./_report_remote.ts";
 import { type Scenario, workloadOf } from "./_scenarios.ts";
 import type { Workload } from "./_workload.ts";
 
@@ -48,6 +50,11 @@ export interface ReportRows {
   scale: string[];
   /** `azure.follow.crossProcess`, a row per writer count. */
   crossProcess: string[];
+  /** The remote scenarios against the level driver embedded. */
+  remote: string[];
+  remoteFollow: string[];
+  /** `remote.followers.1000`. */
+  remoteFollowers: string[];
 }
 
 /**
@@ -78,8 +85,15 @@ export interface RunDescription {
  */
 export type RunsOf = (scenario: Scenario, contestant: ContestantName) => ChildResult[] | undefined;
 
-/** Adds a scenario's rows and JSON lines to the report. */
-type ReportScenario = (
+/**
+ * Adds a scenario's rows and JSON lines to the report.
+ *
+ * @example
+ * ```ts ignore
+ * const report: ReportScenario = (scenario, runsOf, rows, jsonLines) => rows.remote.push("| |");
+ * ```
+ */
+export type ReportScenario = (
   scenario: Scenario,
   runsOf: RunsOf,
   rows: ReportRows,
@@ -316,6 +330,7 @@ const levelThroughput: ReportScenario = (scenario, runsOf, rows, jsonLines) => {
 
 /** How each kind of workload is reported. */
 function reporterOf({ kind, driver }: Workload): ReportScenario {
+  if (driver === "remote") return remoteReporterOf(kind);
   switch (kind) {
     case "followLatency":
       return followLatency;
@@ -360,6 +375,9 @@ export function buildReport(
     simulated: [],
     scale: [],
     crossProcess: [],
+    remote: [],
+    remoteFollow: [],
+    remoteFollowers: [],
   };
   const jsonLines: string[] = [];
   for (const scenario of selected) {

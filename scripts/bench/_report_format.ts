@@ -6,6 +6,7 @@
  */
 
 import type { ChildResult } from "./_child.ts";
+import type { FollowersDetails } from "./_remote_followers.ts";
 import type { SimulatedDetails, SimulatedNetwork } from "./_simulator.ts";
 import type { ShardsResult } from "./_space_scale.ts";
 import type { WritersResult } from "./_cross_process.ts";
@@ -164,6 +165,12 @@ export function describeResult(result: ChildResult): string {
         formatLatency(at)
       }, ${formatRate(at.entriesPerSecPerWriter)} entries/s per writer`
     ).join("; ");
+  }
+  if (result.scenario === "remote.followers.1000") {
+    const d = result.details as unknown as FollowersDetails;
+    return `${formatLatency(result.latency!)}, all ${d.followers} by ${
+      d.allDeliveredMaxMs.toFixed(1)
+    } ms at most, server RSS ${d.rssBeforeMiB} → ${d.rssAttachedMiB} MiB`;
   }
   if (result.latency) return formatLatency(result.latency);
   if (result.scenario === "azure.space.scale") {

@@ -44,10 +44,14 @@ export interface Scenario {
   perShardGoal?: number;
   /** A cross-process scenario's goal: each of its writers reaches this times 1 writer's rate. */
   perWriterGoal?: number;
+  /** A followers scenario's goal: the most the server's resident memory may grow, in MiB. */
+  maxRssGrowthMiB?: number;
 }
 
 const LEVEL_CONTESTANTS: ContestantName[] = ["level", "classic-level", "deno-kv"];
 const AZURE_CONTESTANTS: ContestantName[] = ["azure", "data-tables"];
+/** The remote driver, then the level driver embedded as its reference. */
+const REMOTE_CONTESTANTS: ContestantName[] = ["remote", "level"];
 
 const { cross: CROSS_PROCESS } = WORKLOADS["azure.follow.crossProcess"];
 
@@ -137,6 +141,20 @@ export const SCENARIOS: readonly Scenario[] = [
       3 * CROSS_PROCESS.network.latencyMs,
     perWriterGoal: 0.8,
   },
+  // The remote driver through a server process on 127.0.0.1 (the level driver behind it),
+  // against the level driver embedded (the "level" contestant, in a process of its own): what
+  // the wire costs. The level driver syncs every chunk, which bounds both produces.
+  { name: "remote.produce.1seg", contestants: REMOTE_CONTESTANTS, goals: { level: 0.6 } },
+  { name: "remote.consumeSpace", contestants: REMOTE_CONTESTANTS, goals: { level: 0.5 } },
+  // Two loopback hops (the produce request, the follow's response) and the server's process
+  // between the writer and the follower; the embedded level figure is shown beside it.
+  {
+    name: "remote.follow.latency",
+    contestants: REMOTE_CONTESTANTS,
+    maxP99Ms: 5,
+    comparedWith: "the level driver embedded (producer and follower on one store)",
+  },
+  { name: "remote.followers.1000", contestants: ["remote"], maxP99Ms: 100, maxRssGrowthMiB: 200 },
 ];
 
 /**

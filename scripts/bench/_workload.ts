@@ -8,17 +8,19 @@
 
 import type { Entry, Trx } from "../../core/mod.ts";
 import { SeededRandom } from "../../core/_test_random.ts";
+import type { RemoteFollowers } from "./_remote_followers.ts";
 import type { SimulatedNetwork } from "./_simulator.ts";
 
 /**
- * The driver a scenario measures.
+ * The driver a scenario measures: `remote` is the remote driver (a `RemoteStoreFactory`) in
+ * front of a server process on the level driver.
  *
  * @example
  * ```ts ignore
  * const driver: Driver = WORKLOADS["azure.consumeSpace"].driver; // "azure"
  * ```
  */
-export type Driver = "level" | "azure";
+export type Driver = "level" | "azure" | "remote";
 
 /**
  * What a read scenario consumes: one segment, or the space its segments were written to.
@@ -127,7 +129,8 @@ export interface CrossProcess {
  * `consumeSpace`); or produce or consume as above through the Azure simulator's `network`
  * (`simulatedProduce`, `simulatedConsume`); or measure how a space's write throughput grows
  * with its shards under the simulator's partition limits (`spaceScale`); or time entries from
- * their commit in writer processes to a follower in another (`crossProcess`).
+ * their commit in writer processes to a follower in another (`crossProcess`); or time a commit
+ * to its delivery at many idle followers of one server, and the server's memory (`followers`).
  *
  * @example
  * ```ts ignore
@@ -145,7 +148,8 @@ export type Workload =
   | { driver: Driver; kind: "simulatedProduce"; segments: number; network: SimulatedNetwork }
   | { driver: Driver; kind: "simulatedConsume"; read: Read; network: SimulatedNetwork }
   | { driver: Driver; kind: "spaceScale"; scale: SpaceScale }
-  | { driver: Driver; kind: "crossProcess"; cross: CrossProcess };
+  | { driver: Driver; kind: "crossProcess"; cross: CrossProcess }
+  | { driver: Driver; kind: "followers"; followers: RemoteFollowers };
 
 /** The kinds of scenario that time their own writes: they have no setup. */
 const WRITING_KINDS: ReadonlySet<Workload["kind"]> = new Set([
@@ -154,6 +158,7 @@ const WRITING_KINDS: ReadonlySet<Workload["kind"]> = new Set([
   "simulatedProduce",
   "spaceScale",
   "crossProcess",
+  "followers",
 ]);
 
 /**
@@ -299,6 +304,28 @@ export const WORKLOADS = {
       pollIntervalMs: 1_000,
       allowanceMs: 500,
     },
+  },
+  // The remote driver through a server process on 127.0.0.1 (the level driver on a fresh
+  // directory behind it), against the level driver embedded in the measuring process: the
+  // same entries, segments and chunks (a produce call per segment, 10,000-record chunks).
+  "remote.produce.1seg": { driver: "remote", kind: "produce", segments: 1 },
+  // The data of level.consumeSpace, written by the level driver straight to the directory and
+  // compacted; the server opens it for the timed process.
+  "remote.consumeSpace": { driver: "remote", kind: "consume", read: "space" },
+  // Writer and follower on two client factories of one server: every sample crosses the
+  // loopback twice (the produce request, the follow's streamed response).
+  "remote.follow.latency": {
+    driver: "remote",
+    kind: "followLatency",
+    samples: { warmUp: 300, timed: 3_000 },
+  },
+  // 1,000 idle follows of one space over 10 client factories (one HTTP stream each: within the
+  // server's default maxStreamsPerToken of 1,024, the writer's produce stream included), then
+  // single commits one after the other, each awaited at every follower.
+  "remote.followers.1000": {
+    driver: "remote",
+    kind: "followers",
+    followers: { followers: 1_000, factories: 10, commits: { warmUp: 3, timed: 20 } },
   },
 } as const satisfies Record<string, Workload>;
 
