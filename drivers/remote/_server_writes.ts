@@ -14,7 +14,7 @@ import {
 import { argsFromJson, type ReadAhead } from "./_wire.ts";
 
 /** Raised inside a write's source when the client's own source failed (it knows why). */
-export class ClientSourceFailed extends StreamkitError {
+class ClientSourceFailed extends StreamkitError {
   constructor() {
     super("InvalidArgument", "the client's source failed");
   }
