@@ -143,8 +143,9 @@ export async function* readFrames(
 class PartsBuffer {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   #parts: Uint8Array[] = [];
-  /** The index of the first part not wholly taken. */
+  /** The index of the first part not wholly taken, and how much of it was taken. */
   #first = 0;
+  #offset = 0;
   #size = 0;
   #done = false;
 
@@ -178,15 +179,17 @@ class PartsBuffer {
     let at = 0;
     while (at < bytes) {
       const part = this.#parts[this.#first];
+      const left = part.byteLength - this.#offset;
       const wanted = bytes - at;
-      if (part.byteLength <= wanted) {
-        taken.set(part, at);
-        at += part.byteLength;
+      if (left <= wanted) {
+        taken.set(this.#offset === 0 ? part : part.subarray(this.#offset), at);
+        at += left;
+        // The part is let go once wholly taken (no copy of its rest per frame).
         this.#first++;
+        this.#offset = 0;
       } else {
-        taken.set(part.subarray(0, wanted), at);
-        // A copy of the rest: a view would keep the reader's whole chunk alive.
-        this.#parts[this.#first] = part.slice(wanted);
+        taken.set(part.subarray(this.#offset, this.#offset + wanted), at);
+        this.#offset += wanted;
         at = bytes;
       }
     }
