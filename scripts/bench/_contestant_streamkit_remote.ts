@@ -11,7 +11,6 @@ import type { Store } from "../../core/mod.ts";
 import { RemoteStoreFactory } from "../../drivers/remote/mod.ts";
 import {
   type Contestant,
-  type Measured,
   medianReadPass,
   PASSES,
   type ScenarioArgs,
@@ -19,20 +18,16 @@ import {
   timed,
 } from "./_contestant.ts";
 import { setupRead } from "./_contestant_streamkit_level.ts";
-import { Arrivals, measureFollowLatency } from "./_latency.ts";
-import { endsWithin, followers } from "./_remote_followers.ts";
+import { followers } from "./_remote_followers.ts";
 import { startRemoteServer } from "./_remote_server.ts";
-import { consumed, countEntries, produceSegments, segmentRecords } from "./_streamkit_store.ts";
 import {
-  type LatencySamples,
-  READ_SEGMENT,
-  segmentPayloads,
-  SPACE,
-  STORE_ID,
-} from "./_workload.ts";
-
-/** How long a follow may take to end once its signal is aborted before the scenario moves on. */
-const FOLLOW_END_MS = 2_000;
+  consumed,
+  countEntries,
+  followLatency,
+  produceSegments,
+  segmentRecords,
+} from "./_streamkit_store.ts";
+import { STORE_ID } from "./_workload.ts";
 
 /**
  * Runs `body` on the benchmark's store through a client of a server process serving `dir`
@@ -54,51 +49,6 @@ async function withRemoteStores<T>(
   } finally {
     await Promise.all(factories.map((factory) => factory.close()));
   }
-}
-
-/**
- * `followLatency` of `_streamkit_store.ts` (the same samples, the same `measureFollowLatency`),
- * except that the follow is given {@linkcode FOLLOW_END_MS} to end once aborted: a remote
- * follow's abort reaches it only through `fetch`'s signal, which may not end a pending read of
- * its response (README: "drivers/remote as measured"). The details say whether it ended; the
- * server's stop ends it otherwise.
- */
-async function remoteFollowLatency(
-  writer: Store,
-  follower: Store,
-  samples: LatencySamples,
-  seed: number,
-): Promise<Measured> {
-  const [{ payloads }] = segmentPayloads(samples.warmUp + samples.timed, 1, seed);
-  const arrivals = new Arrivals();
-  const stop = new AbortController();
-  const following = (async () => {
-    const spaces = { [SPACE]: undefined };
-    for await (const event of follower.follow({ spaces, signal: stop.signal })) {
-      if (event.type === "entry") arrivals.arrived(event.entry.sequence);
-    }
-  })().catch((error) => {
-    if (!stop.signal.aborted) arrivals.fail(error);
-  });
-  const produceOne = async (sequence: number) => {
-    let resolvedAt = NaN;
-    const records = [{ sequence, payload: payloads[sequence - 1] }];
-    for await (const _status of writer.produce({ space: SPACE, segment: READ_SEGMENT }, records)) {
-      resolvedAt = performance.now();
-    }
-    return resolvedAt;
-  };
-  let measured: Measured;
-  try {
-    measured = await measureFollowLatency(samples, arrivals, produceOne);
-  } finally {
-    stop.abort();
-  }
-  const followEndedOnAbort = await endsWithin([following], FOLLOW_END_MS);
-  return {
-    ...measured,
-    details: { ...measured.details, followEndedOnAbort: followEndedOnAbort === 1 },
-  };
 }
 
 /**
@@ -142,7 +92,7 @@ export const contestant: Contestant<"remote"> = {
       withRemoteStores(
         args,
         2,
-        ([writer, follower]) => remoteFollowLatency(writer, follower, samples, args.seed),
+        ([writer, follower]) => followLatency(writer, follower, samples, args.seed),
       ),
   }),
   followers,
