@@ -8,7 +8,7 @@
  */
 
 import { readLines } from "../../core/_test_util.ts";
-import { fileURLToPath as fromFileUrl } from "node:url";
+import { spawnScript } from "./_spawn_script.ts";
 import { AzureStoreFactory } from "../../drivers/azure/mod.ts";
 import { type SimulatedNetwork, startSimulator } from "./_simulator.ts";
 import { segmentPayloads, SPACE, STORE_ID } from "./_workload.ts";
@@ -129,22 +129,7 @@ export interface Writer {
  * ```
  */
 export function startWriter(orders: WriterOrders, connectionString: string): Writer {
-  const root = new URL("../..", import.meta.url);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--config",
-      fromFileUrl(new URL("deno.json", root)),
-      fromFileUrl(import.meta.url),
-      JSON.stringify(orders),
-    ],
-    env: { [CONNECTION_STRING_ENV]: connectionString },
-    cwd: fromFileUrl(root),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnScript(import.meta.url, orders, { [CONNECTION_STRING_ENV]: connectionString });
   const what = `writer ${orders.writer}`;
   const acks: ChunkAck[] = [];
   let done: Extract<WriterLine, { type: "done" }> | undefined;

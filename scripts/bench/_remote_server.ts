@@ -8,8 +8,8 @@
  * @module
  */
 
-import { fileURLToPath as fromFileUrl } from "node:url";
 import { readLines } from "../../core/_test_util.ts";
+import { spawnScript } from "./_spawn_script.ts";
 import { LevelStoreFactory } from "../../drivers/level/mod.ts";
 import { createStoreHandler, type ServerLimits } from "../../drivers/remote/server.ts";
 
@@ -98,21 +98,7 @@ export function processCpuSeconds(pid: number | "self"): number {
  * ```
  */
 export async function startRemoteServer(orders: ServerOrders): Promise<RemoteServer> {
-  const root = new URL("../..", import.meta.url);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--config",
-      fromFileUrl(new URL("deno.json", root)),
-      fromFileUrl(import.meta.url),
-      JSON.stringify(orders),
-    ],
-    cwd: fromFileUrl(root),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnScript(import.meta.url, orders);
   let listening = (_port: number) => {};
   const port = new Promise<number>((resolve) => listening = resolve);
   const output = readLines(child.stdout, (line) => {
