@@ -141,19 +141,22 @@ export class RemoteStore implements Store {
     segment: string,
     options: ReadOptions = {},
   ): Promise<Entry | undefined> {
+    const { path, signal } = this.#segmentCall("peek", space, segment, options);
+    for await (const entry of this.#entries(path, undefined, signal)) return entry;
+    return undefined;
+  }
+
+  /** A call on one segment: the caller's signal or close, the names checked, its path. */
+  #segmentCall(
+    route: string,
+    space: string,
+    segment: string,
+    options: ReadOptions,
+  ): { path: string; signal: AbortSignal } {
     const signal = this.#stop(options.signal);
     validateName("space", space);
     validateName("segment", segment);
-    for await (
-      const entry of this.#entries(
-        `${this.#path}/peek?${query({ space, segment })}`,
-        undefined,
-        signal,
-      )
-    ) {
-      return entry;
-    }
-    return undefined;
+    return { path: `${this.#path}/${route}?${query({ space, segment })}`, signal };
   }
 
   async getSegmentStatus(
@@ -161,13 +164,8 @@ export class RemoteStore implements Store {
     segment: string,
     options: ReadOptions = {},
   ): Promise<SegmentStatus | undefined> {
-    const signal = this.#stop(options.signal);
-    validateName("space", space);
-    validateName("segment", segment);
-    const answer = await this.#connection.json(
-      `${this.#path}/status?${query({ space, segment })}`,
-      { signal },
-    );
+    const { path, signal } = this.#segmentCall("status", space, segment, options);
+    const answer = await this.#connection.json(path, { signal });
     return (answer.status ?? undefined) as SegmentStatus | undefined;
   }
 
