@@ -510,6 +510,22 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * The bytes still reachable after full collections, free of the collector's timing: the heap's
+ * objects and the ArrayBuffers outside it (where bodies, frames and payloads live). Needs
+ * `--v8-flags=--expose-gc`, which the test task passes.
+ */
+export function settledHeap(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) {
+    throw new Error("memory checks need --v8-flags=--expose-gc: run them through `deno task test`");
+  }
+  gc();
+  gc();
+  const { heapUsed, external } = Deno.memoryUsage();
+  return heapUsed + external;
+}
+
 // ---- a seeded PRNG ------------------------------------------------------------------------
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
