@@ -29,34 +29,59 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /** How many bytes of frames one chunk of a streamed body gathers at most. */
 export const BATCH_BYTES = 64 * 1024;
 
-/** What {@linkcode soon} resolves with. */
+/** What {@linkcode soon} resolves with when `promise` has not settled. */
 export const NOT_YET: unique symbol = Symbol("not yet");
 
-/** Resolves after a few microtasks: what a read of data at hand takes, not a wait for I/O. */
-export async function soon(): Promise<typeof NOT_YET> {
-  for (let i = 0; i < 16; i++) await null;
-  return NOT_YET;
+/**
+ * `promise`'s outcome if it settles within a few microtasks (what a read of data at hand
+ * takes, not a wait for I/O), else `NOT_YET`; the caller then still holds `promise`.
+ */
+export async function soon<T>(promise: Promise<T>): Promise<T | typeof NOT_YET> {
+  let settled = false;
+  const settle = () => settled = true;
+  promise.then(settle, settle);
+  for (let i = 0; i < 16 && !settled; i++) await null;
+  return settled ? await promise : NOT_YET;
 }
 
-/** Frames gathered into one chunk of a body. */
+/** Frames written one after another into one chunk of a body (a copy per frame, no more). */
 export class Batch {
-  readonly #frames: Uint8Array[] = [];
-  size = 0;
+  #bytes = new Uint8Array(1024);
+  #view = new DataView(this.#bytes.buffer);
+  #size = 0;
 
-  add(frame: Uint8Array): void {
-    this.#frames.push(frame);
-    this.size += frame.byteLength;
+  /** The bytes written so far. */
+  get size(): number {
+    return this.#size;
   }
 
+  /** Adds a frame's bytes (as {@linkcode frame} makes them). */
+  add(frameBytes: Uint8Array): void {
+    this.#reserve(frameBytes.byteLength);
+    this.#bytes.set(frameBytes, this.#size);
+    this.#size += frameBytes.byteLength;
+  }
+
+  /** Adds a frame of `type` around `payload`. */
+  addFrame(type: FrameType, payload: Uint8Array): void {
+    this.#reserve(HEADER_BYTES + payload.byteLength);
+    this.#view.setUint8(this.#size, type);
+    this.#view.setUint32(this.#size + 1, payload.byteLength);
+    this.#bytes.set(payload, this.#size + HEADER_BYTES);
+    this.#size += HEADER_BYTES + payload.byteLength;
+  }
+
+  /** The frames written, for the body; the batch is not written to after. */
   bytes(): Uint8Array {
-    if (this.#frames.length === 1) return this.#frames[0];
-    const bytes = new Uint8Array(this.size);
-    let at = 0;
-    for (const frame of this.#frames) {
-      bytes.set(frame, at);
-      at += frame.byteLength;
-    }
-    return bytes;
+    return this.#bytes.subarray(0, this.#size);
+  }
+
+  #reserve(bytes: number): void {
+    if (this.#size + bytes <= this.#bytes.byteLength) return;
+    const grown = new Uint8Array(Math.max(this.#bytes.byteLength * 2, this.#size + bytes));
+    grown.set(this.#bytes.subarray(0, this.#size));
+    this.#bytes = grown;
+    this.#view = new DataView(grown.buffer);
   }
 }
 
@@ -108,16 +133,15 @@ export async function* readFrames(
   try {
     signal?.throwIfAborted();
     while (true) {
-      const more = await buffer.fill(1);
-      signal?.throwIfAborted();
-      if (!more) return;
-      const header5 = await buffer.fill(HEADER_BYTES);
-      signal?.throwIfAborted();
-      if (!header5) throw truncated("its header");
-      const header = buffer.take(HEADER_BYTES);
-      const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
-      const type = view.getUint8(0);
-      const length = view.getUint32(1);
+      // Frames already buffered are read without waiting: most of a body's frames are.
+      if (buffer.size < HEADER_BYTES) {
+        await buffer.fill(HEADER_BYTES);
+        signal?.throwIfAborted();
+        if (buffer.size === 0) return;
+        if (buffer.size < HEADER_BYTES) throw truncated("its header");
+      }
+      const type = buffer.byteAt(0);
+      const length = buffer.uint32At(1);
       if (type !== FrameType.Record && type !== FrameType.Entry && type !== FrameType.Json) {
         throw new StreamkitError("InvalidArgument", `frame: unknown frame type ${type}`);
       }
@@ -127,9 +151,12 @@ export async function* readFrames(
           `frame: ${length} bytes exceeds the limit of ${maxFrameBytes} bytes per frame`,
         );
       }
-      const whole = await buffer.fill(length);
-      signal?.throwIfAborted();
-      if (!whole) throw truncated(`its ${length} bytes`);
+      if (buffer.size < HEADER_BYTES + length) {
+        const whole = await buffer.fill(HEADER_BYTES + length);
+        signal?.throwIfAborted();
+        if (!whole) throw truncated(`its ${length} bytes`);
+      }
+      buffer.skip(HEADER_BYTES);
       yield { type, payload: buffer.take(length) };
     }
   } finally {
@@ -153,6 +180,11 @@ class PartsBuffer {
     this.#reader = reader;
   }
 
+  /** The bytes buffered. */
+  get size(): number {
+    return this.#size;
+  }
+
   /** Reads until `bytes` are buffered; false when the body ended first. */
   async fill(bytes: number): Promise<boolean> {
     while (this.#size < bytes && !this.#done) {
@@ -171,6 +203,37 @@ class PartsBuffer {
       }
     }
     return this.#size >= bytes;
+  }
+
+  /** The buffered byte at `index` (below `size`), left in the buffer. */
+  byteAt(index: number): number {
+    let part = this.#first;
+    let at = this.#offset + index;
+    while (at >= this.#parts[part].byteLength) at -= this.#parts[part++].byteLength;
+    return this.#parts[part][at];
+  }
+
+  /** The big-endian uint32 of the buffered bytes at `index`, left in the buffer. */
+  uint32At(index: number): number {
+    return (this.byteAt(index) * 0x1000000) +
+      ((this.byteAt(index + 1) << 16) | (this.byteAt(index + 2) << 8) | this.byteAt(index + 3));
+  }
+
+  /** Drops the next `bytes` buffered bytes. */
+  skip(bytes: number): void {
+    let left = bytes;
+    while (left > 0) {
+      const rest = this.#parts[this.#first].byteLength - this.#offset;
+      if (rest > left) {
+        this.#offset += left;
+        break;
+      }
+      left -= rest;
+      this.#first++;
+      this.#offset = 0;
+    }
+    this.#size -= bytes;
+    this.#compact();
   }
 
   /** The next `bytes` buffered bytes, in a buffer of their own. */
@@ -194,11 +257,16 @@ class PartsBuffer {
       }
     }
     this.#size -= bytes;
+    this.#compact();
+    return taken;
+  }
+
+  /** Lets go of the parts wholly taken, once they are half the list. */
+  #compact(): void {
     if (this.#first > 64 && this.#first * 2 > this.#parts.length) {
       this.#parts = this.#parts.slice(this.#first);
       this.#first = 0;
     }
-    return taken;
   }
 
   async cancel(): Promise<void> {
@@ -241,7 +309,8 @@ export function decodeRecord(
   if (12 + metaBytes > bytes.byteLength) {
     throw new StreamkitError("InvalidArgument", "frame: a record's metadata runs past its frame");
   }
-  const payload = bytes.slice(12 + metaBytes);
+  // A frame's payload is a buffer of its own (`readFrames` copies it out of the body): a view.
+  const payload = bytes.subarray(12 + metaBytes);
   if (metaBytes === 0) return { sequence, payload };
   return { sequence, payload, metadata: parseJson(bytes.subarray(12, 12 + metaBytes)) as never };
 }

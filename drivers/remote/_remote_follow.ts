@@ -2,7 +2,6 @@
 // from the last position delivered, so the caller sees no gap and no duplicate.
 
 import {
-  decodeEntry,
   type Entry,
   type FollowArgs,
   type FollowEvent,
@@ -11,6 +10,7 @@ import {
   spaceOffset,
   StreamkitError,
 } from "@streamkit/core";
+import { EntryDecoder } from "@streamkit/core/driver";
 import { type Connection, ConnectionDropped } from "./_connection.ts";
 import { FrameType, parseJson } from "./_frames.ts";
 import { argsToJson } from "./_wire.ts";
@@ -37,6 +37,7 @@ export async function* followRemote(
   if (isPlainObject(position) && isPlainObject(position.spaces)) {
     position.spaces = { ...position.spaces };
   }
+  const decoder = new EntryDecoder();
   let lastWasCaughtUp = false;
   let retryMs = FIRST_RETRY_MS;
   while (true) {
@@ -47,7 +48,7 @@ export async function* followRemote(
         assertOpen();
         signal.throwIfAborted();
         if (frame.type === FrameType.Entry) {
-          const entry = decodeEntry(frame.payload);
+          const entry = decoder.decode(frame.payload);
           advance(position, entry);
           lastWasCaughtUp = false;
           retryMs = FIRST_RETRY_MS;

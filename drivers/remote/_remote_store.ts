@@ -5,7 +5,6 @@ import {
   type ConsumeArgs,
   type ConsumeSegmentArgs,
   type ConsumeSpaceArgs,
-  decodeEntry,
   type Entry,
   type FollowArgs,
   type FollowEvent,
@@ -20,6 +19,7 @@ import {
   StreamkitError,
   validateName,
 } from "@streamkit/core";
+import { EntryDecoder } from "@streamkit/core/driver";
 import type { Connection } from "./_connection.ts";
 import { type Frame, FrameType, parseJson } from "./_frames.ts";
 import { followRemote } from "./_remote_follow.ts";
@@ -83,10 +83,11 @@ export class RemoteStore implements Store {
     const init = args === undefined
       ? { signal }
       : { json: { args: argsToJson(args.value) }, signal };
+    const decoder = new EntryDecoder();
     for await (const frame of this.#connection.frames(path, init)) {
       this.#assertOpen();
       signal.throwIfAborted();
-      yield entryOf(frame);
+      yield entryOf(frame, decoder);
     }
   }
 
@@ -260,11 +261,11 @@ export class RemoteStore implements Store {
   }
 }
 
-function entryOf(frame: Frame): Entry {
+function entryOf(frame: Frame, decoder: EntryDecoder): Entry {
   if (frame.type !== FrameType.Entry) {
     throw new StreamkitError("Unavailable", `the server sent a frame of type ${frame.type}`);
   }
-  return decodeEntry(frame.payload);
+  return decoder.decode(frame.payload);
 }
 
 function query(values: Record<string, string>): string {

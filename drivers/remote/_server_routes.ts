@@ -2,7 +2,6 @@
 // before it reads a byte of the body, then calls the store as a local caller would.
 
 import {
-  encodeEntry,
   type Entry,
   type FollowEvent,
   type SegmentStatus,
@@ -11,9 +10,10 @@ import {
   StreamkitError,
   validateStoreId,
 } from "@streamkit/core";
+import { EntryEncoder } from "@streamkit/core/driver";
 import type { Context, Hono } from "hono";
 import { type Access, authorize, mayRead, type Principal, type Verifier } from "./_auth.ts";
-import { frame, FrameType, jsonFrame } from "./_frames.ts";
+import { Batch, FrameType, jsonFrame } from "./_frames.ts";
 import { readJsonBody, requireFrames, streamResponse } from "./_server_streams.ts";
 import { WriteChannel } from "./_server_writes.ts";
 import { API_PREFIX, argsFromJson, type ReadAhead } from "./_wire.ts";
@@ -96,11 +96,17 @@ class StreamCounts {
   }
 }
 
-const entryFrame = (entry: Entry) => frame(FrameType.Entry, encodeEntry(entry));
-const statusFrame = (status: SegmentStatus) => jsonFrame({ type: "status", status });
-const nameFrame = (name: string) => jsonFrame({ type: "name", name });
-const eventFrame = (event: FollowEvent) =>
-  event.type === "entry" ? entryFrame(event.entry) : jsonFrame({ type: event.type });
+// One encoder for every response: its encoding is copied into the batch before the next call.
+const entryEncoder = new EntryEncoder();
+const entryFrame = (entry: Entry, batch: Batch) =>
+  batch.addFrame(FrameType.Entry, entryEncoder.encode(entry));
+const statusFrame = (status: SegmentStatus, batch: Batch) =>
+  batch.add(jsonFrame({ type: "status", status }));
+const nameFrame = (name: string, batch: Batch) => batch.add(jsonFrame({ type: "name", name }));
+const eventFrame = (event: FollowEvent, batch: Batch) =>
+  event.type === "entry"
+    ? entryFrame(event.entry, batch)
+    : batch.add(jsonFrame({ type: event.type }));
 
 /** A read's arguments: the `args` of its JSON body, as the client's caller gave them. */
 async function readArgs(request: Request, maxBytes: number): Promise<unknown> {
@@ -145,7 +151,7 @@ export function registerRoutes(
   const stream = async <T>(
     key: string,
     start: (signal: AbortSignal) => AsyncIterable<T>,
-    encode: (item: T) => Uint8Array,
+    encode: (item: T, batch: Batch) => void,
     heartbeatMs?: number,
   ): Promise<Response> => {
     const close = streams.open(key);

@@ -25,14 +25,14 @@ export interface StreamOptions {
 }
 
 /**
- * A response of frames: `encode` of each item of `iterable`, then an end frame (or an error
+ * A response of frames: the frame `encode` adds for each item of `iterable`, then an end frame (or an error
  * frame when the iteration fails half-way). The first item is pulled before the response is
  * made (unless `startEarly` comes first), so a call the store refuses at once is answered with
  * a 4xx rather than a failed body.
  */
 export async function streamResponse<T>(
   iterable: AsyncIterable<T>,
-  encode: (item: T) => Uint8Array,
+  encode: (item: T, batch: Batch) => void,
   { stop, heartbeatMs, onEnd, beforeNext, startEarly, onOpen }: StreamOptions,
 ): Promise<Response> {
   const iterator = iterable[Symbol.asyncIterator]();
@@ -82,10 +82,10 @@ export async function streamResponse<T>(
         return;
       }
       sent++;
-      batch.add(encode(next.value));
+      encode(next.value, batch);
       if (beforeNext || batch.size >= BATCH_BYTES) break;
       const following = iterator.next();
-      const ready = await Promise.race([following, soon()]);
+      const ready = await soon(following);
       if (ready === NOT_YET) {
         pending = following;
         break;
@@ -106,7 +106,9 @@ export async function streamResponse<T>(
           end();
         } else {
           sent++;
-          controller.enqueue(encode(first.value));
+          const batch = new Batch();
+          encode(first.value, batch);
+          controller.enqueue(batch.bytes());
         }
       }
       if (heartbeatMs !== undefined && !ended) {

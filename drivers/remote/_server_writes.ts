@@ -11,6 +11,7 @@ import {
   parseJson,
   readFrames,
 } from "./_frames.ts";
+import { Fifo } from "./_fifo.ts";
 import { argsFromJson, type ReadAhead } from "./_wire.ts";
 
 /** Raised inside a write's source when the client's own source failed (it knows why). */
@@ -27,7 +28,7 @@ class Failure {
 
 /** One write's body, read by a pump while the store reads its items. */
 export class WriteChannel {
-  readonly #queue: { item: unknown; bytes: number }[] = [];
+  readonly #queue = new Fifo<{ item: unknown; bytes: number }>();
   readonly #readAhead: ReadAhead;
   readonly #stop: AbortController;
   /** The client sent its end frame: no more items. */

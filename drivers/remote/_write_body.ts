@@ -160,7 +160,7 @@ export class WriteBody {
         const read = this.#iterator.next();
         if (!(read instanceof Promise)) next = read;
         else {
-          const ready = await Promise.race([read, soon()]);
+          const ready = await soon(read);
           if (ready === NOT_YET) {
             this.#pending = read;
             break;
