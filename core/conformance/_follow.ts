@@ -47,6 +47,48 @@ export function registerFollow(ctx: Ctx): void {
 
   define(
     ctx,
+    "follow: many followers at one position each get every chunk once, as entries of their own",
+    () =>
+      withFreshStore(ctx, async (store) => {
+        await produce(store, "s", "g", records(1, 2));
+        const readers = Array.from(
+          { length: 24 },
+          () => followReader(store, { spaces: { s: undefined } }),
+        );
+        for (const reader of readers) {
+          await reader.nextEntries(2, "the history");
+          await reader.caughtUp("caught-up after the history");
+        }
+        // One stops while the others wait for the same commit: theirs go on.
+        await readers.pop()!.stop();
+        for (let chunk = 0; chunk < 3; chunk++) {
+          await produce(store, "s", "g", records(3 + 2 * chunk, 2));
+          const expected = (await readSpace(store, "s")).slice(2 + 2 * chunk).map(plainEntry);
+          const delivered = await Promise.all(
+            readers.map((reader) => reader.nextEntries(2, `chunk ${chunk + 1}`)),
+          );
+          // What one follower does with its entries is no other follower's business.
+          delivered[0][0].payload.fill(0xff);
+          delivered[0][0].metadata.changed = "by the first follower";
+          for (const [i, entries] of delivered.entries()) {
+            if (i === 0) continue;
+            assert.deepEqual(
+              entries.map(plainEntry),
+              expected,
+              `follower ${i}, chunk ${chunk + 1}`,
+            );
+          }
+          for (const reader of readers) await reader.caughtUp(`caught-up after chunk ${chunk + 1}`);
+        }
+        for (const reader of readers) {
+          assertNoCaughtUpTwice(reader.events);
+          await reader.stop();
+        }
+      }),
+  );
+
+  define(
+    ctx,
     "follow: a history of N entries, then caught-up, then live entries, then caught-up",
     () =>
       withFreshStore(ctx, async (store) => {

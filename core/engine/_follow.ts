@@ -8,7 +8,7 @@
 import { spaceOffset } from "../offsets.ts";
 import type { Entry, FollowArgs, FollowEvent, FollowSegmentArgs } from "../types.ts";
 import { validateName } from "../names.ts";
-import { optionalCount, pollInterval, spaceCursors } from "./_arguments.ts";
+import { optionalCount, pollInterval, type SpaceCursor, spaceCursors } from "./_arguments.ts";
 import { segmentKey, type StoreHandle } from "./_opened_store.ts";
 import {
   anyEntryPast,
@@ -23,14 +23,26 @@ interface FollowPlan {
   /** The change-feed keys whose commits wake the follower. */
   keys: string[];
   pollIntervalMs: number;
-  /** Everything committed so far, after what was delivered. */
-  read(stop: AbortSignal): Promise<AsyncIterable<Entry>>;
+  /**
+   * Everything committed so far, after what was delivered; `versions` are the change feed's
+   * versions of `keys` taken before it.
+   */
+  read(stop: AbortSignal, versions: readonly number[]): Promise<AsyncIterable<Entry> | Entry[]>;
   /** An entry is handed to the caller. */
   delivered(entry: Entry): void;
   /** A read ended, however: the next one resumes after what was delivered. */
   ended(): void;
   /** Whether a full read may find anything (one cheap read per space), for idle polls. */
   probe?(stop: AbortSignal): Promise<boolean>;
+}
+
+/** What a follow read of `cursors` after the feed's `versions` names for its sharers. */
+function sharedReadKey(versions: readonly number[], cursors: readonly SpaceCursor[]): string {
+  let key = versions.join(",");
+  for (const { space, offset } of cursors) {
+    key += `\u0000${space}\u0000${offset === undefined ? "" : offset.join(",")}`;
+  }
+  return key;
 }
 
 /** Followers of a shared backend poll no sooner than this after an empty read. */
@@ -46,11 +58,18 @@ export function followSpaces(handle: StoreHandle, args: FollowArgs): AsyncIterab
     return {
       keys: cursors.map((cursor) => cursor.space),
       pollIntervalMs: pollInterval(args.pollIntervalMs),
-      read: async (stop) => {
-        const early = earlierBound(opened, cursors, 0, 0);
-        if (early !== undefined) return boundedTimeline(opened, cursors, 0, 0, early, 0, stop);
-        const upper = await readBound(opened, cursors, 0, stop);
-        return mergedTimeline(opened, cursors, 0, upper, 0, stop);
+      read: async (stop, versions) => {
+        const read = async (signal: AbortSignal) => {
+          const early = earlierBound(opened, cursors, 0, 0);
+          if (early !== undefined) return boundedTimeline(opened, cursors, 0, 0, early, 0, signal);
+          const upper = await readBound(opened, cursors, 0, signal);
+          return mergedTimeline(opened, cursors, 0, upper, 0, signal);
+        };
+        // In one process every commit moves the feed: followers at one position with the same
+        // versions read the same entries. Another process's commits do not (a shared backend).
+        if (opened.backend.shared !== undefined) return read(stop);
+        const key = sharedReadKey(versions, cursors);
+        return await opened.sharedReads.read(key, read, stop) ?? read(stop);
       },
       delivered: (entry) => lastDelivered.set(entry.space, entry),
       ended: () => {
@@ -118,7 +137,7 @@ async function* followLoop(
     // Taken before reading: a commit that lands during the read is waited for by no one.
     const versions = feed.versions(keys);
     let delivered = 0;
-    const timeline = await plan.read(stop);
+    const timeline = await plan.read(stop, versions);
     try {
       for await (const entry of timeline) {
         handle.assertReadable(signal);

@@ -9,6 +9,7 @@ import type { StatusBus } from "../bus.ts";
 import type { Clock } from "../clock.ts";
 import type { ChangeFeed } from "./_change_feed.ts";
 import type { KeyedLock } from "./_lock.ts";
+import type { SharedReads } from "./_shared_reads.ts";
 import type { SpaceWatermark } from "./_watermark.ts";
 
 /** One opened store: its backend and the engine state its handles share. */
@@ -28,6 +29,8 @@ export interface OpenedStore {
    * at once (see `boundedTimeline`).
    */
   provenBounds: Map<string, number>;
+  /** Follow reads under way, which followers at the same position join. */
+  sharedReads: SharedReads;
 }
 
 /**

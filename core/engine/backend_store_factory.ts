@@ -11,6 +11,7 @@ import type { Clock } from "../clock.ts";
 import { MonotonicClock } from "./_monotonic_clock.ts";
 import { StreamkitError } from "../errors.ts";
 import { KeyedLock } from "./_lock.ts";
+import { SharedReads } from "./_shared_reads.ts";
 import { validateStoreId, validateUuid } from "../names.ts";
 import type { Store, StoreFactory, StoreId } from "../types.ts";
 import { SpaceWatermark } from "./_watermark.ts";
@@ -124,6 +125,7 @@ export abstract class BackendStoreFactory implements StoreFactory {
       nodeId: this.#nodeId,
       bus: this.#bus,
       provenBounds: new Map(),
+      sharedReads: new SharedReads(),
       handles: 0,
     };
   }
