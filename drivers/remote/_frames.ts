@@ -118,14 +118,16 @@ export function parseJson(payload: Uint8Array): Record<string, unknown> {
  * Reads the frames of `body` one at a time (pull: nothing is read ahead of the caller), each
  * at most `maxFrameBytes`; a body cut inside a frame, an unknown type or a length past the
  * limit fails with `InvalidArgument` naming what is wrong, and so does a body that cannot be
- * read (the other side went away).
+ * read (the other side went away). With `stallMs`, a frame begun must go on arriving: no bytes
+ * for that long inside a frame fail it too (between frames a body may wait as long as it likes).
  */
 export async function* readFrames(
   body: ReadableStream<Uint8Array>,
   maxFrameBytes: number,
   signal?: AbortSignal,
+  stallMs?: number,
 ): AsyncGenerator<Frame> {
-  const buffer = new PartsBuffer(body.getReader());
+  const buffer = new PartsBuffer(body);
   // A read in progress ends at once when `signal` aborts (a fetch's own abort does not always
   // end a pending read of its body): the body is cancelled and the reason thrown.
   const cancel = () => void buffer.cancel();
@@ -134,11 +136,15 @@ export async function* readFrames(
     signal?.throwIfAborted();
     while (true) {
       // Frames already buffered are read without waiting: most of a body's frames are.
-      if (buffer.size < HEADER_BYTES) {
-        await buffer.fill(HEADER_BYTES);
+      if (buffer.size === 0) {
+        await buffer.fill(1);
         signal?.throwIfAborted();
         if (buffer.size === 0) return;
-        if (buffer.size < HEADER_BYTES) throw truncated("its header");
+      }
+      if (buffer.size < HEADER_BYTES) {
+        const header = await buffer.fill(HEADER_BYTES, stallMs);
+        signal?.throwIfAborted();
+        if (!header) throw truncated("its header");
       }
       const type = buffer.byteAt(0);
       const length = buffer.uint32At(1);
@@ -152,7 +158,7 @@ export async function* readFrames(
         );
       }
       if (buffer.size < HEADER_BYTES + length) {
-        const whole = await buffer.fill(HEADER_BYTES + length);
+        const whole = await buffer.fill(HEADER_BYTES + length, stallMs);
         signal?.throwIfAborted();
         if (!whole) throw truncated(`its ${length} bytes`);
       }
@@ -166,9 +172,54 @@ export async function* readFrames(
   }
 }
 
+/** The smallest and the largest buffer a body is read into (see {@linkcode BodyReader}). */
+const MIN_READ_BYTES = 4 * 1024;
+const MAX_READ_BYTES = 64 * 1024;
+
+/**
+ * Reads a body into a buffer of its own when the body lets it (a byte stream, as Deno's bodies
+ * are): a runtime's own reads allocate a zeroed 64 KiB buffer each, whatever arrives, which is
+ * most of the cost of a follow's small chunks. The buffer starts small and doubles while reads
+ * fill it, so a bulk read takes big chunks and an idle follow holds 4 KiB.
+ */
+class BodyReader {
+  readonly #byob: ReadableStreamBYOBReader | undefined;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #buffer: ArrayBuffer = new ArrayBuffer(MIN_READ_BYTES);
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    try {
+      this.#byob = body.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream: the runtime's chunks, as they come.
+      this.#reader = body.getReader();
+    }
+  }
+
+  /** The next bytes of the body, in a buffer of their own; `undefined` at its end. */
+  async read(): Promise<Uint8Array | undefined> {
+    if (this.#reader) {
+      const { value, done } = await this.#reader.read();
+      return done ? undefined : value;
+    }
+    const { value, done } = await this.#byob!.read(new Uint8Array(this.#buffer));
+    if (done || value === undefined) return undefined;
+    // The read hands the buffer back (transferred); what it holds is copied out for the frames.
+    const filled = value.byteLength === value.buffer.byteLength;
+    this.#buffer = filled && value.buffer.byteLength < MAX_READ_BYTES
+      ? new ArrayBuffer(value.buffer.byteLength * 2)
+      : value.buffer as ArrayBuffer;
+    return value.slice();
+  }
+
+  async cancel(): Promise<void> {
+    await (this.#byob ?? this.#reader)!.cancel().catch(() => {});
+  }
+}
+
 /** The bytes read off a body and not yet taken, as the parts they came in (copied once). */
 class PartsBuffer {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: BodyReader;
   #parts: Uint8Array[] = [];
   /** The index of the first part not wholly taken, and how much of it was taken. */
   #first = 0;
@@ -176,8 +227,8 @@ class PartsBuffer {
   #size = 0;
   #done = false;
 
-  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
-    this.#reader = reader;
+  constructor(body: ReadableStream<Uint8Array>) {
+    this.#reader = new BodyReader(body);
   }
 
   /** The bytes buffered. */
@@ -185,21 +236,27 @@ class PartsBuffer {
     return this.#size;
   }
 
-  /** Reads until `bytes` are buffered; false when the body ended first. */
-  async fill(bytes: number): Promise<boolean> {
+  /**
+   * Reads until `bytes` are buffered; false when the body ended first. With `stallMs`, a read
+   * that brings nothing for that long cancels the body and fails.
+   */
+  async fill(bytes: number, stallMs?: number): Promise<boolean> {
     while (this.#size < bytes && !this.#done) {
-      let next: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>;
+      let next: Uint8Array | undefined;
       try {
-        next = await this.#reader.read();
+        next = stallMs === undefined
+          ? await this.#reader.read()
+          : await withinStall(this.#reader.read(), stallMs, () => this.cancel());
       } catch (error) {
+        if (error instanceof StreamkitError) throw error;
         throw new StreamkitError("InvalidArgument", "body: could not be read to its end", {
           cause: error,
         });
       }
-      if (next.done) this.#done = true;
-      else if (next.value.byteLength > 0) {
-        this.#parts.push(next.value);
-        this.#size += next.value.byteLength;
+      if (next === undefined) this.#done = true;
+      else if (next.byteLength > 0) {
+        this.#parts.push(next);
+        this.#size += next.byteLength;
       }
     }
     return this.#size >= bytes;
@@ -269,8 +326,37 @@ class PartsBuffer {
     }
   }
 
-  async cancel(): Promise<void> {
-    await this.#reader.cancel().catch(() => {});
+  cancel(): Promise<void> {
+    return this.#reader.cancel();
+  }
+}
+
+/**
+ * `read`, or `InvalidArgument` once it brought nothing for `stallMs` (after `cancel`): what a
+ * client owes in one piece (a frame begun, a JSON body) must keep arriving.
+ */
+export async function withinStall<T>(
+  read: Promise<T>,
+  stallMs: number,
+  cancel: () => Promise<void>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new StreamkitError(
+          "InvalidArgument",
+          `body: no bytes came for ${stallMs} ms before the end of what was begun ` +
+            "(limits.bodyStallMs)",
+        ),
+      );
+      void cancel();
+    }, stallMs);
+  });
+  try {
+    return await Promise.race([read, stalled]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
