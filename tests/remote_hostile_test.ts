@@ -1338,6 +1338,63 @@ Deno.test("remote hostile: slow-loris connections do not block other clients", a
   });
 });
 
+Deno.test("remote hostile: a body stalled inside a frame or a JSON body fails after limits.bodyStallMs; between frames it may wait", async () => {
+  await withServer(
+    async (server) => {
+      const storeId = crypto.randomUUID();
+      const post = (path: string, contentType: string, pipe: Pipe) =>
+        fetch(`${server.api}/stores/${storeId}/${path}`, {
+          method: "POST",
+          headers: bearer(server.token, { "content-type": contentType }),
+          body: pipe.stream,
+          signal: AbortSignal.timeout(10_000),
+        });
+      // Half a frame, then nothing: refused, nothing written.
+      const frameBytes = recordFrame(1, new Uint8Array(1_000));
+      const half = new Pipe();
+      half.push(frameBytes.subarray(0, 500));
+      const halfAnswer = await post("produce?space=s&segment=g", FRAMES, half);
+      const halfText = await halfAnswer.text();
+      half.close();
+      assert.equal(halfAnswer.status, 400, halfText);
+      assert.match(halfText, /no bytes came for 300 ms .*limits\.bodyStallMs/);
+      // Half a header is as stalled as half a payload.
+      const header = new Pipe();
+      header.push(frameBytes.subarray(0, 3));
+      const headerAnswer = await post("produce?space=s&segment=g", FRAMES, header);
+      const headerText = await headerAnswer.text();
+      header.close();
+      assert.equal(headerAnswer.status, 400, headerText);
+      assert.match(headerText, /limits\.bodyStallMs/);
+      // Half a JSON body.
+      const json = new Pipe();
+      json.push(new TextEncoder().encode('{"args":{"space":'));
+      const jsonAnswer = await post("consume-space", "application/json", json);
+      const jsonText = await jsonAnswer.text();
+      json.close();
+      assert.equal(jsonAnswer.status, 400, jsonText);
+      assert.match(jsonText, /limits\.bodyStallMs/);
+      assert.deepEqual(await sequencesOf(server, storeId), [], "nothing of the stalled bodies");
+      // Whole frames with pauses longer than the limit between them: a lazy source, served.
+      const pipe = new Pipe();
+      pipe.push(recordFrame(1, new Uint8Array(10)));
+      const answer = post("produce?space=s&segment=g", FRAMES, pipe);
+      await sleep(700);
+      pipe.push(recordFrame(2, new Uint8Array(10)));
+      await sleep(700);
+      pipe.push(END());
+      pipe.close();
+      const response = await answer;
+      assert.equal(response.status, 200);
+      assert.match(await response.text(), /"lastSequence":2/);
+      assert.deepEqual(await sequencesOf(server, storeId), [1, 2]);
+      await assertServing(server);
+    },
+    undefined,
+    { limits: { bodyStallMs: 300 } },
+  );
+});
+
 Deno.test("remote hostile: a client that goes away mid-body is no internal failure of the server", async () => {
   // `onError` is for the server's own failures ("the server failed to serve the request"): a
   // client hanging up half-way through its body is not one, and must not reach it (each such

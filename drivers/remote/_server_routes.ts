@@ -38,6 +38,12 @@ export interface ServerLimits {
   maxStreamsPerToken: number;
   /** How many bytes of a write's body are read ahead of the store at most (one item always). */
   maxReadAheadBytes: number;
+  /**
+   * How long a request body may bring no bytes while it owes some, in ms: inside a JSON body
+   * or inside a frame (a slow-loris client). Between frames a write's body waits as long as
+   * its client's source takes.
+   */
+  bodyStallMs: number;
 }
 
 /** The stores of one factory, each opened once and shared by every request. */
@@ -109,8 +115,9 @@ const eventFrame = (event: FollowEvent, batch: Batch) =>
     : batch.add(jsonFrame({ type: event.type }));
 
 /** A read's arguments: the `args` of its JSON body, as the client's caller gave them. */
-async function readArgs(request: Request, maxBytes: number): Promise<unknown> {
-  return argsFromJson((await readJsonBody(request, maxBytes) as { args?: unknown }).args);
+async function readArgs(request: Request, limits: ServerLimits): Promise<unknown> {
+  const body = await readJsonBody(request, limits.maxJsonBodyBytes, limits.bodyStallMs);
+  return argsFromJson((body as { args?: unknown }).args);
 }
 
 /** `args` with the request's signal; arguments that are no object go as they are (refused). */
@@ -213,7 +220,7 @@ export function registerRoutes(
   for (const [name, read] of Object.entries(reads)) {
     app.post(`${API_PREFIX}/stores/:store/${name}`, async (c) => {
       const { store, key } = await open(c, "read");
-      const args = await readArgs(c.req.raw, limits.maxJsonBodyBytes);
+      const args = await readArgs(c.req.raw, limits);
       return await stream(key, (signal) => read(store, withSignal(args, signal)), entryFrame);
     });
   }
@@ -224,7 +231,7 @@ export function registerRoutes(
   for (const [name, follow] of Object.entries(follows)) {
     app.post(`${API_PREFIX}/stores/:store/${name}`, async (c) => {
       const { store, key } = await open(c, "read");
-      const args = await readArgs(c.req.raw, limits.maxJsonBodyBytes);
+      const args = await readArgs(c.req.raw, limits);
       return await stream(
         key,
         (signal) => follow(store, withSignal(args, signal)),
@@ -245,13 +252,12 @@ export function registerRoutes(
       const args = { space: query(c, "space") as string, segment: query(c, "segment") as string };
       const close = streams.open(key);
       const stop = new AbortController();
-      const channel = new WriteChannel(
-        body,
+      const channel = new WriteChannel(body, {
         maxFrameBytes,
         itemType,
-        readAheadOf(store, limits),
-        stop,
-      );
+        readAhead: readAheadOf(store, limits),
+        stallMs: limits.bodyStallMs,
+      }, stop);
       const writeArgs = { ...args, signal: stop.signal };
       const items = channel.items() as AsyncIterable<never>;
       return await streamResponse(

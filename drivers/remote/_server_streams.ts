@@ -2,7 +2,7 @@
 // bodies of records and entries handed to a store's writes, and JSON bodies read under a cap.
 
 import { StreamkitError } from "@streamkit/core";
-import { Batch, BATCH_BYTES, jsonFrame, NOT_YET, parseJson, soon } from "./_frames.ts";
+import { Batch, BATCH_BYTES, jsonFrame, NOT_YET, parseJson, soon, withinStall } from "./_frames.ts";
 import { FRAMES_TYPE, toWireError } from "./_wire.ts";
 
 /** What a streamed response needs besides its items. */
@@ -154,9 +154,13 @@ export async function streamResponse<T>(
 
 /**
  * A JSON body of at most `maxBytes`: `PayloadTooLarge` past it, `InvalidArgument` when it is
- * no JSON object; the content type must be JSON.
+ * no JSON object or stalls for `stallMs`; the content type must be JSON.
  */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(
+  request: Request,
+  maxBytes: number,
+  stallMs: number,
+): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/json")) {
     throw new StreamkitError(
@@ -173,8 +177,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     while (true) {
       let next: Awaited<ReturnType<typeof reader.read>>;
       try {
-        next = await reader.read();
+        next = await withinStall(reader.read(), stallMs, () => reader.cancel().catch(() => {}));
       } catch (error) {
+        if (error instanceof StreamkitError) throw error;
         throw new StreamkitError("InvalidArgument", "body: could not be read to its end", {
           cause: error,
         });

@@ -54,15 +54,19 @@ export class WriteChannel {
   readonly creditNeeded: Promise<void>;
 
   /**
-   * Starts reading `body`: items of `itemType` (records or entries), no further than
-   * `readAhead` ahead of the store; `stop` is aborted when the client asks the write to stop,
-   * when the body fails or the client goes away, and by the response once it has ended.
+   * Starts reading `body`: frames of at most `maxFrameBytes`, items of `itemType` (records or
+   * entries), no further than `readAhead` ahead of the store, none stalled inside for `stallMs`;
+   * `stop` is aborted when the client asks the write to stop, when the body fails or the client
+   * goes away, and by the response once it has ended.
    */
   constructor(
     body: ReadableStream<Uint8Array>,
-    maxFrameBytes: number,
-    itemType: typeof FrameType.Record | typeof FrameType.Entry,
-    readAhead: ReadAhead,
+    { maxFrameBytes, itemType, readAhead, stallMs }: {
+      maxFrameBytes: number;
+      itemType: typeof FrameType.Record | typeof FrameType.Entry;
+      readAhead: ReadAhead;
+      stallMs: number;
+    },
     stop: AbortController,
   ) {
     this.#readAhead = readAhead;
@@ -70,7 +74,7 @@ export class WriteChannel {
     this.creditNeeded = new Promise((resolve) => this.#needsCredit = resolve);
     stop.signal.addEventListener("abort", () => this.#wake(), { once: true });
     // The body is cancelled once the write stops: a pending read of it ends, and so does the pump.
-    void this.#pump(readFrames(body, maxFrameBytes, stop.signal), itemType);
+    void this.#pump(readFrames(body, maxFrameBytes, stop.signal, stallMs), itemType);
   }
 
   async #pump(frames: AsyncGenerator<Frame>, itemType: FrameType): Promise<void> {

@@ -72,6 +72,7 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   heartbeatMs: 15_000,
   maxStreamsPerToken: 1_024,
   maxReadAheadBytes: 8 * 1024 * 1024,
+  bodyStallMs: 30_000,
 });
 
 /**
