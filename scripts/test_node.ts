@@ -105,9 +105,12 @@ for (const tarball of tarballs) {
   );
   dependencies[manifest.name] = `file:${join(distRoot, tarball)}`;
 }
-// The tests serve stores to remote clients on Node through this adapter, as a user would.
+// The tests serve stores to remote clients on Node through this adapter, as a user would, and
+// sign their tokens with jose.
 const rootManifest = JSON.parse(await Deno.readTextFile(join(root, "package.json")));
-dependencies["@hono/node-server"] = rootManifest.dependencies["@hono/node-server"];
+for (const name of ["@hono/node-server", "jose"]) {
+  dependencies[name] = rootManifest.dependencies[name];
+}
 await Deno.writeTextFile(
   join(project, "package.json"),
   JSON.stringify(
