@@ -12,20 +12,33 @@ const EXHAUSTED: unique symbol = Symbol("exhausted");
 const NOTHING_CARRIED: unique symbol = Symbol("nothing carried");
 
 /**
- * A promise that rejects with `signal.reason` once `signal` aborts, listening with one listener
- * for as long as it is needed (a whole chunk), so pulling each item of an async source need not
- * add and remove a listener of its own. `release` removes the listener.
+ * Ends the pull of an async source under way with `signal.reason` once `signal` aborts, with one
+ * listener for as long as it is needed (a whole chunk): racing each pull against a promise of
+ * the abort would leave a reaction on that promise per item. `release` removes the listener.
  */
-function whenAborted(signal: AbortSignal): { promise: Promise<never>; release(): void } {
-  let onAbort = () => {};
-  const promise = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-  });
-  // Only ever awaited through a race: an abort between two pulls is no unhandled rejection.
-  promise.catch(() => {});
-  if (signal.aborted) onAbort();
-  else signal.addEventListener("abort", onAbort, { once: true });
-  return { promise, release: () => signal.removeEventListener("abort", onAbort) };
+class AbortablePulls {
+  #rejectPull: ((reason: unknown) => void) | undefined;
+  readonly #signal: AbortSignal;
+  readonly #onAbort = () => this.#rejectPull?.(this.#signal.reason);
+
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+    signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /** `next`'s result, or the signal's reason as soon as it aborts, whatever `next` does. */
+  pull<R>(next: Promise<R>): Promise<R> {
+    this.#signal.throwIfAborted();
+    return new Promise<R>((resolve, reject) => {
+      this.#rejectPull = reject;
+      next.then(resolve, reject);
+    });
+  }
+
+  release(): void {
+    this.#rejectPull = undefined;
+    this.#signal.removeEventListener("abort", this.#onAbort);
+  }
 }
 
 function invalidItem(argument: string, index: number, why: string): StreamkitError {
@@ -134,13 +147,12 @@ export class ChunkReader<T extends ProduceRecord = ProduceRecord> {
   /** The next item of the source (`undefined` is an item too), or `EXHAUSTED`. */
   async #pull(
     signal: AbortSignal,
-    aborted: Promise<never> | undefined,
+    pulls: AbortablePulls | undefined,
   ): Promise<unknown> {
     if (this.#done) return EXHAUSTED;
     let result: IteratorResult<T>;
-    if (aborted) {
-      // Rejects as soon as the signal aborts, whatever the source's next() does.
-      result = await Promise.race([(this.#source as AsyncIterator<T>).next(), aborted]);
+    if (pulls) {
+      result = await pulls.pull((this.#source as AsyncIterator<T>).next());
     } else {
       signal.throwIfAborted();
       result = (this.#source as Iterator<T>).next();
@@ -154,21 +166,21 @@ export class ChunkReader<T extends ProduceRecord = ProduceRecord> {
 
   /** The next chunk, or an empty array when the source is exhausted. */
   async next(signal: AbortSignal): Promise<T[]> {
-    const aborted = this.#isAsync ? whenAborted(signal) : undefined;
+    const pulls = this.#isAsync ? new AbortablePulls(signal) : undefined;
     try {
-      return await this.#nextChunk(signal, aborted?.promise);
+      return await this.#nextChunk(signal, pulls);
     } finally {
-      aborted?.release();
+      pulls?.release();
     }
   }
 
-  async #nextChunk(signal: AbortSignal, aborted: Promise<never> | undefined): Promise<T[]> {
+  async #nextChunk(signal: AbortSignal, pulls: AbortablePulls | undefined): Promise<T[]> {
     const chunk: T[] = [];
     let chunkBytes = 0;
     while (chunk.length < this.#limits.maxChunkRecords) {
       const item = this.#carried !== NOTHING_CARRIED
         ? this.#carried
-        : await this.#pull(signal, aborted);
+        : await this.#pull(signal, pulls);
       this.#carried = NOTHING_CARRIED;
       if (item === EXHAUSTED) break;
       if (chunk.length > 0 && this.#rules.startsChunk?.(chunk[chunk.length - 1], item)) {
