@@ -196,8 +196,62 @@ export interface StoreBackend {
   listSpaces(signal?: AbortSignal): AsyncIterable<string>;
   /** Every segment of `space`, in ascending UTF-8 byte order. */
   listSegments(space: string, signal?: AbortSignal): AsyncIterable<string>;
+  /** The record `name` of `kind` (a checkpoint, a lease), or `undefined` when there is none. */
+  getMeta(kind: MetaKind, name: string, signal?: AbortSignal): Promise<MetaRecord | undefined>;
+  /**
+   * Writes every one of `writes`, all or none, if each record is at its `expected` version
+   * (absent when `expected` is `undefined`) when written; `false`, having written nothing,
+   * when one is not. A backend shared across processes makes this atomic across them.
+   */
+  putMeta(writes: readonly MetaWrite[], signal?: AbortSignal): Promise<boolean>;
+  /** The names of every record of `kind`, in ascending UTF-8 byte order. */
+  listMeta(kind: MetaKind, signal?: AbortSignal): AsyncIterable<string>;
   /** Releases the backend; called once, when the last store handle on it closes. */
   close(): Promise<void>;
+}
+
+/**
+ * The kinds of small records a store keeps beside its data, never seen by its reads.
+ *
+ * @example
+ * ```ts
+ * import type { MetaKind } from "@streamkit/core/driver";
+ * const kinds: MetaKind[] = ["checkpoint", "lease"];
+ * ```
+ */
+export type MetaKind = "checkpoint" | "lease";
+
+/**
+ * A small record beside the data, as {@linkcode StoreBackend.getMeta} gives it.
+ *
+ * @example
+ * ```ts
+ * import type { MetaRecord } from "@streamkit/core/driver";
+ * const record: MetaRecord = { value: new Uint8Array([1]), version: "1" };
+ * ```
+ */
+export interface MetaRecord {
+  /** What core keeps in it (at most a checkpoint's 64 KiB and a little more). */
+  value: Uint8Array;
+  /** Changes with every write of the record: what {@linkcode MetaWrite.expected} names. */
+  version: string;
+}
+
+/**
+ * One write of {@linkcode StoreBackend.putMeta}.
+ *
+ * @example
+ * ```ts
+ * import type { MetaWrite } from "@streamkit/core/driver";
+ * const create: MetaWrite = { kind: "lease", name: "projector", expected: undefined, value: new Uint8Array() };
+ * ```
+ */
+export interface MetaWrite {
+  kind: MetaKind;
+  name: string;
+  /** The version the record has now, or `undefined` when it must not exist yet. */
+  expected: string | undefined;
+  value: Uint8Array;
 }
 
 /**

@@ -18,6 +18,8 @@
  * - `AccessDenied`: the backend refused the credentials; the message says what to check.
  * - `ClockSkew`: this process's clock is further from the shared backend's time than the
  *   driver allows; nothing was written (the message gives the measured offset and the option).
+ * - `LeaseLost`: the lease given is no longer its name's current one (it expired and was
+ *   taken, or was released); nothing was written.
  *
  * @example
  * ```ts
@@ -35,7 +37,8 @@ export type ErrorKind =
   | "CorruptData"
   | "Unavailable"
   | "AccessDenied"
-  | "ClockSkew";
+  | "ClockSkew"
+  | "LeaseLost";
 
 /**
  * A finer reason within a kind, for callers that act on it (a command that suggests a flag,

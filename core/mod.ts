@@ -24,6 +24,7 @@ export * from "./offsets.ts";
 export { encodeEntry } from "./codec/encode.ts";
 export { decodeEntry } from "./codec/decode.ts";
 export * from "./bus.ts";
+export * from "./processor/run_processor.ts";
 export { entryDifferences } from "./entry_differences.ts";
 export {
   type VerifyOptions,

@@ -336,6 +336,94 @@ export interface StoreLimits {
  * }
  * ```
  */
+/**
+ * A small named value a store keeps beside its data (a processor's position, say).
+ *
+ * @example
+ * ```ts
+ * import type { Checkpoint } from "@streamkit/core";
+ * function describe(checkpoint: Checkpoint): string {
+ *   return `${checkpoint.name} v${checkpoint.version}, ${checkpoint.value.byteLength} bytes`;
+ * }
+ * ```
+ */
+export interface Checkpoint {
+  name: string;
+  /** At most 64 KiB. */
+  value: Uint8Array;
+  /** 1 for the first write, one more with each. */
+  version: number;
+  /** Unix milliseconds of the last write, by the writer's clock. */
+  updatedAt: number;
+}
+
+/**
+ * The right to act for a name until `expiresAt`, unless renewed: at most one unexpired holder
+ * per name. `token` grows with every acquisition of the name, ever (a fencing token).
+ *
+ * @example
+ * ```ts
+ * import type { Lease } from "@streamkit/core";
+ * const stillMine = (lease: Lease, now: number) => now < lease.expiresAt;
+ * ```
+ */
+export interface Lease {
+  name: string;
+  owner: string;
+  token: number;
+  /** Unix milliseconds, by the clock of the process that acquired or renewed it. */
+  expiresAt: number;
+}
+
+/**
+ * Options of {@linkcode Store.putCheckpoint}.
+ *
+ * @example
+ * ```ts
+ * import type { PutCheckpointOptions } from "@streamkit/core";
+ * const onlyOverVersion3: PutCheckpointOptions = { expectedVersion: 3 };
+ * ```
+ */
+export interface PutCheckpointOptions {
+  /** Writes only if the checkpoint is at this version now (0: it must not exist); else `Conflict`. */
+  expectedVersion?: number;
+  /** Writes only while this lease is its name's current one; else `LeaseLost`. */
+  lease?: Lease;
+  signal?: AbortSignal;
+}
+
+/**
+ * Options of {@linkcode Store.acquireLease}.
+ *
+ * @example
+ * ```ts
+ * import type { AcquireLeaseOptions } from "@streamkit/core";
+ * const options: AcquireLeaseOptions = { owner: "worker-1", ttlMs: 30_000 };
+ * ```
+ */
+export interface AcquireLeaseOptions {
+  /** Who holds it (1 to 256 characters); the same owner re-acquires its own lease. */
+  owner: string;
+  /** How long it lasts unless renewed, in ms (1 to 86,400,000). */
+  ttlMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Options of {@linkcode Store.renewLease}.
+ *
+ * @example
+ * ```ts
+ * import type { RenewLeaseOptions } from "@streamkit/core";
+ * const options: RenewLeaseOptions = { ttlMs: 10_000 };
+ * ```
+ */
+export interface RenewLeaseOptions {
+  /** The new lifetime from now, in ms; the lease's last one when absent. */
+  ttlMs?: number;
+  signal?: AbortSignal;
+}
+
 export interface Store extends AsyncDisposable {
   /** The sizes this store accepts. */
   readonly limits: StoreLimits;
@@ -391,6 +479,27 @@ export interface Store extends AsyncDisposable {
     entries: Iterable<Entry> | AsyncIterable<Entry>,
   ): AsyncIterable<SegmentStatus>;
   /** Closes the handle; idempotent. Every later call fails with kind `Closed`. */
+  /** The checkpoint `name`, or `undefined` when none was written. */
+  getCheckpoint(name: string, options?: ReadOptions): Promise<Checkpoint | undefined>;
+  /**
+   * Writes checkpoint `name` (its version one more): a compare-and-set with `expectedVersion`
+   * (`Conflict` on a mismatch), fenced with `lease` (`LeaseLost`, nothing written, once the
+   * lease is not its name's current one).
+   */
+  putCheckpoint(
+    name: string,
+    value: Uint8Array,
+    options?: PutCheckpointOptions,
+  ): Promise<Checkpoint>;
+  /**
+   * Takes lease `name` for `owner`, with a fencing token above every earlier one of the name;
+   * `undefined` while another owner holds it unexpired.
+   */
+  acquireLease(name: string, options: AcquireLeaseOptions): Promise<Lease | undefined>;
+  /** Extends `lease`; `LeaseLost` when it expired or is no longer its name's current one. */
+  renewLease(lease: Lease, options?: RenewLeaseOptions): Promise<Lease>;
+  /** Gives `lease` up (its name free at once); nothing when it is no longer current. */
+  releaseLease(lease: Lease, options?: ReadOptions): Promise<void>;
   close(): Promise<void>;
 }
 

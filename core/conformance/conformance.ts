@@ -8,6 +8,7 @@
 
 import { registerAbort } from "./_abort.ts";
 import { registerArguments } from "./_arguments.ts";
+import { registerCheckpoints } from "./_checkpoints.ts";
 import { registerConcurrency } from "./_concurrency.ts";
 import { registerConsume } from "./_consume.ts";
 import { registerConsumeInvalid } from "./_consume_invalid.ts";
@@ -19,6 +20,7 @@ import type { Ctx } from "./_context.ts";
 import { registerFollow } from "./_follow.ts";
 import { registerFollowSegment } from "./_follow_segment.ts";
 import { registerFollowStopped } from "./_follow_stopped.ts";
+import { registerLeases } from "./_leases.ts";
 import { registerLifecycle } from "./_lifecycle.ts";
 import { registerListStores } from "./_list_stores.ts";
 import { registerNames } from "./_names.ts";
@@ -108,6 +110,8 @@ export function conformance(options: ConformanceOptions): void {
   registerConcurrency(ctx);
   registerAbort(ctx);
   registerLifecycle(ctx);
+  registerCheckpoints(ctx);
+  registerLeases(ctx);
   registerNotifications(ctx);
   registerPersistence(ctx);
   registerListStores(ctx);

@@ -10,6 +10,8 @@ import { StreamkitError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import { parseSpaceOffset } from "../offsets.ts";
 import type {
+  AcquireLeaseOptions,
+  Checkpoint,
   ConsumeArgs,
   ConsumeSegmentArgs,
   ConsumeSpaceArgs,
@@ -17,9 +19,12 @@ import type {
   FollowArgs,
   FollowEvent,
   FollowSegmentArgs,
+  Lease,
   ProduceArgs,
   ProduceRecord,
+  PutCheckpointOptions,
   ReadOptions,
+  RenewLeaseOptions,
   RestoreArgs,
   SegmentStatus,
   Store,
@@ -30,6 +35,7 @@ import { followSegment, followSpaces } from "./_follow.ts";
 import type { OpenedStore, StoreHandle } from "./_opened_store.ts";
 import { boundedTimeline, earlierBound, mergedTimeline, readBound } from "./_space_reads.ts";
 import { produceChunks, restoreChunks } from "./_writes.ts";
+import { acquireLease, getCheckpoint, putCheckpoint, releaseLease, renewLease } from "./_meta.ts";
 
 /** One handle on an opened store. */
 export class EngineStore implements Store {
@@ -233,6 +239,30 @@ export class EngineStore implements Store {
     entries: Iterable<Entry> | AsyncIterable<Entry>,
   ): AsyncIterable<SegmentStatus> {
     return restoreChunks(this.#handle, args, entries);
+  }
+
+  getCheckpoint(name: string, options: ReadOptions = {}): Promise<Checkpoint | undefined> {
+    return getCheckpoint(this.#handle, name, options?.signal);
+  }
+
+  putCheckpoint(
+    name: string,
+    value: Uint8Array,
+    options: PutCheckpointOptions = {},
+  ): Promise<Checkpoint> {
+    return putCheckpoint(this.#handle, name, value, options ?? {});
+  }
+
+  acquireLease(name: string, options: AcquireLeaseOptions): Promise<Lease | undefined> {
+    return acquireLease(this.#handle, name, options);
+  }
+
+  renewLease(lease: Lease, options: RenewLeaseOptions = {}): Promise<Lease> {
+    return renewLease(this.#handle, lease, options ?? {});
+  }
+
+  releaseLease(lease: Lease, options: ReadOptions = {}): Promise<void> {
+    return releaseLease(this.#handle, lease, options?.signal);
   }
 
   close(): Promise<void> {

@@ -9,6 +9,9 @@ import {
   decodeUtf8,
   EntryDecoder,
   EntryEncoder,
+  type MetaKind,
+  type MetaRecord,
+  type MetaWrite,
   prefixEnd,
   type SegmentHead,
   segmentIndexPrefix,
@@ -58,6 +61,9 @@ const NO_VALUE = new Uint8Array(0);
 const SEPARATOR = new Uint8Array([0x00]);
 const utf8 = new TextEncoder();
 const SPACE_INVENTORY = encodeFirst("INV", "SPACES");
+/** Checkpoints and leases: `META,<kind>,<name>`, beside the data's `DAT` and `INV` keys. */
+const metaPrefix = (kind: MetaKind) => encodeFirst("META", kind);
+const metaKey = (kind: MetaKind, name: string) => concatBytes(metaPrefix(kind), utf8.encode(name));
 
 /** `prefix` followed by the 8 big-endian bytes of `value` (a u64 key part). */
 function withU64(prefix: Uint8Array, value: number): Uint8Array {
@@ -197,6 +203,8 @@ export class LevelBackend implements StoreBackend {
   readonly limits: BackendLimits;
   #db: LevelDatabase;
   #encoder = new EntryEncoder();
+  /** `putMeta` reads then writes: one at a time (one process owns the database). */
+  #metaWrites: Promise<unknown> = Promise.resolve();
 
   constructor(db: LevelDatabase, limits: BackendLimits) {
     this.#db = db;
@@ -279,6 +287,39 @@ export class LevelBackend implements StoreBackend {
 
   async *listSegments(space: string): AsyncIterable<string> {
     yield* this.#names(encodeFirst("INV", "SEGMENTS", space), "segment");
+  }
+
+  /** A meta record's stored value: its version (a float64) then its bytes. */
+  async getMeta(kind: MetaKind, name: string): Promise<MetaRecord | undefined> {
+    const stored = await this.#db.get(metaKey(kind, name));
+    if (stored === undefined) return undefined;
+    if (stored.byteLength < 8) {
+      throw new StreamkitError("CorruptData", `${kind} ${JSON.stringify(name)}: record is cut`);
+    }
+    const version = new DataView(stored.buffer, stored.byteOffset, 8).getFloat64(0);
+    return { value: new Uint8Array(stored.subarray(8)), version: String(version) };
+  }
+
+  putMeta(writes: readonly MetaWrite[]): Promise<boolean> {
+    const written = this.#metaWrites.then(async () => {
+      const records = await Promise.all(writes.map(({ kind, name }) => this.getMeta(kind, name)));
+      if (writes.some(({ expected }, i) => expected !== records[i]?.version)) return false;
+      const batch = this.#db.batch();
+      writes.forEach(({ kind, name, value }, i) => {
+        const stored = new Uint8Array(8 + value.byteLength);
+        new DataView(stored.buffer).setFloat64(0, Number(records[i]?.version ?? 0) + 1);
+        stored.set(value, 8);
+        batch.put(metaKey(kind, name), stored);
+      });
+      await batch.write({ sync: true });
+      return true;
+    });
+    this.#metaWrites = written.catch(() => {});
+    return written;
+  }
+
+  async *listMeta(kind: MetaKind): AsyncIterable<string> {
+    yield* this.#names(metaPrefix(kind), kind);
   }
 
   async *#names(prefix: Uint8Array, what: string): AsyncIterable<string> {

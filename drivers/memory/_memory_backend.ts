@@ -1,10 +1,13 @@
 // The memory driver's storage: sorted in-memory indexes of encoded entries.
 
-import { encodeEntry, type Entry } from "@streamkit/core";
+import { compareKeys, encodeEntry, type Entry } from "@streamkit/core";
 import {
   type BackendLimits,
   type ChunkCommit,
   EntryDecoder,
+  type MetaKind,
+  type MetaRecord,
+  type MetaWrite,
   type SegmentHead,
   type SegmentRange,
   spaceEntryKey,
@@ -35,6 +38,9 @@ export class MemoryStoreData {
   spaces: Map<string, MemorySpace> = new Map();
   /** Space names keyed by their UTF-8 bytes. */
   spaceNames: Row<string>[] = [];
+  /** Checkpoints and leases, by kind and name; versions count every write of the store's. */
+  meta: Map<MetaKind, Map<string, { value: Uint8Array; version: number }>> = new Map();
+  metaWrites = 0;
 }
 
 /** Decodes a stored entry; its payload is copied so callers cannot change what is stored. */
@@ -118,6 +124,36 @@ export class MemoryBackend implements StoreBackend {
     const names = this.#data.spaces.get(space)?.segmentNames;
     if (!names) return;
     for (const row of rowsBetween(names, BEFORE_ALL, undefined)) yield row.value;
+  }
+
+  getMeta(kind: MetaKind, name: string): Promise<MetaRecord | undefined> {
+    const stored = this.#data.meta.get(kind)?.get(name);
+    return Promise.resolve(
+      stored && { value: stored.value.slice(), version: String(stored.version) },
+    );
+  }
+
+  putMeta(writes: readonly MetaWrite[]): Promise<boolean> {
+    // Checked whole before anything is written, with nothing awaited: all or none.
+    for (const { kind, name, expected } of writes) {
+      const stored = this.#data.meta.get(kind)?.get(name);
+      if (expected !== (stored && String(stored.version))) return Promise.resolve(false);
+    }
+    for (const { kind, name, value } of writes) {
+      let records = this.#data.meta.get(kind);
+      if (!records) this.#data.meta.set(kind, records = new Map());
+      records.set(name, { value: value.slice(), version: ++this.#data.metaWrites });
+    }
+    return Promise.resolve(true);
+  }
+
+  async *listMeta(kind: MetaKind): AsyncIterable<string> {
+    const names = [...this.#data.meta.get(kind)?.keys() ?? []].map((name) => ({
+      name,
+      key: utf8.encode(name),
+    }));
+    names.sort((a, b) => compareKeys(a.key, b.key));
+    for (const { name } of names) yield name;
   }
 
   close(): Promise<void> {
