@@ -20,6 +20,7 @@ const README_EXAMPLES = [
   { marker: "node-example", file: "readme_example.mjs" },
   { marker: "node-follow-example", file: "readme_follow_example.mjs" },
   { marker: "node-serve-example", file: "readme_serve_example.mjs" },
+  { marker: "node-processor-example", file: "readme_processor_example.mjs" },
 ];
 
 async function run(

@@ -62,7 +62,10 @@ export interface ProcessorOptions {
   };
   /** Retries of a failing `handle`: `attempts` in all (default 5), backoff 100 ms to 5 s. */
   retry?: { attempts?: number; minDelayMs?: number; maxDelayMs?: number };
-  /** Ends the processor; `runProcessor` then resolves. */
+  /**
+   * Ends the processor: a batch in `handle` is finished and saved first (not retried), then
+   * `runProcessor` resolves and releases the lease.
+   */
   signal?: AbortSignal;
 }
 
@@ -259,13 +262,18 @@ async function runHolding(
     const deliver = async (caughtUp: boolean) => {
       const batch = { entries, position: { ...position }, caughtUp };
       entries = [];
-      // A lease past its expiry by this process's clock is lost, renewed or not.
-      if (lease && Date.now() >= lease.expiresAt) return lose(new Error("lease expired"));
+      // Renewed at a third of the ttl, a healthy lease has two thirds left: with less, renewals
+      // failed twice, and another host's clock (a shared store) may see it expired already.
+      if (lease && ttlMs !== undefined && Date.now() >= lease.expiresAt - ttlMs / 3) {
+        return lose(new Error("lease nearly expired without a renewal"));
+      }
       await handleWithRetries(instance, batch, saved, retry, stop);
-      if (stop.aborted) return;
+      // A batch handled is saved also when the caller stopped meanwhile (the stop ends the
+      // processor after it); not once the lease is lost: the next holder hands it again.
+      if (lost) return;
       if (instance.checkpoint) await instance.checkpoint.save(batch.position);
       else {
-        await store.putCheckpoint(name, encodePosition(batch.position), { lease, signal: stop })
+        await store.putCheckpoint(name, encodePosition(batch.position), { lease })
           .catch((error) => {
             if (error instanceof StreamkitError && error.kind === "LeaseLost") return lose(error);
             throw error;
