@@ -247,10 +247,13 @@ export interface MetaRecord {
  * ```
  */
 export interface MetaWrite {
+  /** The record's kind. */
   kind: MetaKind;
+  /** The record's name. */
   name: string;
   /** The version the record has now, or `undefined` when it must not exist yet. */
   expected: string | undefined;
+  /** What the record holds once written. */
   value: Uint8Array;
 }
 

@@ -321,22 +321,6 @@ export interface StoreLimits {
 }
 
 /**
- * One store: spaces of segments of entries, read and written through one handle.
- *
- * @example
- * ```ts
- * import type { Store } from "@streamkit/core";
- * async function appendOne(store: Store, payload: Uint8Array): Promise<number> {
- *   const head = await store.getSegmentStatus("orders", "order-42");
- *   const sequence = (head?.lastSequence ?? 0) + 1;
- *   for await (const _status of store.produce({ space: "orders", segment: "order-42" }, [{ sequence, payload }])) {
- *     // one status per committed chunk
- *   }
- *   return sequence;
- * }
- * ```
- */
-/**
  * A small named value a store keeps beside its data (a processor's position, say).
  *
  * @example
@@ -348,6 +332,7 @@ export interface StoreLimits {
  * ```
  */
 export interface Checkpoint {
+  /** Its name. */
   name: string;
   /** At most 64 KiB. */
   value: Uint8Array;
@@ -368,8 +353,11 @@ export interface Checkpoint {
  * ```
  */
 export interface Lease {
+  /** Its name. */
   name: string;
+  /** Who holds it. */
   owner: string;
+  /** Its fencing token: above every earlier acquisition's of the name. */
   token: number;
   /** Unix milliseconds, by the clock of the process that acquired or renewed it. */
   expiresAt: number;
@@ -389,6 +377,7 @@ export interface PutCheckpointOptions {
   expectedVersion?: number;
   /** Writes only while this lease is its name's current one; else `LeaseLost`. */
   lease?: Lease;
+  /** Abandons the call (it may have written already). */
   signal?: AbortSignal;
 }
 
@@ -406,6 +395,7 @@ export interface AcquireLeaseOptions {
   owner: string;
   /** How long it lasts unless renewed, in ms (1 to 86,400,000). */
   ttlMs: number;
+  /** Abandons the call (it may have written already). */
   signal?: AbortSignal;
 }
 
@@ -421,9 +411,26 @@ export interface AcquireLeaseOptions {
 export interface RenewLeaseOptions {
   /** The new lifetime from now, in ms; the lease's last one when absent. */
   ttlMs?: number;
+  /** Abandons the call (it may have written already). */
   signal?: AbortSignal;
 }
 
+/**
+ * One store: spaces of segments of entries, read and written through one handle.
+ *
+ * @example
+ * ```ts
+ * import type { Store } from "@streamkit/core";
+ * async function appendOne(store: Store, payload: Uint8Array): Promise<number> {
+ *   const head = await store.getSegmentStatus("orders", "order-42");
+ *   const sequence = (head?.lastSequence ?? 0) + 1;
+ *   for await (const _status of store.produce({ space: "orders", segment: "order-42" }, [{ sequence, payload }])) {
+ *     // one status per committed chunk
+ *   }
+ *   return sequence;
+ * }
+ * ```
+ */
 export interface Store extends AsyncDisposable {
   /** The sizes this store accepts. */
   readonly limits: StoreLimits;
@@ -478,7 +485,6 @@ export interface Store extends AsyncDisposable {
     args: RestoreArgs,
     entries: Iterable<Entry> | AsyncIterable<Entry>,
   ): AsyncIterable<SegmentStatus>;
-  /** Closes the handle; idempotent. Every later call fails with kind `Closed`. */
   /** The checkpoint `name`, or `undefined` when none was written. */
   getCheckpoint(name: string, options?: ReadOptions): Promise<Checkpoint | undefined>;
   /**
@@ -500,6 +506,7 @@ export interface Store extends AsyncDisposable {
   renewLease(lease: Lease, options?: RenewLeaseOptions): Promise<Lease>;
   /** Gives `lease` up (its name free at once); nothing when it is no longer current. */
   releaseLease(lease: Lease, options?: ReadOptions): Promise<void>;
+  /** Closes the handle; idempotent. Every later call fails with kind `Closed`. */
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 // Scopes over the wire: a server verifying HS256 tokens; clients with each kind of token get
 // what their scope allows, AccessDenied naming the missing scope otherwise, and nothing is
-// written by a refused write.
+// written by a refused write (records, checkpoints, leases).
 
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
@@ -84,6 +84,65 @@ Deno.test("remote auth: each scope gets what it allows over HTTP, and a refused 
     await accessDenied(client(await token("other:scope")).newStore(STORE), "streamkit:read::");
   } finally {
     await Promise.all(clients.map((remote) => remote.close()));
+    await server.shutdown();
+    await factory.close();
+  }
+});
+
+Deno.test("remote auth: a read scope reads checkpoints and writes none; another store's token gets nothing", async () => {
+  const factory = new MemoryStoreFactory();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    createStoreHandler({ factory, auth: { secret: SECRET } }),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  // The token is asked for before each request: a store opened with one token is then called
+  // with another (a token of another store could not open it).
+  let current = "";
+  const remote = new RemoteStoreFactory({ url, token: () => Promise.resolve(current) });
+  const as = async (scope: string) => current = await token(scope);
+  try {
+    await as("streamkit::*");
+    const store = await remote.newStore(STORE);
+    const written = await store.putCheckpoint("c", new Uint8Array([1]));
+    const held = (await store.acquireLease("held", { owner: "admin", ttlMs: 60_000 }))!;
+    assert.equal(held.token, 1);
+
+    for (const scope of ["streamkit:read::*", `streamkit:read::${STORE}`]) {
+      await as(scope);
+      assert.deepEqual(await store.getCheckpoint("c"), written);
+      assert.equal(await store.getCheckpoint("none"), undefined);
+      const write = `streamkit::${STORE}`;
+      await accessDenied(store.putCheckpoint("c", new Uint8Array([2])), write);
+      await accessDenied(store.putCheckpoint("new", new Uint8Array([2])), write);
+      await accessDenied(store.putCheckpoint("c", new Uint8Array([2]), { lease: held }), write);
+      await accessDenied(store.acquireLease("free", { owner: "reader", ttlMs: 60_000 }), write);
+      await accessDenied(store.acquireLease("held", { owner: "admin", ttlMs: 60_000 }), write);
+      await accessDenied(store.renewLease(held, { ttlMs: 120_000 }), write);
+      await accessDenied(store.releaseLease(held), write);
+    }
+
+    // Another store's token, even a writer's, may do nothing here.
+    await as(`streamkit::${OTHER}`);
+    await accessDenied(store.getCheckpoint("c"), `streamkit:read::${STORE}`);
+    await accessDenied(store.putCheckpoint("c", new Uint8Array([3])), `streamkit::${STORE}`);
+    await accessDenied(store.acquireLease("free", { owner: "o", ttlMs: 1 }), `streamkit::${STORE}`);
+    await accessDenied(store.renewLease(held), `streamkit::${STORE}`);
+    await accessDenied(store.releaseLease(held), `streamkit::${STORE}`);
+
+    // Nothing was written: the checkpoint as it was, no new one, "free" never acquired (its
+    // first token is 1), "held" still held and not renewed.
+    await as(`streamkit::${STORE}`);
+    assert.deepEqual(await store.getCheckpoint("c"), written);
+    assert.equal(await store.getCheckpoint("new"), undefined);
+    assert.equal((await store.acquireLease("free", { owner: "writer", ttlMs: 60_000 }))?.token, 1);
+    assert.equal(await store.acquireLease("held", { owner: "writer", ttlMs: 60_000 }), undefined);
+    const renewed = await store.renewLease(held, { ttlMs: 1 });
+    assert.equal(renewed.expiresAt, held.expiresAt, "a refused renew moved expiresAt");
+    await store.releaseLease(held);
+    assert.equal((await store.acquireLease("held", { owner: "writer", ttlMs: 1 }))?.token, 2);
+  } finally {
+    await remote.close();
     await server.shutdown();
     await factory.close();
   }

@@ -1,5 +1,6 @@
 // The remote server against hostile clients: malformed frames, cut and garbled write bodies,
-// wrong content types, oversized JSON, bad ids and names, unknown routes, bad tokens, bodies
+// wrong content types, oversized JSON, bad checkpoint and lease arguments (values that are no
+// `$bytes`, oversized bodies), bad ids and names, unknown routes, bad tokens, bodies
 // sent before (or instead of) authentication, slow-loris connections, and a seeded fuzz of
 // 10,000 requests. Every refusal must be a 4xx naming what is wrong: never a 5xx, never a hang,
 // never a partial write; after each case a good produce and consume still work.
@@ -8,7 +9,9 @@ import assert from "node:assert/strict";
 import { encodeEntry, type Entry } from "../core/mod.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
 import { MemoryStoreFactory } from "../drivers/memory/mod.ts";
+import { RemoteStoreFactory } from "../drivers/remote/mod.ts";
 import {
+  type Answer,
   assertRefused,
   assertServing,
   bearer,
@@ -1208,6 +1211,27 @@ Deno.test("remote hostile: authentication comes before the body (a huge body wit
         ],
         ["no token, consume", "", 401, `/v1/stores/${storeId}/consume-space`, "application/json"],
         [
+          "read token, put-checkpoint",
+          `Authorization: Bearer ${await sign("streamkit:read::*")}\r\n`,
+          403,
+          `/v1/stores/${storeId}/put-checkpoint`,
+          "application/json",
+        ],
+        [
+          "no token, acquire-lease",
+          "",
+          401,
+          `/v1/stores/${storeId}/acquire-lease`,
+          "application/json",
+        ],
+        [
+          "put-checkpoint past its limit",
+          `Authorization: Bearer ${server.token}\r\n`,
+          413,
+          `/v1/stores/${storeId}/put-checkpoint`,
+          "application/json",
+        ],
+        [
           "text/plain, produce",
           `Authorization: Bearer ${server.token}\r\n`,
           400,
@@ -1532,6 +1556,340 @@ Deno.test("remote hostile: a large frame in small pieces is read whole (times pr
   });
 });
 
+// ---- checkpoints and leases --------------------------------------------------------------
+
+const META_ROUTES = [
+  "get-checkpoint",
+  "put-checkpoint",
+  "acquire-lease",
+  "renew-lease",
+  "release-lease",
+] as const;
+/** The default `maxCheckpointBodyBytes`: a 64 KiB value as hex, and 16 KiB more. */
+const CHECKPOINT_BODY_LIMIT = 144 * 1024;
+
+/** Posts `body` to a checkpoint or lease route. */
+function metaCall(
+  server: TestServer,
+  storeId: string,
+  route: string,
+  body: BodyInit,
+  { token = server.token, contentType = "application/json" } = {},
+): Promise<Answer> {
+  return send(`${server.api}/stores/${storeId}/${route}`, {
+    method: "POST",
+    headers: bearer(token, contentType === "" ? {} : { "content-type": contentType }),
+    body,
+  });
+}
+
+/** `{"args": ...}` with a `pad` beside it, `bytes` long in all. */
+function paddedArgs(args: unknown, bytes: number): string {
+  const head = `{"args":${JSON.stringify(args)},"pad":"`;
+  return head + "x".repeat(bytes - head.length - 2) + '"}';
+}
+
+const hexOf = (bytes: Uint8Array) =>
+  Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+
+Deno.test("remote hostile: checkpoint and lease bodies that are malformed or of wrong types get a 4xx naming the problem", async () => {
+  await withServer(async (server) => {
+    const storeId = crypto.randomUUID();
+    const problems: string[] = [];
+    const expect = async (
+      route: string,
+      body: string,
+      status: number,
+      kind: string,
+      ...words: string[]
+    ) => {
+      const answer = await metaCall(server, storeId, route, body);
+      try {
+        assertRefused(answer, status, kind, ...words);
+      } catch (error) {
+        problems.push(`${route} ${body.slice(0, 80)}: ${(error as Error).message}`);
+      }
+    };
+    for (const route of META_ROUTES) {
+      await expect(route, "{args:", 400, "InvalidArgument", "JSON");
+      await expect(route, "", 400, "InvalidArgument", "JSON");
+      await expect(route, "[1,2]", 400, "InvalidArgument", "must hold an object");
+      await expect(route, "{}", 400, "InvalidArgument", "args: must be an object, got undefined");
+      await expect(route, '{"args":null}', 400, "InvalidArgument", "args: must be an object");
+      await expect(route, '{"args":[{}]}', 400, "InvalidArgument", "got an array");
+      await expect(route, '{"args":"name"}', 400, "InvalidArgument", "got string");
+      await expect(
+        route,
+        `{"args":${"[".repeat(3_000)}${"]".repeat(3_000)}}`,
+        400,
+        "InvalidArgument",
+        "nested deeper than 32",
+      );
+      for (const type of ["text/plain", FRAMES, ""]) {
+        const answer = await metaCall(server, storeId, route, encoder.encode('{"args":{}}'), {
+          contentType: type,
+        });
+        assertRefused(answer, 400, "InvalidArgument", "content-type: expected application/json");
+      }
+    }
+    const args = (value: unknown) => JSON.stringify({ args: value });
+    const lease = { name: "l", owner: "o", token: 1, expiresAt: 1 };
+    // Names, as the store checks them.
+    for (
+      const [name, words] of [
+        [undefined, "name: must be a string, got undefined"],
+        [5, "name: must be a string, got number"],
+        [{ $bytes: "00" }, "name: must be a string, got object"],
+        ["", "name: must not be empty"],
+        ["x".repeat(201), "name: must be at most 200 UTF-8 bytes, got 201"],
+        ["a\u0000b", "name: must not contain U+0000"],
+      ] as const
+    ) {
+      await expect("get-checkpoint", args({ name }), 400, "InvalidArgument", words);
+      const value = { $bytes: "00" };
+      await expect("put-checkpoint", args({ name, value }), 400, "InvalidArgument", words);
+      await expect(
+        "acquire-lease",
+        args({ name, owner: "o", ttlMs: 1 }),
+        400,
+        "InvalidArgument",
+        words,
+      );
+    }
+    // A checkpoint's value must be bytes: `$bytes` of hex, nothing else.
+    for (const value of [undefined, "00", [0, 1], { bytes: "00" }, { $bytes: "00", more: 1 }, 5]) {
+      await expect(
+        "put-checkpoint",
+        args({ name: "c", value }),
+        400,
+        "InvalidArgument",
+        "value: must be a Uint8Array",
+      );
+    }
+    for (const value of [{ $bytes: "zz" }, { $bytes: "0" }, { $bytes: 5 }, { $bytes: null }]) {
+      await expect(
+        "put-checkpoint",
+        args({ name: "c", value }),
+        400,
+        "InvalidArgument",
+        "$bytes must be hex",
+      );
+    }
+    const big = { $bytes: "00".repeat(64 * 1024 + 1) };
+    await expect(
+      "put-checkpoint",
+      args({ name: "c", value: big }),
+      413,
+      "PayloadTooLarge",
+      "65537 bytes exceeds the limit of 65536",
+    );
+    const value = { $bytes: "01" };
+    for (const expectedVersion of ["1", -1, 1.5, { $number: "NaN" }, { $bigint: "1" }, null]) {
+      await expect(
+        "put-checkpoint",
+        args({ name: "c", value, expectedVersion }),
+        400,
+        "InvalidArgument",
+        "expectedVersion: must be an integer >= 0",
+      );
+    }
+    await expect(
+      "put-checkpoint",
+      args({ name: "c", value, expectedVersion: 5 }),
+      409,
+      "Conflict",
+      'checkpoint "c": at version 0, not 5',
+    );
+    // Leases given back, as the store checks them, on every route that takes one.
+    const badLeases: [unknown, string][] = [
+      [undefined, "lease: must be a lease acquireLease returned"],
+      ["l", "lease: must be a lease acquireLease returned"],
+      [{ ...lease, name: undefined }, "lease.name: must be a string, got undefined"],
+      [{ ...lease, name: "" }, "lease.name: must not be empty"],
+      [{ ...lease, token: "1" }, "lease: must be a lease acquireLease returned (owner, token)"],
+      [{ ...lease, token: 0 }, "(owner, token)"],
+      [{ ...lease, owner: 5 }, "(owner, token)"],
+      [{ ...lease, expiresAt: "1" }, "lease.expiresAt: must be a number"],
+    ];
+    for (const [given, words] of badLeases) {
+      // `null`, not absent: put-checkpoint's lease is an option (absent: no fence).
+      const fence = given === undefined ? null : given;
+      await expect(
+        "put-checkpoint",
+        args({ name: "c", value, lease: fence }),
+        400,
+        "InvalidArgument",
+        words,
+      );
+      await expect("renew-lease", args({ lease: given }), 400, "InvalidArgument", words);
+      await expect("release-lease", args({ lease: given }), 400, "InvalidArgument", words);
+    }
+    // A lease never acquired is lost; releasing it does nothing.
+    await expect(
+      "put-checkpoint",
+      args({ name: "c", value, lease }),
+      409,
+      "LeaseLost",
+      'lease "l"',
+      "no such lease was acquired",
+    );
+    await expect("renew-lease", args({ lease }), 409, "LeaseLost", "no such lease was acquired");
+    const released = await metaCall(server, storeId, "release-lease", args({ lease }));
+    assert.equal(released.status, 200, JSON.stringify(released.error));
+    assert.equal(new TextDecoder().decode(released.bytes), "{}");
+    // Owners and lifetimes.
+    for (const owner of [undefined, "", "x".repeat(257), 5, { $bytes: "00" }]) {
+      await expect(
+        "acquire-lease",
+        args({ name: "l", owner, ttlMs: 1_000 }),
+        400,
+        "InvalidArgument",
+        "owner: must be a string of 1 to 256 characters",
+      );
+    }
+    for (
+      const [ttlMs, shown] of [
+        [undefined, "undefined"],
+        ["1000", "1000"],
+        [0, "0"],
+        [86_400_001, "86400001"],
+        [1.5, "1.5"],
+        [{ $number: "Infinity" }, "Infinity"],
+        [{ $bigint: "5" }, "5"],
+      ] as const
+    ) {
+      const words = `ttlMs: must be an integer from 1 to 86400000 (a day), got ${shown}`;
+      await expect(
+        "acquire-lease",
+        args({ name: "l", owner: "o", ttlMs }),
+        400,
+        "InvalidArgument",
+        words,
+      );
+      if (ttlMs !== undefined) {
+        await expect("renew-lease", args({ lease, ttlMs }), 400, "InvalidArgument", words);
+      }
+    }
+    assert.deepEqual(problems, []);
+
+    // Nothing was written: no checkpoint, and lease "l" was never acquired (its first token).
+    const read = await metaCall(server, storeId, "get-checkpoint", args({ name: "c" }));
+    assert.equal(new TextDecoder().decode(read.bytes), '{"checkpoint":null}');
+    const acquired = await metaCall(
+      server,
+      storeId,
+      "acquire-lease",
+      args({ name: "l", owner: "o", ttlMs: 60_000 }),
+    );
+    assert.equal(JSON.parse(new TextDecoder().decode(acquired.bytes)).lease.token, 1);
+    await assertServing(server);
+  });
+});
+
+Deno.test("remote hostile: a checkpoint write's body holds the largest value with the longest names, and no more", async () => {
+  await withServer(async (server) => {
+    const storeId = crypto.randomUUID();
+    // The longest names and owner, each character escaped to six bytes by JSON ("\u0001").
+    const name = "\u0001".repeat(200);
+    const owner = "\u0001".repeat(256);
+    const acquired = await metaCall(
+      server,
+      storeId,
+      "acquire-lease",
+      JSON.stringify({ args: { name, owner, ttlMs: 60_000 } }),
+    );
+    assert.equal(acquired.status, 200, JSON.stringify(acquired.error));
+    const lease = JSON.parse(new TextDecoder().decode(acquired.bytes)).lease;
+    const value = new Random(7).bytes(64 * 1024);
+    const body = JSON.stringify({
+      args: { name, value: { $bytes: hexOf(value) }, expectedVersion: 0, lease },
+    });
+    assert.ok(
+      body.length > 2 * 64 * 1024 + 2_000 && body.length <= CHECKPOINT_BODY_LIMIT,
+      `${body.length}`,
+    );
+    const put = await metaCall(server, storeId, "put-checkpoint", body);
+    assert.equal(put.status, 200, JSON.stringify(put.error));
+    const written = JSON.parse(new TextDecoder().decode(put.bytes)).checkpoint;
+    assert.equal(written.version, 1);
+    assert.equal(written.value.$bytes, hexOf(value));
+
+    // Through the client: the value comes back whole.
+    await using client = new RemoteStoreFactory({ url: server.origin, token: server.token });
+    await using store = await client.newStore(storeId);
+    const read = await store.getCheckpoint(name);
+    assert.deepEqual(read?.value, value);
+    assert.equal(read?.version, 1);
+    assert.equal((await store.putCheckpoint("other", value)).version, 1);
+
+    // The body limit: at it, served (the store reads the args); one past it, refused by size.
+    const small = { name: "c", value: { $bytes: "01" } };
+    const atLimit = await metaCall(
+      server,
+      storeId,
+      "put-checkpoint",
+      paddedArgs(small, CHECKPOINT_BODY_LIMIT),
+    );
+    assert.equal(atLimit.status, 200, JSON.stringify(atLimit.error));
+    assertRefused(
+      await metaCall(
+        server,
+        storeId,
+        "put-checkpoint",
+        paddedArgs({ ...small, name: "d" }, CHECKPOINT_BODY_LIMIT + 1),
+      ),
+      413,
+      "PayloadTooLarge",
+      `limit of ${CHECKPOINT_BODY_LIMIT} bytes`,
+    );
+    // The other routes keep the 64 KiB of every JSON body.
+    const others: [string, unknown][] = [
+      ["get-checkpoint", { name: "c" }],
+      ["acquire-lease", { name: "m", owner: "o", ttlMs: 1_000 }],
+      ["renew-lease", { lease }],
+      ["release-lease", { lease }],
+    ];
+    for (const [route, given] of others) {
+      const at = await metaCall(server, storeId, route, paddedArgs(given, 64 * 1024));
+      assert.equal(at.status, 200, `${route}: ${JSON.stringify(at.error)}`);
+      assertRefused(
+        await metaCall(server, storeId, route, paddedArgs(given, 64 * 1024 + 1)),
+        413,
+        "PayloadTooLarge",
+        "limit of 65536 bytes",
+      );
+    }
+    // Chunked, without a content-length: 64 MiB offered, refused long before its end.
+    for (const route of META_ROUTES) {
+      let pulls = 0;
+      const piece = encoder.encode("[".repeat(4096));
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulls++ * piece.byteLength >= 64 * MiB) controller.close();
+          else controller.enqueue(piece);
+        },
+      }, { highWaterMark: 0 });
+      const controller = new AbortController();
+      const response = await fetch(`${server.api}/stores/${storeId}/${route}`, {
+        method: "POST",
+        headers: bearer(server.token, JSON_HEADERS),
+        body: stream,
+        signal: controller.signal,
+      });
+      const text = await response.text();
+      controller.abort();
+      assert.equal(response.status, 413, `${route}: ${text}`);
+      assert.match(text, /PayloadTooLarge.*limit of \d+ bytes/);
+      const pulled = pulls * piece.byteLength;
+      assert.ok(pulled < 16 * MiB, `${route}: the server took ${pulled} bytes of a chunked body`);
+    }
+    // Nothing of the refused writes.
+    assert.equal(await store.getCheckpoint("d"), undefined);
+    assert.equal((await store.getCheckpoint("c"))?.version, 1);
+    await assertServing(server);
+  });
+});
+
 // ---- on LevelDB ---------------------------------------------------------------------------
 
 Deno.test("remote hostile: on level, malformed and cut writes leave nothing on disk", async () => {
@@ -1611,7 +1969,7 @@ class FuzzGenerator {
     const r = this.#random;
     const { path, route } = this.#path();
     const posted = ["consume", "consume-space", "consume-segment", "follow", "follow-segment"]
-      .concat(["produce", "restore"]);
+      .concat(["produce", "restore"], META_ROUTES);
     // Mostly the route's own method (so that requests get past routing), else any.
     const method = r.chance(0.8) && route !== "junk"
       ? (posted.includes(route) ? "POST" : "GET")
@@ -1621,7 +1979,7 @@ class FuzzGenerator {
     if (auth !== "none") headers.authorization = this.#tokens[auth];
     const isWrite = route === "produce" || route === "restore";
     const isRead = ["consume", "consume-space", "consume-segment", "follow", "follow-segment"]
-      .includes(route);
+      .concat(META_ROUTES).includes(route);
     const type = r.chance(0.8)
       ? (isWrite ? FRAMES : isRead ? "application/json" : r.pick([FRAMES, "application/json"]))
       : r.pick([
@@ -1720,6 +2078,7 @@ class FuzzGenerator {
       "produce",
       "restore",
       "restore",
+      ...META_ROUTES,
       "junk",
       "produce/extra",
     ];
@@ -1796,7 +2155,7 @@ class FuzzGenerator {
             "pollIntervalMs",
             "s",
             "__proto__",
-          ]);
+          ], ["name", "value", "owner", "ttlMs", "lease", "expectedVersion", "token", "expiresAt"]);
         for (let i = r.int(5); i > 0; i--) {
           // Defined, not assigned: "__proto__" becomes an own key, as JSON.parse makes it.
           Object.defineProperty(object, r.pick(keys), {
@@ -1819,6 +2178,9 @@ class FuzzGenerator {
   #jsonBody(route: string): [Bytes, string] {
     const r = this.#random;
     const roll = r.int(100);
+    if (roll < 40 && (META_ROUTES as readonly string[]).includes(route)) {
+      return [encoder.encode(JSON.stringify({ args: this.#metaArgs() })), "JSON meta args"];
+    }
     if (roll < 40) {
       const args: Record<string, unknown> = { space: r.pick(["s", "t", "", "x".repeat(201)]) };
       if (route.endsWith("segment")) args.segment = r.pick(["g", "h", ""]);
@@ -1852,6 +2214,37 @@ class FuzzGenerator {
       encoder.encode(`{"args":{"space":"s"},"pad":"${"x".repeat(70_000)}"}`),
       "JSON > 64 KiB",
     ];
+  }
+
+  /** Arguments of the checkpoint and lease routes, mostly well-formed. */
+  #metaArgs(): Record<string, unknown> {
+    const r = this.#random;
+    const pick = (items: unknown[]) => r.chance(0.7) ? items[0] : r.pick(items);
+    const lease = {
+      name: pick(["l", "", 5, "x".repeat(201)]),
+      owner: pick(["o", "p", "", 5]),
+      token: pick([1, 2, 0, "1", 1.5]),
+      expiresAt: pick([Date.now() + 60_000, "1", null]),
+    };
+    const args: Record<string, unknown> = {
+      name: pick(["c", "l", "", "x".repeat(201), 5, { $bytes: "00" }]),
+      value: pick([
+        { $bytes: "00" },
+        { $bytes: "zz" },
+        { $bytes: "0".repeat(2 * 64 * 1024 + 2) },
+        "00",
+        [0],
+        null,
+      ]),
+      owner: pick(["o", "p", "", "x".repeat(257), 5]),
+      ttlMs: pick([60_000, 1, 0, -1, "1000", 86_400_001, { $number: "NaN" }]),
+      lease: pick([lease, this.#json(1), null]),
+      expectedVersion: pick([undefined, 0, 1, -1, "1", 1.5]),
+    };
+    for (const key of Object.keys(args)) {
+      if (r.chance(0.2)) delete args[key];
+    }
+    return args;
   }
 
   #entry(): Bytes {

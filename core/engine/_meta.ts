@@ -19,7 +19,15 @@ import type {
 } from "../types.ts";
 import type { StoreHandle } from "./_opened_store.ts";
 
-/** The largest checkpoint value, in bytes. */
+/**
+ * The largest checkpoint value, in bytes (64 KiB).
+ *
+ * @example
+ * ```ts
+ * import { MAX_CHECKPOINT_BYTES } from "@streamkit/core";
+ * console.log(MAX_CHECKPOINT_BYTES); // 65536
+ * ```
+ */
 export const MAX_CHECKPOINT_BYTES = 64 * 1024;
 /** The longest lease, in ms (a day), and the longest owner, in UTF-16 code units. */
 const MAX_TTL_MS = 86_400_000;
@@ -182,7 +190,7 @@ export async function putCheckpoint(
   if (value.byteLength > MAX_CHECKPOINT_BYTES) {
     throw new StreamkitError(
       "PayloadTooLarge",
-      `value: ${value.byteLength} bytes exceeds the limit of ${MAX_CHECKPOINT_BYTES} bytes a checkpoint`,
+      `value: ${value.byteLength} bytes exceeds the limit of ${MAX_CHECKPOINT_BYTES} bytes for a checkpoint`,
     );
   }
   if (

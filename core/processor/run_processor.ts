@@ -23,8 +23,11 @@ import { decodePosition, encodePosition } from "./_position.ts";
  * ```
  */
 export interface ProcessorBatch {
+  /** The batch's entries, in the follow's order. */
   entries: Entry[];
+  /** Each space's offset after the batch's last entry of it (and before, for the others). */
   position: Record<string, Uint8Array>;
+  /** Whether the follow had caught up when the batch was cut. */
   caughtUp: boolean;
 }
 
@@ -85,6 +88,7 @@ export class ProcessorHandleError extends Error {
   /** Where the failed batch starts: each space's offset before it. */
   readonly position: Record<string, Uint8Array>;
 
+  /** The failure of processor `name`'s `handle` after `attempts`, at `position`. */
   constructor(
     name: string,
     attempts: number,

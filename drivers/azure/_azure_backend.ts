@@ -7,6 +7,9 @@ import {
   type BackendLimits,
   type ChunkCommit,
   type ChunkCover,
+  type MetaKind,
+  type MetaRecord,
+  type MetaWrite,
   type SegmentHead,
   type SegmentRange,
   type SharedBackend,
@@ -14,6 +17,7 @@ import {
   type SpaceRange,
   type StoreBackend,
 } from "@streamkit/core/driver";
+import { MetaRecords } from "./_azure_meta.ts";
 import { ChunkCommitter } from "./_commit.ts";
 import type { CommitStepHook } from "./_commit_hooks.ts";
 import {
@@ -73,6 +77,7 @@ export class AzureBackend implements StoreBackend {
   /** The row this process writes to learn the table's time when it has written no marker. */
   readonly #clockRow = `${CLOCK_ROW_PREFIX}${crypto.randomUUID()}`;
   readonly #ownClock: (() => number) | undefined;
+  readonly #meta: MetaRecords;
 
   constructor(table: AzureTable, settings: AzureBackendSettings) {
     const { spaceShards, abandonedMarkerMs, maxClockSkewMs, afterCommitStep, ownClock } = settings;
@@ -96,6 +101,7 @@ export class AzureBackend implements StoreBackend {
     );
     this.limits = settings.limits;
     this.#ownClock = settings.ownClock;
+    this.#meta = new MetaRecords(table);
   }
 
   /**
@@ -244,6 +250,21 @@ export class AzureBackend implements StoreBackend {
       }
       yield row.name;
     }
+  }
+
+  /** A checkpoint or lease, from the table's `meta` partition (I16). */
+  getMeta(kind: MetaKind, name: string, signal?: AbortSignal): Promise<MetaRecord | undefined> {
+    return this.#meta.get(kind, name, signal);
+  }
+
+  /** One entity group transaction of the `meta` partition, If-Match each version (I16). */
+  putMeta(writes: readonly MetaWrite[], signal?: AbortSignal): Promise<boolean> {
+    return this.#meta.put(writes, signal);
+  }
+
+  /** The names of a kind's records, keys only (I16). */
+  listMeta(kind: MetaKind, signal?: AbortSignal): AsyncIterable<string> {
+    return this.#meta.list(kind, signal);
   }
 
   /** Waits for the work behind every commit, then stops the sweep. */

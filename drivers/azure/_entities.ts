@@ -100,6 +100,11 @@ export function spaceShardOf(segment: string, shards: number): number {
 export const SETTINGS_PARTITION = "store";
 /** Row of the settings that fix the table's layout: `spaceShards`. */
 export const LAYOUT_ROW = "layout";
+/**
+ * Partition of the store's checkpoints and leases, all of them, so that one entity group
+ * transaction can write any of them together (not hex: it never collides with a data partition).
+ */
+export const META_PARTITION = "meta";
 
 /** Row key of an entry in its space partition: `hex(i64 timestamp, segment, u64 sequence)`. */
 export function spaceRow(timestamp: number, segment: string, sequence: number): string {
@@ -170,7 +175,7 @@ export function markerTimestamp(space: string, rowKey: string): number | undefin
 }
 
 /** Splits `bytes` into properties `v0`, `v1`, ... of at most {@linkcode PROPERTY_BYTES}. */
-function valueProperties(bytes: Uint8Array): Record<string, Uint8Array> {
+export function valueProperties(bytes: Uint8Array): Record<string, Uint8Array> {
   const properties: Record<string, Uint8Array> = {};
   for (let at = 0, i = 0; at < bytes.length || i === 0; at += PROPERTY_BYTES, i++) {
     // A copy: the SDK base64-encodes a view's whole buffer, and encodings share pooled buffers.
@@ -180,7 +185,7 @@ function valueProperties(bytes: Uint8Array): Record<string, Uint8Array> {
 }
 
 /** Joins the `v0`, `v1`, ... properties of a row back into bytes. */
-function valueOf(row: Row, what: string): Uint8Array {
+export function valueOf(row: Row, what: string): Uint8Array {
   const parts: Uint8Array[] = [];
   for (let i = 0;; i++) {
     const part = row[`v${i}`];

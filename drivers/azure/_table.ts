@@ -51,24 +51,34 @@ export class AzureTable {
   }
 
   /** The row at `partitionKey`/`rowKey`, or `undefined` if there is none. */
-  row(partitionKey: string, rowKey: string, what: string): Promise<Row | undefined> {
+  row(
+    partitionKey: string,
+    rowKey: string,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<Row | undefined> {
     return this.#requests.send(
       what,
       () => this.#client.getEntity<Record<string, unknown>>(partitionKey, rowKey) as Promise<Row>,
-      { undefinedOn: 404 },
+      { undefinedOn: 404, signal },
     );
   }
 
   /**
    * Rows matching `filter`, a page at a time (at most `limit` rows in all, when above 0), each
-   * page retried on its own. The next page is asked for as soon as a page arrives, so it travels
-   * while the caller works through this one.
+   * page retried on its own; only the properties `select` names when given. The next page is
+   * asked for as soon as a page arrives, so it travels while the caller works through this one.
    */
-  async *pages(filter: string, signal?: AbortSignal, limit = 0): AsyncIterable<Row[]> {
+  async *pages(
+    filter: string,
+    signal?: AbortSignal,
+    limit = 0,
+    select?: string[],
+  ): AsyncIterable<Row[]> {
     const fetchPage = (continuationToken: string | undefined, maxPageSize: number) =>
       this.#requests.send("query", async () => {
         const pages = this.#client.listEntities<Record<string, unknown>>({
-          queryOptions: { filter },
+          queryOptions: { filter, select },
         })
           .byPage({ maxPageSize, continuationToken });
         const next = await pages.next();
@@ -96,8 +106,13 @@ export class AzureTable {
   }
 
   /** Rows matching `filter`, one by one (see {@linkcode AzureTable.pages}). */
-  async *rows(filter: string, signal?: AbortSignal, limit = 0): AsyncIterable<Row> {
-    for await (const page of this.pages(filter, signal, limit)) yield* page;
+  async *rows(
+    filter: string,
+    signal?: AbortSignal,
+    limit = 0,
+    select?: string[],
+  ): AsyncIterable<Row> {
+    for await (const page of this.pages(filter, signal, limit, select)) yield* page;
   }
 
   /**
@@ -163,11 +178,12 @@ export class AzureTable {
     actions: BatchAction[],
     what: string,
     beforeAttempt?: () => Promise<void>,
+    signal?: AbortSignal,
   ): Promise<(string | undefined)[]> {
     return this.#requests.send(what, async () => {
       await beforeAttempt?.();
       return await this.#batches.submit(actions);
-    });
+    }, { signal });
   }
 
   /** The head of a segment; `undefined` for a segment with no entries (or only a fence row). */

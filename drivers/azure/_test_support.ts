@@ -16,6 +16,7 @@ export {
   LAYOUT_ROW,
   MARKER_PARTITION,
   markerTimestamp,
+  META_PARTITION,
   nameRow,
   type PendingFanout,
   PROPERTY_BYTES,

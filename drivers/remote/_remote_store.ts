@@ -2,6 +2,8 @@
 // the server's store raised them, follows resumed across dropped connections.
 
 import {
+  type AcquireLeaseOptions,
+  type Checkpoint,
   type ConsumeArgs,
   type ConsumeSegmentArgs,
   type ConsumeSpaceArgs,
@@ -9,9 +11,13 @@ import {
   type FollowArgs,
   type FollowEvent,
   type FollowSegmentArgs,
+  type Lease,
+  MAX_CHECKPOINT_BYTES,
   type ProduceArgs,
   type ProduceRecord,
+  type PutCheckpointOptions,
   type ReadOptions,
+  type RenewLeaseOptions,
   type RestoreArgs,
   type SegmentStatus,
   type Store,
@@ -23,7 +29,7 @@ import { EntryDecoder } from "@streamkit/core/driver";
 import type { Connection } from "./_connection.ts";
 import { type Frame, FrameType, parseJson } from "./_frames.ts";
 import { followRemote } from "./_remote_follow.ts";
-import { argsToJson, type ReadAhead } from "./_wire.ts";
+import { argsToJson, checkpointFromJson, leaseFromJson, type ReadAhead } from "./_wire.ts";
 import { WriteBody } from "./_write_body.ts";
 
 /** A store served by a remote server. */
@@ -237,6 +243,83 @@ export class RemoteStore implements Store {
     }
   }
 
+  async getCheckpoint(name: string, options: ReadOptions = {}): Promise<Checkpoint | undefined> {
+    validateName("name", name);
+    const signal = this.#stop(options?.signal);
+    const answer = await this.#connection.json(`${this.#path}/get-checkpoint`, {
+      json: { args: { name } },
+      signal,
+    });
+    this.#assertOpen();
+    return checkpointFromJson(answer.checkpoint);
+  }
+
+  async putCheckpoint(
+    name: string,
+    value: Uint8Array,
+    options: PutCheckpointOptions = {},
+  ): Promise<Checkpoint> {
+    // The checks that cannot wait for the server: a plain `{$bytes}` object would pass for bytes
+    // there, and a huge value is better refused before it is sent.
+    validateName("name", name);
+    if (!(value instanceof Uint8Array)) {
+      throw new StreamkitError("InvalidArgument", "value: must be a Uint8Array");
+    }
+    if (value.byteLength > MAX_CHECKPOINT_BYTES) {
+      throw new StreamkitError(
+        "PayloadTooLarge",
+        `value: ${value.byteLength} bytes exceeds the limit of ${MAX_CHECKPOINT_BYTES} bytes for a checkpoint`,
+      );
+    }
+    const { expectedVersion, lease, signal } = options ?? {};
+    const answer = await this.#call(
+      "put-checkpoint",
+      { name, value, expectedVersion, lease },
+      signal,
+    );
+    return checkpointFromJson(answer.checkpoint) ?? unreadable("checkpoint");
+  }
+
+  async acquireLease(name: string, options: AcquireLeaseOptions): Promise<Lease | undefined> {
+    validateName("name", name);
+    const { owner, ttlMs, signal } = options ?? {};
+    const answer = await this.#call("acquire-lease", { name, owner, ttlMs }, signal);
+    return leaseFromJson(answer.lease);
+  }
+
+  async renewLease(lease: Lease, options: RenewLeaseOptions = {}): Promise<Lease> {
+    const { ttlMs, signal } = options ?? {};
+    const answer = await this.#call("renew-lease", { lease, ttlMs }, signal);
+    return leaseFromJson(answer.lease) ?? unreadable("lease");
+  }
+
+  async releaseLease(lease: Lease, options: ReadOptions = {}): Promise<void> {
+    await this.#call("release-lease", { lease }, options?.signal);
+  }
+
+  /**
+   * A checkpoint or lease write: its arguments as JSON (absent ones left out). Only the
+   * caller's signal stops it; a close waits for it, as for a chunk in flight.
+   */
+  async #call(
+    route: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<Record<string, unknown>> {
+    this.#assertOpen();
+    signal?.throwIfAborted();
+    const given = Object.entries(args).filter(([, value]) => value !== undefined);
+    const json = { args: argsToJson(Object.fromEntries(given)) };
+    const answer = this.#connection.json(`${this.#path}/${route}`, { json, signal });
+    const settled = answer.then(() => {}, () => {});
+    this.#inFlight.add(settled);
+    try {
+      return await answer;
+    } finally {
+      this.#inFlight.delete(settled);
+    }
+  }
+
   /** Ends reads and follows at once; waits for the chunks of writes in flight (none begins). */
   close(): Promise<void> {
     if (!this.#closing.signal.aborted) {
@@ -266,6 +349,10 @@ function entryOf(frame: Frame, decoder: EntryDecoder): Entry {
     throw new StreamkitError("Unavailable", `the server sent a frame of type ${frame.type}`);
   }
   return decoder.decode(frame.payload);
+}
+
+function unreadable(what: string): never {
+  throw new StreamkitError("Unavailable", `the server answered with an unreadable ${what}`);
 }
 
 function query(values: Record<string, string>): string {

@@ -13,10 +13,16 @@ import {
 import { EntryEncoder } from "@streamkit/core/driver";
 import type { Context, Hono } from "hono";
 import { type Access, authorize, mayRead, type Principal, type Verifier } from "./_auth.ts";
-import { Batch, FrameType, jsonFrame } from "./_frames.ts";
+import { type Batch, FrameType, jsonFrame } from "./_frames.ts";
 import { readJsonBody, requireFrames, streamResponse } from "./_server_streams.ts";
 import { WriteChannel } from "./_server_writes.ts";
-import { API_PREFIX, argsFromJson, type ReadAhead } from "./_wire.ts";
+import {
+  API_PREFIX,
+  argsFromJson,
+  checkpointToJson,
+  leaseToJson,
+  type ReadAhead,
+} from "./_wire.ts";
 
 /**
  * Limits of requests and streams.
@@ -28,8 +34,13 @@ import { API_PREFIX, argsFromJson, type ReadAhead } from "./_wire.ts";
  * ```
  */
 export interface ServerLimits {
-  /** The largest JSON body (read arguments), in bytes. */
+  /** The largest JSON body (read arguments, lease calls, checkpoint reads), in bytes. */
   maxJsonBodyBytes: number;
+  /**
+   * The largest JSON body of a checkpoint write, in bytes: room for the store's largest value
+   * (64 KiB, twice that as hex) with its name and lease.
+   */
+  maxCheckpointBodyBytes: number;
   /** What a frame may carry beyond the store's largest payload (metadata, names), in bytes. */
   maxFrameOverheadBytes: number;
   /** How often a follow's response carries a heartbeat while no entry comes, in ms. */
@@ -124,6 +135,29 @@ async function readArgs(request: Request, limits: ServerLimits): Promise<unknown
 function withSignal(args: unknown, signal: AbortSignal): never {
   if (typeof args !== "object" || args === null || Array.isArray(args)) return args as never;
   return { ...args, signal } as never;
+}
+
+/**
+ * The fields of a checkpoint or lease call's `args` (README "Checkpoints and leases"), own keys
+ * only (a `__proto__` or `toString` key is a field like any other).
+ */
+async function callArgs(
+  request: Request,
+  maxBytes: number,
+  limits: ServerLimits,
+): Promise<(key: string) => never> {
+  const body = await readJsonBody(request, maxBytes, limits.bodyStallMs);
+  const args = argsFromJson((body as { args?: unknown }).args);
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    throw new StreamkitError(
+      "InvalidArgument",
+      `args: must be an object, got ${
+        args === null ? "null" : Array.isArray(args) ? "an array" : typeof args
+      }`,
+    );
+  }
+  const fields = args as Record<string, unknown>;
+  return (key) => (Object.hasOwn(fields, key) ? fields[key] : undefined) as never;
 }
 
 /** How much of a write's body a client may send ahead of the store (README "Writes"). */
@@ -271,6 +305,57 @@ export function registerRoutes(
           onEnd: close,
         },
       );
+    });
+  }
+
+  // Checkpoints and leases: one JSON call each, answered with one JSON object; the store checks
+  // the arguments as a local caller's. No signal: Deno's request.signal also aborts (and warns)
+  // on every answered request; these calls are short, and run to their end if the client left.
+  type Args = (key: string) => never;
+  type Call = (store: Store, args: Args) => Promise<unknown>;
+  const calls: Record<string, { access: Access; maxBytes?: number; call: Call }> = {
+    "get-checkpoint": {
+      access: "read",
+      call: async (store, args) => ({
+        checkpoint: checkpointToJson(await store.getCheckpoint(args("name"))),
+      }),
+    },
+    "put-checkpoint": {
+      access: "write",
+      maxBytes: limits.maxCheckpointBodyBytes,
+      call: async (store, args) => {
+        const options = { expectedVersion: args("expectedVersion"), lease: args("lease") };
+        const checkpoint = await store.putCheckpoint(args("name"), args("value"), options);
+        return { checkpoint: checkpointToJson(checkpoint) };
+      },
+    },
+    "acquire-lease": {
+      access: "write",
+      call: async (store, args) => {
+        const options = { owner: args("owner"), ttlMs: args("ttlMs") };
+        return { lease: leaseToJson(await store.acquireLease(args("name"), options)) };
+      },
+    },
+    "renew-lease": {
+      access: "write",
+      call: async (store, args) => {
+        const lease = await store.renewLease(args("lease"), { ttlMs: args("ttlMs") });
+        return { lease: leaseToJson(lease) };
+      },
+    },
+    "release-lease": {
+      access: "write",
+      call: async (store, args) => {
+        await store.releaseLease(args("lease"));
+        return {};
+      },
+    },
+  };
+  for (const [name, { access, maxBytes, call }] of Object.entries(calls)) {
+    app.post(`${API_PREFIX}/stores/:store/${name}`, async (c) => {
+      const { store } = await open(c, access);
+      const args = await callArgs(c.req.raw, maxBytes ?? limits.maxJsonBodyBytes, limits);
+      return c.json(await call(store, args));
     });
   }
 }

@@ -1,9 +1,11 @@
 // What both ends agree on besides frames (README "Protocol"): the version prefix, content types,
-// errors as JSON and HTTP statuses, and arguments as JSON (bytes as hex).
+// errors as JSON and HTTP statuses, arguments as JSON (bytes as hex), checkpoints and leases.
 
 import {
+  type Checkpoint,
   type ErrorKind,
   fromHex,
+  type Lease,
   SequenceMismatchError,
   StreamkitError,
   toHex,
@@ -46,6 +48,7 @@ const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
   "Unavailable",
   "AccessDenied",
   "ClockSkew",
+  "LeaseLost",
 ]);
 
 /** `error` as it travels; anything not a streamkit error is an internal failure. */
@@ -101,6 +104,7 @@ export function httpStatusOf(error: WireError): number {
     case "SequenceMismatch":
     case "Conflict":
     case "ClockSkew":
+    case "LeaseLost":
       return 409;
     case "Closed":
     case "StoreLocked":
@@ -109,6 +113,51 @@ export function httpStatusOf(error: WireError): number {
     case "CorruptData":
       return 500;
   }
+}
+
+/** A checkpoint as an answer carries it (`null`: none), its value as `{"$bytes": hex}`. */
+export function checkpointToJson(checkpoint: Checkpoint | undefined): unknown {
+  if (checkpoint === undefined) return null;
+  const { name, value, version, updatedAt } = checkpoint;
+  return { name, value: { $bytes: toHex(value) }, version, updatedAt };
+}
+
+/** A lease as an answer carries it (`null`: none), its four fields only. */
+export function leaseToJson(lease: Lease | undefined): unknown {
+  if (lease === undefined) return null;
+  const { name, owner, token, expiresAt } = lease;
+  return { name, owner, token, expiresAt };
+}
+
+function unreadable(what: string): StreamkitError {
+  return new StreamkitError("Unavailable", `the server answered with an unreadable ${what}`);
+}
+
+/** A checkpoint from its answer (see {@linkcode checkpointToJson}). */
+export function checkpointFromJson(json: unknown): Checkpoint | undefined {
+  if (json === null) return undefined;
+  const { name, value, version, updatedAt } = (json ?? {}) as Record<string, unknown>;
+  const hex = (value as { $bytes?: unknown } | null)?.$bytes;
+  if (
+    typeof name !== "string" || typeof hex !== "string" || !/^(?:[0-9a-f]{2})*$/i.test(hex) ||
+    typeof version !== "number" || typeof updatedAt !== "number"
+  ) {
+    throw unreadable("checkpoint");
+  }
+  return { name, value: fromHex(hex), version, updatedAt };
+}
+
+/** A lease from its answer (see {@linkcode leaseToJson}). */
+export function leaseFromJson(json: unknown): Lease | undefined {
+  if (json === null) return undefined;
+  const { name, owner, token, expiresAt } = (json ?? {}) as Record<string, unknown>;
+  if (
+    typeof name !== "string" || typeof owner !== "string" || typeof token !== "number" ||
+    typeof expiresAt !== "number"
+  ) {
+    throw unreadable("lease");
+  }
+  return { name, owner, token, expiresAt };
 }
 
 /** How deep arguments may nest: deeper ones are refused (and cycles end there). */

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { type StoreFactory, StreamkitError } from "@streamkit/core";
+import { MAX_CHECKPOINT_BYTES, type StoreFactory, StreamkitError } from "@streamkit/core";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { accessStatus, type AuthOptions, createVerifier } from "./_auth.ts";
@@ -68,6 +68,8 @@ export interface StoreHandlerOptions {
  */
 export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxJsonBodyBytes: 64 * 1024,
+  // The largest value as hex (twice its bytes), and 16 KiB for its name, lease and JSON.
+  maxCheckpointBodyBytes: 2 * MAX_CHECKPOINT_BYTES + 16 * 1024,
   maxFrameOverheadBytes: 64 * 1024,
   heartbeatMs: 15_000,
   maxStreamsPerToken: 1_024,

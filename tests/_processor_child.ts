@@ -1,0 +1,48 @@
+// A processor instance for the processor kill tests: runs `runProcessor` on a store reached
+// through a remote server (or Azure), appending what its `handle` does to an audit file, one
+// JSON line per event, until SIGTERM. Args: one JSON object (see `ProcessorChildOrders`).
+
+import { runProcessor, type StoreFactory } from "../core/mod.ts";
+import { RemoteStoreFactory } from "../drivers/remote/mod.ts";
+
+/** What a child is told to do. */
+export interface ProcessorChildOrders {
+  /** A remote server's address. */
+  url: string;
+  storeId: string;
+  /** The audit file, appended to. */
+  audit: string;
+  ttlMs: number;
+  maxEntries: number;
+  /** `false` runs without a lease (the control that must fail the audit). */
+  lease: boolean;
+}
+
+const orders = JSON.parse(Deno.args[0]) as ProcessorChildOrders;
+const factory: StoreFactory = new RemoteStoreFactory({ url: orders.url });
+const store = await factory.newStore(orders.storeId);
+const audit = await Deno.open(orders.audit, { append: true, create: true });
+const encoder = new TextEncoder();
+// One write per line, appended: lines of different processes never interleave.
+const record = (event: string, seqs: string[]) =>
+  audit.writeSync(
+    encoder.encode(JSON.stringify({ pid: Deno.pid, at: Date.now(), event, seqs }) + "\n"),
+  );
+const stop = new AbortController();
+Deno.addSignalListener("SIGTERM", () => stop.abort());
+console.log("ready");
+await runProcessor(store, {
+  name: "audited",
+  spaces: ["jobs"],
+  batch: { maxEntries: orders.maxEntries },
+  lease: orders.lease ? { ttlMs: orders.ttlMs } : false,
+  handle: async ({ entries }) => {
+    const seqs = entries.map((entry) => `${entry.segment}:${entry.sequence}`);
+    record("enter", seqs);
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+    record("exit", seqs);
+  },
+  signal: stop.signal,
+});
+await factory.close();
+audit.close();
