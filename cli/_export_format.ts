@@ -1,9 +1,11 @@
 // The export format: one entry per line of NDJSON,
 // {"space","segment","sequence","timestamp","trx":{"id","node","number"},"metadata":{},"payload"}
 // with the payload in standard base64. `export` and `read --format jsonl` write it, `import`
-// reads it; every field travels exactly, so export then import reproduces a store.
+// reads it; every field travels exactly, so export then import reproduces a store. With
+// `--checkpoints`, checkpoints follow as lines of their own: {"checkpoint","version","updatedAt",
+// "value"} (what `checkpoints --format jsonl` prints too).
 
-import { type Entry, validateName, validateUuid } from "@streamkit/core";
+import { type Checkpoint, type Entry, validateName, validateUuid } from "@streamkit/core";
 import { decodeBase64, encodeBase64 } from "./_base64.ts";
 
 /** A line that is not an entry of the export format; the message says which field and why. */
@@ -84,11 +86,16 @@ export function metadataOf(value: unknown): Record<string, string> {
   return value as Record<string, string>;
 }
 
+/** Bytes in standard base64 text, as field `what`. */
+function base64Of(what: string, value: unknown): Uint8Array {
+  const bytes = typeof value === "string" ? decodeBase64(value) : undefined;
+  if (bytes === undefined) throw new FormatError(`${what}: must be standard base64 text`);
+  return bytes;
+}
+
 /** A payload: standard base64 text. */
 export function payloadOf(value: unknown): Uint8Array {
-  const bytes = typeof value === "string" ? decodeBase64(value) : undefined;
-  if (bytes === undefined) throw new FormatError("payload: must be standard base64 text");
-  return bytes;
+  return base64Of("payload", value);
 }
 
 function wholeNumber(what: string, value: unknown, min: number): number {
@@ -110,7 +117,12 @@ function checked<T>(check: () => T): T {
 
 /** The entry one line of the export format holds; a {@linkcode FormatError} names what is wrong. */
 export function parseEntry(line: string): Entry {
-  const fields = objectWith("entry", parseJsonLine(line), new Set(ENTRY_FIELDS));
+  return entryOf(parseJsonLine(line));
+}
+
+/** The entry of a line's JSON. */
+function entryOf(json: unknown): Entry {
+  const fields = objectWith("entry", json, new Set(ENTRY_FIELDS));
   for (const field of ENTRY_FIELDS) {
     if (fields[field] === undefined) throw new FormatError(`${field}: missing`);
   }
@@ -129,4 +141,55 @@ export function parseEntry(line: string): Entry {
     metadata: metadataOf(fields.metadata),
     payload: payloadOf(fields.payload),
   };
+}
+
+/** The fields of a checkpoint's line, in the order {@linkcode formatCheckpoint} writes them. */
+const CHECKPOINT_FIELDS: ReadonlySet<string> = new Set([
+  "checkpoint",
+  "version",
+  "updatedAt",
+  "value",
+]);
+
+/**
+ * One line of the export format for `checkpoint`: `{"checkpoint": name, "version", "updatedAt",
+ * "value": "<standard base64>"}`, told from an entry's line by its `checkpoint` field.
+ */
+export function formatCheckpoint(checkpoint: Checkpoint): string {
+  return JSON.stringify({
+    checkpoint: checkpoint.name,
+    version: checkpoint.version,
+    updatedAt: checkpoint.updatedAt,
+    value: encodeBase64(checkpoint.value),
+  });
+}
+
+/**
+ * The checkpoint of a line's JSON. Its `version` and `updatedAt` say what the source had; they
+ * may be left out (a destination writes the value at its own next version and time).
+ */
+function checkpointOf(json: unknown): Checkpoint {
+  const fields = objectWith("checkpoint", json, CHECKPOINT_FIELDS);
+  if (fields.value === undefined) throw new FormatError("value: missing");
+  return {
+    name: checked(() => validateName("checkpoint", fields.checkpoint)),
+    version: fields.version === undefined ? 0 : wholeNumber("version", fields.version, 1),
+    updatedAt: fields.updatedAt === undefined ? 0 : wholeNumber("updatedAt", fields.updatedAt, 0),
+    value: base64Of("value", fields.value),
+  };
+}
+
+/** What one line of the export format holds: an entry, or a checkpoint. */
+export type ExportLine = { entry: Entry } | { checkpoint: Checkpoint };
+
+/**
+ * One line of the export format: a checkpoint when its object has a `checkpoint` field, else
+ * an entry; a {@linkcode FormatError} names what is wrong.
+ */
+export function parseExportLine(line: string): ExportLine {
+  const json = parseJsonLine(line);
+  if (typeof json === "object" && json !== null && Object.hasOwn(json, "checkpoint")) {
+    return { checkpoint: checkpointOf(json) };
+  }
+  return { entry: entryOf(json) };
 }

@@ -1,9 +1,10 @@
-// The `--format text` output for people: one line per entry, names and payloads readable where
-// they are text, escaped where they would mislead (spaces, controls, invisible characters),
-// binary payloads in base64.
+// The `--format text` output for people: one line per entry, checkpoint or lease, names and
+// payloads readable where they are text, escaped where they would mislead (spaces, controls,
+// invisible characters), binary payloads in base64.
 
-import type { Entry, SegmentStatus } from "@streamkit/core";
+import type { Checkpoint, Entry, Lease, SegmentStatus } from "@streamkit/core";
 import { encodeBase64 } from "./_base64.ts";
+import { formatNumberOf } from "./_progress.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 // Characters that would hide or blur a value in a line: controls, format characters (U+FEFF,
@@ -82,4 +83,29 @@ export function formatStatusText(status: SegmentStatus): string[] {
     `lastSequence: ${status.lastSequence}`,
     `lastTimestamp: ${status.lastTimestamp} (${isoTime(status.lastTimestamp)})`,
   ];
+}
+
+/**
+ * One checkpoint as one line: name, v<version>, updatedAt, its size, and its value as a payload
+ * is shown (text, or `base64:...`).
+ */
+export function formatCheckpointText(checkpoint: Checkpoint): string {
+  return [
+    showText(checkpoint.name),
+    `v${checkpoint.version}`,
+    isoTime(checkpoint.updatedAt),
+    formatNumberOf(checkpoint.value.byteLength, "byte"),
+    showPayload(checkpoint.value),
+  ].join(" ");
+}
+
+/** One lease as one line: name, its `state` (held, expired, released), owner, token, expiresAt. */
+export function formatLeaseText(lease: Lease, state: string): string {
+  return [
+    showText(lease.name),
+    state,
+    showText(lease.owner),
+    `token ${lease.token}`,
+    `expiresAt ${isoTime(lease.expiresAt)}`,
+  ].join(" ");
 }

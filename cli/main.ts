@@ -1,9 +1,10 @@
 /**
  * @streamkit/cli: the `streamkit` command, for operators and developers of streamkit stores:
- * list stores, spaces and segments, show a segment's status, read or follow entries, append
- * records, export, import and copy stores exactly and resumably (LevelDB to Azure, backups),
- * verify a store, and serve a database's stores over HTTP (`streamkit serve`, reached by the
- * other commands with `--db http(s)://<host>:<port>`). The same on Deno and Node.
+ * list stores, spaces and segments, show a segment's status, list checkpoints and leases, read
+ * or follow entries, append records, export, import and copy stores exactly and resumably
+ * (LevelDB to Azure, backups), verify a store, and serve a database's stores over HTTP
+ * (`streamkit serve`, reached by the other commands with `--db http(s)://<host>:<port>`). The
+ * same on Deno and Node.
  *
  * This module is the command itself: importing it runs it with the process's arguments. From
  * npm, `npx streamkit --help`; with Deno, `deno run -A jsr:@streamkit/cli --help`; in the
@@ -28,9 +29,11 @@ import { acceptedOptions, commandHelp, HELP_OPTIONS, overviewHelp } from "./_hel
 import { OutputClosed } from "./_output.ts";
 import { interruptSignal } from "./_signals.ts";
 import { appendCommand } from "./_commands/append.ts";
+import { checkpointsCommand } from "./_commands/checkpoints.ts";
 import { copyCommand } from "./_commands/copy.ts";
 import { exportCommand } from "./_commands/export.ts";
 import { importCommand } from "./_commands/import.ts";
+import { leasesCommand } from "./_commands/leases.ts";
 import { segmentsCommand, spacesCommand, storesCommand } from "./_commands/listings.ts";
 import { readCommand } from "./_commands/read.ts";
 import { serveCommand } from "./_commands/serve.ts";
@@ -42,6 +45,8 @@ const COMMANDS: readonly Command[] = [
   spacesCommand,
   segmentsCommand,
   statusCommand,
+  checkpointsCommand,
+  leasesCommand,
   readCommand,
   appendCommand,
   exportCommand,

@@ -487,6 +487,8 @@ export interface Store extends AsyncDisposable {
   ): AsyncIterable<SegmentStatus>;
   /** The checkpoint `name`, or `undefined` when none was written. */
   getCheckpoint(name: string, options?: ReadOptions): Promise<Checkpoint | undefined>;
+  /** Every checkpoint, once each, by name in ascending UTF-8 byte order. */
+  getCheckpoints(options?: ReadOptions): AsyncIterable<Checkpoint>;
   /**
    * Writes checkpoint `name` (its version one more): a compare-and-set with `expectedVersion`
    * (`Conflict` on a mismatch), fenced with `lease` (`LeaseLost`, nothing written, once the
@@ -506,6 +508,11 @@ export interface Store extends AsyncDisposable {
   renewLease(lease: Lease, options?: RenewLeaseOptions): Promise<Lease>;
   /** Gives `lease` up (its name free at once); nothing when it is no longer current. */
   releaseLease(lease: Lease, options?: ReadOptions): Promise<void>;
+  /**
+   * Every lease ever acquired, once each, by name in ascending UTF-8 byte order, as its record
+   * says now: held, expired, or released (`expiresAt` 0).
+   */
+  getLeases(options?: ReadOptions): AsyncIterable<Lease>;
   /** Closes the handle; idempotent. Every later call fails with kind `Closed`. */
   close(): Promise<void>;
 }

@@ -89,7 +89,7 @@ Deno.test("remote auth: each scope gets what it allows over HTTP, and a refused 
   }
 });
 
-Deno.test("remote auth: a read scope reads checkpoints and writes none; another store's token gets nothing", async () => {
+Deno.test("remote auth: a read scope reads and lists checkpoints and leases and writes none; another store's token gets nothing", async () => {
   const factory = new MemoryStoreFactory();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -112,6 +112,8 @@ Deno.test("remote auth: a read scope reads checkpoints and writes none; another 
       await as(scope);
       assert.deepEqual(await store.getCheckpoint("c"), written);
       assert.equal(await store.getCheckpoint("none"), undefined);
+      assert.deepEqual(await collect(store.getCheckpoints()), [written]);
+      assert.deepEqual(await collect(store.getLeases()), [held]);
       const write = `streamkit::${STORE}`;
       await accessDenied(store.putCheckpoint("c", new Uint8Array([2])), write);
       await accessDenied(store.putCheckpoint("new", new Uint8Array([2])), write);
@@ -125,6 +127,8 @@ Deno.test("remote auth: a read scope reads checkpoints and writes none; another 
     // Another store's token, even a writer's, may do nothing here.
     await as(`streamkit::${OTHER}`);
     await accessDenied(store.getCheckpoint("c"), `streamkit:read::${STORE}`);
+    await accessDenied(collect(store.getCheckpoints()), `streamkit:read::${STORE}`);
+    await accessDenied(collect(store.getLeases()), `streamkit:read::${STORE}`);
     await accessDenied(store.putCheckpoint("c", new Uint8Array([3])), `streamkit::${STORE}`);
     await accessDenied(store.acquireLease("free", { owner: "o", ttlMs: 1 }), `streamkit::${STORE}`);
     await accessDenied(store.renewLease(held), `streamkit::${STORE}`);

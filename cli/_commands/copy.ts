@@ -1,8 +1,15 @@
 // `streamkit copy --to <db>`: the store (or some spaces of it) moved exactly into a store of
-// another database, resumably: what the destination holds already is checked and continued.
+// another database, resumably: what the destination holds already is checked and continued;
+// with --checkpoints, the checkpoints after the entries.
 
 import type { Store } from "@streamkit/core";
-import { listOption, stringOption } from "../_args.ts";
+import { flagOption, listOption, stringOption } from "../_args.ts";
+import {
+  checkpointsOption,
+  describeCheckpoints,
+  readCheckpoints,
+  writeCheckpoints,
+} from "../_checkpoint_transfer.ts";
 import type { Command } from "../_command.ts";
 import { DB_VALUE, openDatabase, sameDatabase, storeIdOption, withSelectedStore } from "../_db.ts";
 import { UsageError } from "../_errors.ts";
@@ -38,7 +45,11 @@ export const copyCommand: Command = {
     "run again later, it brings the destination up to date. A difference ends it with exit " +
     "code 1, naming the space, segment and sequence. --allow-insecure-http and --table-prefix " +
     "apply to each side that is azure. Copied entries keep their timestamps: copy into a new " +
-    "or quiet store, not under live followers.",
+    "or quiet store, not under live followers. --checkpoints also copies every checkpoint " +
+    "(whatever --space says), read before the entries and written after them with the " +
+    "destination's own versions: one the destination holds with the same value is left as it " +
+    "is, one with another value is overwritten. Leases are never copied: they belong to the " +
+    "processes that hold them.",
   options: {
     to: {
       type: "string",
@@ -53,6 +64,7 @@ export const copyCommand: Command = {
       help: "the destination store, created if it does not exist; default: the source's id",
     },
     space: spaceOption("copy"),
+    checkpoints: checkpointsOption("also copy the store's checkpoints, after the entries"),
   },
   database: "store",
   examples: [
@@ -64,6 +76,7 @@ export const copyCommand: Command = {
     if (to === undefined) {
       throw new UsageError(`copy needs --to <db>: the destination (${DB_VALUE})`);
     }
+    const withCheckpoints = flagOption(values, "checkpoints");
     const toStore = stringOption(values, "to-store");
     const requestedId = toStore === undefined ? undefined : storeIdOption("--to-store", toStore);
     return withSelectedStore(values, { mustExist: true, signal }, async (source, from) => {
@@ -80,14 +93,17 @@ export const copyCommand: Command = {
       const database = opened ?? from.database;
       await using destination = await database.factory.newStore(destinationId);
       const spaces = await selectSpaces(source, listOption(values, "space"), signal);
+      const checkpoints = withCheckpoints ? await readCheckpoints(source, signal) : undefined;
       const progress = new Progress();
       const runs = segmentsOf(source, spaces, signal);
       const moved = await moveSegments(destination, runs, progress, signal);
+      const carried = checkpoints && await writeCheckpoints(destination, checkpoints, signal);
       progress.finish(
         `copy: ${progress.describe()}: ${formatNumberOf(moved.segments, "segment")} in ` +
           `${formatNumberOf(spaces.length, "space")} from store ${from.storeId} ` +
           `(${from.database.name}) to store ${destinationId} (${database.name}); ` +
-          `${formatCount(moved.checked)} of the entries were there already and equal`,
+          `${formatCount(moved.checked)} of the entries were there already and equal` +
+          (carried ? `; ${describeCheckpoints(carried)}` : ""),
       );
       return 0;
     });

@@ -1,10 +1,12 @@
 // `streamkit export`: every entry of the store (or of some spaces) in the export format, segment
-// by segment, to stdout or a file.
+// by segment, then with --checkpoints every checkpoint (read before the entries), to stdout or a
+// file.
 
-import { listOption, stringOption } from "../_args.ts";
+import { flagOption, listOption, stringOption } from "../_args.ts";
+import { checkpointsOption, readCheckpoints } from "../_checkpoint_transfer.ts";
 import type { Command } from "../_command.ts";
 import { withSelectedStore } from "../_db.ts";
-import { formatEntry } from "../_export_format.ts";
+import { formatCheckpoint, formatEntry } from "../_export_format.ts";
 import { LineOutput } from "../_output.ts";
 import { formatNumberOf, Progress } from "../_progress.ts";
 import { selectSpaces, spaceOption } from "../_spaces.ts";
@@ -19,10 +21,16 @@ export const exportCommand: Command = {
     'NDJSON: {"space", "segment", "sequence", "timestamp", "trx": {"id", "node", "number"}, ' +
     '"metadata", "payload": "<standard base64>"}. Spaces and their segments come in ascending ' +
     "order, each segment's entries by sequence, every field exactly as stored: `streamkit " +
-    "import` of the output reproduces the store. Progress goes to stderr when it is a " +
-    "terminal, and a summary line at the end.",
+    "import` of the output reproduces the store. --checkpoints adds every checkpoint after " +
+    'the entries, one line each: {"checkpoint": name, "version", "updatedAt", "value": ' +
+    '"<standard base64>"} (all of them, whatever --space says), read before the entries so ' +
+    "that none points past them; leases are never exported. " +
+    "Progress goes to stderr when it is a terminal, and a summary line at the end.",
   options: {
     space: spaceOption("export"),
+    checkpoints: checkpointsOption(
+      "also write the store's checkpoints, after the entries (import writes them back)",
+    ),
     out: {
       type: "string",
       value: "<file>",
@@ -38,11 +46,13 @@ export const exportCommand: Command = {
   ],
   run: ({ values, signal }) => {
     const path = stringOption(values, "out");
+    const withCheckpoints = flagOption(values, "checkpoints");
     return withSelectedStore(
       values,
       { mustExist: true, signal },
       async (store, { storeId, database }) => {
         const spaces = await selectSpaces(store, listOption(values, "space"), signal);
+        const checkpoints = withCheckpoints ? await readCheckpoints(store, signal) : [];
         const output = path === undefined
           ? LineOutput.stdout()
           : await LineOutput.file("--out", path);
@@ -58,6 +68,7 @@ export const exportCommand: Command = {
               }
             }
           }
+          for (const checkpoint of checkpoints) await output.line(formatCheckpoint(checkpoint));
           await output.finish(true);
         } catch (error) {
           progress.stop();
@@ -66,8 +77,9 @@ export const exportCommand: Command = {
         }
         progress.finish(
           `export: ${progress.describe()}: ${formatNumberOf(segments, "segment")} in ` +
-            `${formatNumberOf(spaces.length, "space")} of store ${storeId} (${database.name}) to ` +
-            (path ?? "stdout"),
+            `${formatNumberOf(spaces.length, "space")} ` +
+            (withCheckpoints ? `and ${formatNumberOf(checkpoints.length, "checkpoint")} ` : "") +
+            `of store ${storeId} (${database.name}) to ${path ?? "stdout"}`,
         );
         return 0;
       },

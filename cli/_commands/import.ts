@@ -1,26 +1,37 @@
 // `streamkit import`: entries in the export format restored into a store, resumably: a segment
-// the store holds part of already is checked against the input and continued.
+// the store holds part of already is checked against the input and continued. Checkpoint lines
+// (`export --checkpoints`) are written after the entries.
 
-import type { Entry } from "@streamkit/core";
+import type { Checkpoint, Entry } from "@streamkit/core";
 import { stringOption } from "../_args.ts";
+import { describeCheckpoints, writeCheckpoints } from "../_checkpoint_transfer.ts";
 import type { Command } from "../_command.ts";
 import { withSelectedStore } from "../_db.ts";
 import { UsageError } from "../_errors.ts";
-import { FormatError, parseEntry } from "../_export_format.ts";
+import { FormatError, parseExportLine } from "../_export_format.ts";
 import { type Input, openInput } from "../_input.ts";
 import { formatCount, formatNumberOf, Progress } from "../_progress.ts";
 import { moveSegments, segmentLabel, type SegmentRun } from "../_transfer.ts";
 
-/** The input's entries, each with its line number; a usage error names a line that is not one. */
-async function* inputEntries(input: Input): AsyncIterable<{ entry: Entry; line: number }> {
+/**
+ * The input's entries, each with its line number; its checkpoints go to `checkpoints`, to be
+ * written once the entries are. A usage error names a line that is neither.
+ */
+async function* inputEntries(
+  input: Input,
+  checkpoints: Checkpoint[],
+): AsyncIterable<{ entry: Entry; line: number }> {
   for await (const { text, number } of input.lines()) {
     if (text.trim() === "") continue;
+    let line;
     try {
-      yield { entry: parseEntry(text), line: number };
+      line = parseExportLine(text);
     } catch (error) {
       if (!(error instanceof FormatError)) throw error;
       throw new UsageError(`${input.name} line ${number}: ${error.message}`);
     }
+    if ("checkpoint" in line) checkpoints.push(line.checkpoint);
+    else yield { entry: line.entry, line: number };
   }
 }
 
@@ -29,8 +40,8 @@ async function* inputEntries(input: Input): AsyncIterable<{ entry: Entry; line: 
  * the next is asked for. Within a run, sequences go up by one, and timestamps and trx numbers
  * never go back: anything else is a usage error naming the line.
  */
-async function* segmentRuns(input: Input): AsyncIterable<SegmentRun> {
-  const lines = inputEntries(input)[Symbol.asyncIterator]();
+async function* segmentRuns(input: Input, checkpoints: Checkpoint[]): AsyncIterable<SegmentRun> {
+  const lines = inputEntries(input, checkpoints)[Symbol.asyncIterator]();
   let next = await lines.next();
   while (!next.done) {
     const { space, segment } = next.value.entry;
@@ -77,7 +88,10 @@ export const importCommand: Command = {
     "on where it stopped and never writes an entry twice. A difference ends it with exit code " +
     "1, naming the space, segment and sequence. Restored entries keep their timestamps: " +
     "import into a new or quiet store, not under live followers. The store is created if it " +
-    "does not exist.",
+    'does not exist. Checkpoint lines ({"checkpoint", "version", "updatedAt", "value"}, from ' +
+    "`export --checkpoints` or `checkpoints --format jsonl`) are written after the entries, " +
+    "with the store's own versions: one the store holds with the same value is left as it is, " +
+    "one with another value is overwritten.",
   options: {
     in: {
       type: "string",
@@ -99,12 +113,17 @@ export const importCommand: Command = {
         { mustExist: false, signal },
         async (store, { storeId, database }) => {
           const progress = new Progress();
-          const moved = await moveSegments(store, segmentRuns(input), progress, signal);
+          const checkpoints: Checkpoint[] = [];
+          const runs = segmentRuns(input, checkpoints);
+          const moved = await moveSegments(store, runs, progress, signal);
+          const carried = checkpoints.length === 0
+            ? undefined
+            : await writeCheckpoints(store, checkpoints, signal);
           progress.finish(
             `import: ${progress.describe()}: ${formatNumberOf(moved.segments, "segment")} in ` +
               `${formatNumberOf(moved.spaces.size, "space")} from ${input.name} into store ` +
               `${storeId} (${database.name}); ${formatCount(moved.checked)} of the entries were ` +
-              "there already and equal",
+              "there already and equal" + (carried ? `; ${describeCheckpoints(carried)}` : ""),
           );
           return 0;
         },

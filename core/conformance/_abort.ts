@@ -18,6 +18,8 @@ const ALREADY_ABORTED: ReadonlyArray<[string, AbortableCall]> = [
   ["getSegmentStatus", (s, signal) => s.getSegmentStatus("s", "g", { signal })],
   ["getSpaces", (s, signal) => drain(s.getSpaces({ signal }))],
   ["getSegments", (s, signal) => drain(s.getSegments("s", { signal }))],
+  ["getCheckpoints", (s, signal) => drain(s.getCheckpoints({ signal }))],
+  ["getLeases", (s, signal) => drain(s.getLeases({ signal }))],
   ["consumeSegment", (s, signal) => drain(s.consumeSegment({ space: "s", segment: "g", signal }))],
   ["consumeSpace", (s, signal) => drain(s.consumeSpace({ space: "s", signal }))],
 ];

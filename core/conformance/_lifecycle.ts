@@ -22,6 +22,8 @@ const CLOSED_CALLS: ReadonlyArray<[string, StoreCall]> = [
   ["getSegmentStatus", (s) => s.getSegmentStatus("s", "g")],
   ["getSpaces", (s) => drain(s.getSpaces())],
   ["getSegments", (s) => drain(s.getSegments("s"))],
+  ["getCheckpoints", (s) => drain(s.getCheckpoints())],
+  ["getLeases", (s) => drain(s.getLeases())],
 ];
 
 /** Opens a second handle of `storeId`, runs `fn`, closes it. */

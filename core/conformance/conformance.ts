@@ -1,7 +1,8 @@
 /**
  * The driver conformance suite: one call registers, with the caller's test runner, every case
  * of the store's semantics (names, produce, restore, the consumes, follow and followSegment,
- * peek and status, inventory, limits, concurrency, abort, lifecycle) and of its notifications.
+ * peek and status, inventory, limits, concurrency, abort, lifecycle, checkpoints and leases and
+ * their listings) and of its notifications.
  *
  * @module
  */
@@ -23,6 +24,7 @@ import { registerFollowStopped } from "./_follow_stopped.ts";
 import { registerLeases } from "./_leases.ts";
 import { registerLifecycle } from "./_lifecycle.ts";
 import { registerListStores } from "./_list_stores.ts";
+import { registerMetaListing } from "./_meta_listing.ts";
 import { registerNames } from "./_names.ts";
 import { registerNotifications } from "./_notifications.ts";
 import { registerPayload } from "./_payload.ts";
@@ -112,6 +114,7 @@ export function conformance(options: ConformanceOptions): void {
   registerLifecycle(ctx);
   registerCheckpoints(ctx);
   registerLeases(ctx);
+  registerMetaListing(ctx);
   registerNotifications(ctx);
   registerPersistence(ctx);
   registerListStores(ctx);

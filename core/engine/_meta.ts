@@ -2,12 +2,12 @@
  * Checkpoints and leases over a backend's small records (`getMeta`/`putMeta`): each change a
  * compare-and-set of the record's version, retried when another writer came first. A fenced
  * checkpoint write rewrites its lease's record unchanged in the same `putMeta`, so it commits
- * only while the lease is the one read.
+ * only while the lease is the one read. The listings read each name `listMeta` gives.
  *
  * @module
  */
 
-import type { MetaRecord, MetaWrite } from "../backend.ts";
+import type { MetaKind, MetaRecord, MetaWrite } from "../backend.ts";
 import { StreamkitError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import type {
@@ -327,4 +327,39 @@ export async function releaseLease(
     if (written) return;
   }
   throw contended("lease", given.name);
+}
+
+/**
+ * The records of `kind` by name, decoded: `listMeta`'s names, each read on its own (a record
+ * gone by the time it is read is skipped).
+ */
+async function* listRecords<T>(
+  handle: StoreHandle,
+  kind: MetaKind,
+  decode: (name: string, record: MetaRecord) => T,
+  signal: AbortSignal | undefined,
+): AsyncIterable<T> {
+  handle.assertReadable(signal);
+  const { backend } = handle.opened;
+  for await (const name of backend.listMeta(kind, signal)) {
+    const record = await backend.getMeta(kind, name, signal);
+    handle.assertReadable(signal);
+    if (record !== undefined) yield decode(name, record);
+  }
+}
+
+/** `store.getCheckpoints(options)`. */
+export function listCheckpoints(
+  handle: StoreHandle,
+  signal: AbortSignal | undefined,
+): AsyncIterable<Checkpoint> {
+  return listRecords(handle, "checkpoint", decodeCheckpoint, signal);
+}
+
+/** `store.getLeases(options)`: a released lease with its `expiresAt` of 0. */
+export function listLeases(
+  handle: StoreHandle,
+  signal: AbortSignal | undefined,
+): AsyncIterable<Lease> {
+  return listRecords(handle, "lease", (name, record) => leaseOf(decodeLease(name, record)), signal);
 }

@@ -35,7 +35,15 @@ import { followSegment, followSpaces } from "./_follow.ts";
 import type { OpenedStore, StoreHandle } from "./_opened_store.ts";
 import { boundedTimeline, earlierBound, mergedTimeline, readBound } from "./_space_reads.ts";
 import { produceChunks, restoreChunks } from "./_writes.ts";
-import { acquireLease, getCheckpoint, putCheckpoint, releaseLease, renewLease } from "./_meta.ts";
+import {
+  acquireLease,
+  getCheckpoint,
+  listCheckpoints,
+  listLeases,
+  putCheckpoint,
+  releaseLease,
+  renewLease,
+} from "./_meta.ts";
 
 /** One handle on an opened store. */
 export class EngineStore implements Store {
@@ -245,6 +253,10 @@ export class EngineStore implements Store {
     return getCheckpoint(this.#handle, name, options?.signal);
   }
 
+  getCheckpoints(options: ReadOptions = {}): AsyncIterable<Checkpoint> {
+    return listCheckpoints(this.#handle, options?.signal);
+  }
+
   putCheckpoint(
     name: string,
     value: Uint8Array,
@@ -263,6 +275,10 @@ export class EngineStore implements Store {
 
   releaseLease(lease: Lease, options: ReadOptions = {}): Promise<void> {
     return releaseLease(this.#handle, lease, options?.signal);
+  }
+
+  getLeases(options: ReadOptions = {}): AsyncIterable<Lease> {
+    return listLeases(this.#handle, options?.signal);
   }
 
   close(): Promise<void> {

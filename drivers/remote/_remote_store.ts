@@ -71,13 +71,22 @@ export class RemoteStore implements Store {
     return signal ? AbortSignal.any([signal, this.#closing.signal]) : this.#closing.signal;
   }
 
-  async *#names(path: string, options: ReadOptions): AsyncIterable<string> {
+  /** A listing: each JSON frame of the answer, as `item` reads it. */
+  async *#listing<T>(
+    path: string,
+    options: ReadOptions,
+    item: (message: Record<string, unknown>) => T,
+  ): AsyncIterable<T> {
     const signal = this.#stop(options.signal);
     for await (const frame of this.#connection.frames(path, { signal })) {
       this.#assertOpen();
       signal.throwIfAborted();
-      yield String(parseJson(frame.payload).name);
+      yield item(parseJson(frame.payload));
     }
+  }
+
+  #names(path: string, options: ReadOptions): AsyncIterable<string> {
+    return this.#listing(path, options, (message) => String(message.name));
   }
 
   /** The entries of a read: `args` as the JSON body, or a GET when there are none. */
@@ -254,6 +263,14 @@ export class RemoteStore implements Store {
     return checkpointFromJson(answer.checkpoint);
   }
 
+  getCheckpoints(options: ReadOptions = {}): AsyncIterable<Checkpoint> {
+    return this.#listing(
+      `${this.#path}/checkpoints`,
+      options ?? {},
+      (message) => checkpointFromJson(message.checkpoint ?? {}) as Checkpoint,
+    );
+  }
+
   async putCheckpoint(
     name: string,
     value: Uint8Array,
@@ -295,6 +312,14 @@ export class RemoteStore implements Store {
 
   async releaseLease(lease: Lease, options: ReadOptions = {}): Promise<void> {
     await this.#call("release-lease", { lease }, options?.signal);
+  }
+
+  getLeases(options: ReadOptions = {}): AsyncIterable<Lease> {
+    return this.#listing(
+      `${this.#path}/leases`,
+      options ?? {},
+      (message) => leaseFromJson(message.lease ?? {}) as Lease,
+    );
   }
 
   /**

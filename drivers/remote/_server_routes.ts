@@ -2,8 +2,10 @@
 // before it reads a byte of the body, then calls the store as a local caller would.
 
 import {
+  type Checkpoint,
   type Entry,
   type FollowEvent,
+  type Lease,
   type SegmentStatus,
   type Store,
   type StoreFactory,
@@ -120,6 +122,10 @@ const entryFrame = (entry: Entry, batch: Batch) =>
 const statusFrame = (status: SegmentStatus, batch: Batch) =>
   batch.add(jsonFrame({ type: "status", status }));
 const nameFrame = (name: string, batch: Batch) => batch.add(jsonFrame({ type: "name", name }));
+const checkpointFrame = (checkpoint: Checkpoint, batch: Batch) =>
+  batch.add(jsonFrame({ type: "checkpoint", checkpoint: checkpointToJson(checkpoint) }));
+const leaseFrame = (lease: Lease, batch: Batch) =>
+  batch.add(jsonFrame({ type: "lease", lease: leaseToJson(lease) }));
 const eventFrame = (event: FollowEvent, batch: Batch) =>
   event.type === "entry"
     ? entryFrame(event.entry, batch)
@@ -224,6 +230,16 @@ export function registerRoutes(
     const { store, key } = await open(c, "read");
     const space = query(c, "space") as string;
     return await stream(key, (signal) => store.getSegments(space, { signal }), nameFrame);
+  });
+
+  app.get(`${API_PREFIX}/stores/:store/checkpoints`, async (c) => {
+    const { store, key } = await open(c, "read");
+    return await stream(key, (signal) => store.getCheckpoints({ signal }), checkpointFrame);
+  });
+
+  app.get(`${API_PREFIX}/stores/:store/leases`, async (c) => {
+    const { store, key } = await open(c, "read");
+    return await stream(key, (signal) => store.getLeases({ signal }), leaseFrame);
   });
 
   app.get(`${API_PREFIX}/stores/:store/status`, async (c) => {
