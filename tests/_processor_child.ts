@@ -1,14 +1,15 @@
 // A processor instance for the processor kill tests: runs `runProcessor` on a store reached
-// through a remote server (or Azure), appending what its `handle` does to an audit file, one
+// through a remote server or on Azure, appending what its `handle` does to an audit file, one
 // JSON line per event, until SIGTERM. Args: one JSON object (see `ProcessorChildOrders`).
 
 import { runProcessor, type StoreFactory } from "../core/mod.ts";
+import { AzureStoreFactory } from "../drivers/azure/mod.ts";
 import { RemoteStoreFactory } from "../drivers/remote/mod.ts";
 
 /** What a child is told to do. */
 export interface ProcessorChildOrders {
-  /** A remote server's address. */
-  url: string;
+  /** A remote server's address, or an Azure table prefix on `connectionString`'s account. */
+  target: { url: string } | { connectionString: string; tablePrefix: string };
   storeId: string;
   /** The audit file, appended to. */
   audit: string;
@@ -19,7 +20,10 @@ export interface ProcessorChildOrders {
 }
 
 const orders = JSON.parse(Deno.args[0]) as ProcessorChildOrders;
-const factory: StoreFactory = new RemoteStoreFactory({ url: orders.url });
+const { target } = orders;
+const factory: StoreFactory = "url" in target
+  ? new RemoteStoreFactory({ url: target.url })
+  : new AzureStoreFactory({ ...target, allowInsecureHttp: true, sweepIntervalMs: 0 });
 const store = await factory.newStore(orders.storeId);
 const audit = await Deno.open(orders.audit, { append: true, create: true });
 const encoder = new TextEncoder();

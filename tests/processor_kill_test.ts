@@ -1,15 +1,18 @@
 // Processors the hard way: three instances in separate processes run `runProcessor` on a LevelDB
-// store served by a server process, while the test produces and SIGKILLs whichever instance is
-// active at random moments (inside `handle`, between `handle` and the save, during renewal,
-// while idle). The instances' audit must show every entry handled, at most one batch handed
-// twice per kill, and never two instances inside `handle` at once. The same run without a
+// store served by a server process, or on Azure (Azurite), while the test produces and SIGKILLs
+// whichever instance is active at random moments (inside `handle`, between `handle` and the
+// save, during renewal, while idle), or SIGSTOPs it past its lease. The instances' audit must
+// show every entry handled, at most one batch handed twice per kill, and never two instances
+// inside `handle` at once; the saved position must never go back. The same run without a
 // lease is the control: it must break the audit.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readLines } from "../core/_test_util.ts";
 import type { Store } from "../core/mod.ts";
+import { startAzurite } from "../drivers/azure/_test_support.ts";
 import { RemoteStoreFactory } from "../drivers/remote/mod.ts";
+import { azuriteFactory } from "./_azure_test_store.ts";
 import type { ProcessorChildOrders } from "./_processor_child.ts";
 
 const STORE = "8a1c2e3f-4b5d-4e6f-8a7b-9c0d1e2f3a4b";
@@ -129,22 +132,113 @@ function auditProblems(
   return problems;
 }
 
-async function run(
-  lease: boolean,
-): Promise<{ problems: string[]; kills: number; lines: number; entries: number }> {
+/** Where the instances run: a LevelDB store behind a server process, or Azure (Azurite). */
+type Target = "remote" | "azure";
+
+interface RunOptions {
+  target: Target;
+  lease: boolean;
+  /** SIGSTOP the active instance for three ttls (then SIGCONT) instead of killing. */
+  pause?: boolean;
+}
+
+interface RunResult {
+  problems: string[];
+  kills: number;
+  lines: number;
+  entries: number;
+  /** Checkpoint saves seen by the watcher, and the ones that went backwards. */
+  saves: number;
+}
+
+/** Opens the target: its store for the test, what children are told, and how to close it. */
+async function openTarget(target: Target, dir: string) {
+  if (target === "remote") {
+    const server = await spawnLine([
+      new URL("./_remote_server_child.ts", import.meta.url).pathname,
+      join(dir, "data"),
+      "0",
+    ], /^listening (\d+)$/);
+    const url = `http://127.0.0.1:${server.match[1]}`;
+    const factory = new RemoteStoreFactory({ url });
+    return {
+      factory,
+      orders: { url },
+      close: async () => {
+        await factory.close();
+        await stopChild(server.process, "SIGKILL");
+      },
+    };
+  }
+  const azurite = await startAzurite();
+  const tablePrefix = `pk${crypto.randomUUID().slice(0, 8)}`;
+  const connectionString = azurite.connectionString;
+  const factory = azuriteFactory(azurite, tablePrefix);
+  return {
+    factory,
+    orders: { connectionString, tablePrefix },
+    close: async () => {
+      await factory.close();
+      await azurite.stop();
+    },
+  };
+}
+
+/** Polls the processor's checkpoint: its position must never go back. */
+function watchCheckpoint(store: Store, problems: string[]) {
+  let last = "";
+  let saves = 0;
+  let version = 0;
+  let watching = true;
+  const done = (async () => {
+    while (watching) {
+      const checkpoint = await store.getCheckpoint("audited").catch(() => undefined);
+      if (checkpoint && checkpoint.version !== version) {
+        version = checkpoint.version;
+        saves++;
+        const offset = JSON.parse(new TextDecoder().decode(checkpoint.value)).jobs ?? "";
+        if (offset < last) problems.push(`the saved position went back at version ${version}`);
+        last = offset;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  })();
+  return {
+    stop: async () => {
+      watching = false;
+      await done;
+      return saves;
+    },
+  };
+}
+
+/** Waits for the active instance: the live one that wrote the audit since `since`. */
+async function activeSince(
+  audit: string,
+  since: number,
+  children: Child[],
+  gone: Map<number, number>,
+): Promise<Child | undefined> {
+  const waitUntil = Date.now() + 15_000;
+  while (Date.now() < waitUntil) {
+    const last = (await readAudit(audit)).at(-1);
+    if (last && last.at > since && !gone.has(last.pid)) {
+      return children.find((child) => child.pid === last.pid);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return undefined;
+}
+
+async function run({ target, lease, pause = false }: RunOptions): Promise<RunResult> {
   const dir = await Deno.makeTempDir({ prefix: "streamkit-processor-kill-" });
   const audit = join(dir, "audit.jsonl");
-  const server = await spawnLine([
-    new URL("./_remote_server_child.ts", import.meta.url).pathname,
-    join(dir, "data"),
-    "0",
-  ], /^listening (\d+)$/);
-  const url = `http://127.0.0.1:${server.match[1]}`;
-  const factory = new RemoteStoreFactory({ url });
+  const opened = await openTarget(target, dir);
   const children: Child[] = [];
-  const kills = new Map<number, number>();
+  // Instances killed (or paused: stale from then on), with when.
+  const gone = new Map<number, number>();
   const orders: ProcessorChildOrders = {
-    url,
+    target: opened.orders,
     storeId: STORE,
     audit,
     ttlMs: TTL_MS,
@@ -158,31 +252,34 @@ async function run(
     ], /^ready$/);
     children.push({ pid: process.pid, process });
   };
+  const watchProblems: string[] = [];
+  let watcher: ReturnType<typeof watchCheckpoint> | undefined;
   try {
-    const store = await factory.newStore(STORE);
+    const store = await opened.factory.newStore(STORE);
+    watcher = watchCheckpoint(store, watchProblems);
     for (let i = 0; i < 3; i++) await start();
-    let killing = true;
-    const producing = produceUntil(store, () => !killing);
-    let lastKill = 0;
-    for (let kill = 0; kill < KILLS; kill++) {
-      // The active instance: the live one that wrote the audit since the last kill.
-      let active: Child | undefined;
-      const waitUntil = Date.now() + 15_000;
-      while (!active && Date.now() < waitUntil) {
-        const last = (await readAudit(audit)).at(-1);
-        if (last && last.at > lastKill && !kills.has(last.pid)) {
-          active = children.find((child) => child.pid === last.pid);
-        } else await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+    let disturbing = true;
+    const producing = produceUntil(store, () => !disturbing);
+    let last = 0;
+    for (let round = 0; round < (pause ? 1 : KILLS); round++) {
+      const active = await activeSince(audit, last, children, gone);
       if (!active) break;
       // Anywhere in its life: inside handle, before its save, renewing, idle.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 300));
-      lastKill = Date.now();
-      kills.set(active.pid, lastKill);
-      await stopChild(active.process, "SIGKILL");
-      await start();
+      last = Date.now();
+      gone.set(active.pid, last);
+      if (pause) {
+        // Stopped past its lease: another takes over; resumed, it must not save.
+        active.process.kill("SIGSTOP");
+        await new Promise((resolve) => setTimeout(resolve, 3 * TTL_MS));
+        active.process.kill("SIGCONT");
+        await new Promise((resolve) => setTimeout(resolve, TTL_MS));
+      } else {
+        await stopChild(active.process, "SIGKILL");
+        await start();
+      }
     }
-    killing = false;
+    disturbing = false;
     const expected = await producing;
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
@@ -194,34 +291,51 @@ async function run(
       if (expected.every((seq) => handled.has(seq))) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const lines = await readAudit(audit);
+    // The paused instance's lines after its pause are stale by design: cut at the pause.
+    const lines = (await readAudit(audit)).filter((line) =>
+      !gone.has(line.pid) || line.at <= gone.get(line.pid)!
+    );
+    const saves = await watcher.stop();
+    watcher = undefined;
     return {
-      problems: auditProblems(lines, kills, expected),
-      kills: kills.size,
+      problems: [...auditProblems(lines, gone, expected), ...watchProblems],
+      kills: gone.size,
       lines: lines.length,
       entries: expected.length,
+      saves,
     };
   } finally {
-    await Promise.all(
-      children.filter((child) => !kills.has(child.pid)).map((child) =>
-        stopChild(child.process, "SIGTERM")
-      ),
-    );
-    await factory.close();
-    await stopChild(server.process, "SIGKILL");
+    await watcher?.stop();
+    await Promise.all(children.map((child) => stopChild(child.process, "SIGKILL")));
+    await opened.close();
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-Deno.test("processor kills: instances SIGKILLed at random; every entry handled, at most one batch twice per kill, one instance in handle", async () => {
-  const { problems, kills, lines, entries } = await run(true);
-  console.log(`processor kills: ${kills} kills, ${entries} entries, ${lines} audit lines`);
-  assert.equal(kills, KILLS, `only ${kills} kills happened`);
-  assert.deepEqual(problems, []);
-});
+for (const target of ["remote", "azure"] as const) {
+  const where = target === "remote" ? "level behind a server" : "azure";
+  Deno.test(`processor kills (${where}): instances SIGKILLed at random; every entry handled, at most one batch twice per kill, one instance in handle`, async () => {
+    const result = await run({ target, lease: true });
+    console.log(
+      `processor kills (${where}): ${result.kills} kills, ${result.entries} entries, ` +
+        `${result.lines} audit lines, ${result.saves} saves seen`,
+    );
+    assert.equal(result.kills, KILLS, `only ${result.kills} kills happened`);
+    assert.deepEqual(result.problems, []);
+  });
+
+  Deno.test(`processor kills (${where}): an instance paused past its lease cannot save once it resumes`, async () => {
+    const result = await run({ target, lease: true, pause: true });
+    console.log(
+      `processor pause (${where}): ${result.entries} entries, ${result.saves} saves seen`,
+    );
+    assert.equal(result.kills, 1, "the pause happened");
+    assert.deepEqual(result.problems, []);
+  });
+}
 
 Deno.test("processor kills, the control: without a lease the instances overlap", async () => {
-  const { problems } = await run(false);
+  const { problems } = await run({ target: "remote", lease: false });
   assert.ok(
     problems.some((problem) => problem.includes("two instances inside handle")),
     `the audit should catch instances overlapping without a lease: ${JSON.stringify(problems)}`,

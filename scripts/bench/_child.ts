@@ -295,6 +295,8 @@ function scenarioRun(contestant: Contestant<Driver>, workload: Workload) {
       return contestant.followLatency?.(workload.samples);
     case "catchUp":
       return contestant.catchUp;
+    case "processor":
+      return contestant.processor;
     case "merge":
       return contestant.merge?.(workload.spaces);
     case "cli":

@@ -54,7 +54,7 @@ export type ScenarioArgs<D extends Driver> = { entries: number; seed: number } &
  * const reference: SameProcessReference = "consumeSpace";
  * ```
  */
-export type SameProcessReference = "consumeSpace" | "produce" | "data-tables";
+export type SameProcessReference = "consumeSpace" | "produce" | "data-tables" | "follow";
 
 /**
  * What each `streamkit` command of a CLI scenario is compared with: `copy` with a produce of
@@ -122,6 +122,8 @@ export interface Contestant<D extends Driver> {
   followLatency?(samples: LatencySamples): ScenarioRun<D>;
   /** Following a space from its start to the live end, against `consumeSpace` (streamkit's). */
   catchUp?: ScenarioRun<D>;
+  /** `runProcessor` over a space to its first caught-up batch, against a plain `follow`. */
+  processor?: ScenarioRun<D>;
   /** One `consume` merging `spaces` spaces, against `consumeSpace` of each (streamkit's). */
   merge?(spaces: number): ScenarioRun<D>;
   /**

@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import type { ProduceRecord, Store } from "../../core/mod.ts";
+import { type ProduceRecord, runProcessor, type Store } from "../../core/mod.ts";
 import { LevelStoreFactory } from "../../drivers/level/mod.ts";
 import {
   collectGarbage,
@@ -159,6 +159,47 @@ const catchUp: ScenarioRun<"level"> = {
         "consumeSpace",
         { what: "consume space", count: () => countEntries(store.consumeSpace({ space: SPACE })) },
       )),
+};
+
+/**
+ * Runs a processor of a fresh name over the space until its first caught-up batch (a
+ * checkpoint saved per batch of 500, the default); the entries it handled.
+ */
+async function processUntilCaughtUp(store: Store, name: string): Promise<number> {
+  let count = 0;
+  const stop = new AbortController();
+  await runProcessor(store, {
+    name,
+    spaces: [SPACE],
+    handle: ({ entries, caughtUp }) => {
+      count += entries.length;
+      if (caughtUp) stop.abort();
+    },
+    signal: stop.signal,
+  });
+  return count;
+}
+
+/** runProcessor over the space to caught-up, against a plain follow of it. */
+const processor: ScenarioRun<"level"> = {
+  setup: setupRead("space"),
+  measure: ({ entries, dir }) =>
+    withStoreIn(dir, (store) => {
+      let pass = 0;
+      return medianComparedPasses(
+        entries,
+        PASSES.levelComparedRead,
+        {
+          what: "runProcessor to caught-up",
+          count: () => processUntilCaughtUp(store, `bench-${pass++}`),
+        },
+        "follow",
+        {
+          what: "follow to caught-up",
+          count: () => countUntilCaughtUp(store.follow({ spaces: { [SPACE]: undefined } })),
+        },
+      );
+    }),
 };
 
 /**
@@ -361,6 +402,7 @@ export const contestant: Contestant<"level"> = {
       withStoreIn(dir, (store) => followLatency(store, store, samples, seed)),
   }),
   catchUp,
+  processor,
   merge,
   cli,
 };

@@ -146,6 +146,8 @@ const comparedInProcess: ReportScenario = (scenario, runsOf, rows, jsonLines) =>
   // Both jobs ran in every process: the median of the processes' own ratios.
   const name: SameProcessReference = workload.kind === "cli"
     ? COMMAND_REFERENCES[workload.command]
+    : workload.kind === "processor"
+    ? "follow"
     : "consumeSpace";
   const runs = runsOf(scenario, scenario.contestants[0])!;
   const reference = medianOf(runs.map((run) => run.references![name]!));
@@ -335,6 +337,7 @@ function reporterOf({ kind, driver }: Workload): ReportScenario {
     case "followLatency":
       return followLatency;
     case "catchUp":
+    case "processor":
     case "merge":
     case "cli":
       return comparedInProcess;

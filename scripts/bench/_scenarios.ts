@@ -96,6 +96,12 @@ export const SCENARIOS: readonly Scenario[] = [
     "consumeSpace of the same space, same process",
   ),
   sameProcess(
+    "level.processor.throughput",
+    "follow",
+    0.9,
+    "a plain follow of the same space to caught-up, same process",
+  ),
+  sameProcess(
     "level.consume.merge8",
     "consumeSpace",
     0.7,

@@ -143,6 +143,7 @@ export type Workload =
   | { driver: Driver; kind: "memory" }
   | { driver: Driver; kind: "followLatency"; samples: LatencySamples }
   | { driver: Driver; kind: "catchUp" }
+  | { driver: Driver; kind: "processor" }
   | { driver: Driver; kind: "merge"; spaces: number }
   | { driver: Driver; kind: "cli"; command: CliCommand }
   | { driver: Driver; kind: "simulatedProduce"; segments: number; network: SimulatedNetwork }
@@ -232,6 +233,8 @@ export const WORKLOADS = {
     samples: { warmUp: 300, timed: 3_000 },
   },
   "level.follow.catchup": { driver: "level", kind: "catchUp" },
+  // runProcessor saving a checkpoint per batch of 500, against a plain follow, to caught-up.
+  "level.processor.throughput": { driver: "level", kind: "processor" },
   "level.consume.merge8": { driver: "level", kind: "merge", spaces: CONCURRENT_SEGMENTS },
   // The data of level.consumeSpace, copied or exported by the `streamkit` command.
   "cli.copy.level": { driver: "level", kind: "cli", command: "copy" },
