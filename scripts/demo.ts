@@ -1,12 +1,19 @@
 /**
- * `deno task demo`: produces, consumes, peeks, follows live producers and saves a resume offset
- * on the embedded default (LevelDB in `./.streamkit-data`); run again, it continues where the last
- * run stopped.
+ * `deno task demo`: produces, consumes, peeks, follows live producers, saves a resume offset and
+ * runs a processor (its position in the store's checkpoint) on the embedded default (LevelDB in
+ * `./.streamkit-data`); run again, it continues where the last run stopped.
  *
  * @module
  */
 
-import { type Entry, fromHex, type ProduceRecord, spaceOffset, toHex } from "../core/mod.ts";
+import {
+  type Entry,
+  fromHex,
+  type ProduceRecord,
+  runProcessor,
+  spaceOffset,
+  toHex,
+} from "../core/mod.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
 
 const DATA_DIRECTORY = "./.streamkit-data";
@@ -135,3 +142,28 @@ if (last) {
   await Deno.writeTextFile(OFFSET_FILE, offset);
   console.log(`\nresume offset after the last entry (saved to ${OFFSET_FILE}):\n  ${offset}`);
 }
+
+// A processor: counts the events by kind, its position in the store's checkpoint "event-kinds",
+// so each run counts only what the last one did not (the checkpoint's version shows the saves).
+const kinds = new Map<string, number>();
+const caughtUp = new AbortController();
+await runProcessor(store, {
+  name: "event-kinds",
+  spaces: [SPACE],
+  handle: ({ entries, caughtUp: done }) => {
+    for (const entry of entries) {
+      const kind = entry.segment.startsWith("live-")
+        ? "live"
+        : JSON.parse(text.decode(entry.payload)).kind;
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    if (done) caughtUp.abort(); // a service keeps running; the demo stops once caught up
+  },
+  signal: caughtUp.signal,
+});
+const checkpoint = await store.getCheckpoint("event-kinds");
+console.log(
+  `\nprocessor "event-kinds", new since its last run: ${
+    [...kinds].sort().map(([kind, n]) => `${n} ${kind}`).join(", ")
+  } (checkpoint version ${checkpoint?.version})`,
+);

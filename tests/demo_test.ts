@@ -22,6 +22,10 @@ Deno.test("demo: runs on a new LevelDB store, and a second run continues where t
     assert.match(first, /live: live-b#4 /);
     assert.match(first, /the follower saw all 8 live events as they were committed/);
     assert.match(first, /resume offset after the last entry/);
+    assert.match(
+      first,
+      /processor "event-kinds", new since its last run: 8 live, 6 placed, 2994 updated/,
+    );
 
     const second = await runDemo(cwd);
     assert.match(second, /order-1 continues after sequence 500/);
@@ -29,6 +33,7 @@ Deno.test("demo: runs on a new LevelDB store, and a second run continues where t
     assert.match(second, /resuming from the offset saved by the last run: 3000 new entries/);
     assert.match(second, /peek order-2: order-2#1000 /);
     assert.match(second, /live: live-a#8 /);
+    assert.match(second, /processor "event-kinds", new since its last run: 8 live, 3000 updated/);
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }

@@ -221,6 +221,26 @@ for (const [driver, open] of drivers) {
   });
 }
 
+Deno.test("processor: catching up with nothing new since the last batch hands an empty caught-up batch", async () => {
+  const factory = new MemoryStoreFactory();
+  try {
+    const store = await factory.newStore(STORE);
+    // Nothing at all: one empty batch, caught up.
+    const empty = await runUntil(store, "empty", (_, batch) => batch.caughtUp);
+    assert.deepEqual(empty.batches.map((b) => [b.entries.length, b.caughtUp]), [[0, true]]);
+    // 8 entries in batches of 4: the second batch is cut before the caught-up.
+    await produce(store, "a", 1, 8);
+    const exact = await runUntil(store, "exact", (_, batch) => batch.caughtUp);
+    assert.deepEqual(
+      exact.batches.map((b) => [b.entries.length, b.caughtUp]),
+      [[4, false], [4, false], [0, true]],
+    );
+    assert.equal((await store.getCheckpoint("exact"))?.version, 2, "an empty batch saves nothing");
+  } finally {
+    await factory.close();
+  }
+});
+
 Deno.test("processor: bad options are InvalidArgument, before anything runs", async () => {
   const factory = new MemoryStoreFactory();
   const store = await factory.newStore(STORE);

@@ -14,7 +14,9 @@ import { decodePosition, encodePosition } from "./_position.ts";
 
 /**
  * What `handle` gets: entries in the follow's order, the position after the last of them (each
- * space's offset), and whether the follow had caught up when the batch was cut.
+ * space's offset), and whether the follow had caught up when the batch was cut. A caught-up
+ * with nothing new since the last batch (at the start, or after a batch cut at `maxEntries`)
+ * comes as an empty batch, so a handler always learns it is caught up.
  *
  * @example
  * ```ts
@@ -264,7 +266,13 @@ async function runHolding(
     let saved = { ...position };
     let entries: Entry[] = [];
     const deliver = async (caughtUp: boolean) => {
-      const batch = { entries, position: { ...position }, caughtUp };
+      // Offsets are encoded once a batch is cut, from its last entry of each space: encoding
+      // one per entry would cost about as much as reading it.
+      const last = new Map<string, Entry>();
+      for (const entry of entries) last.set(entry.space, entry);
+      position = { ...position };
+      for (const [space, entry] of last) position[space] = spaceOffset(entry);
+      const batch = { entries, position, caughtUp };
       entries = [];
       // Renewed at a third of the ttl, a healthy lease has two thirds left: with less, renewals
       // failed twice, and another host's clock (a shared store) may see it expired already.
@@ -274,7 +282,7 @@ async function runHolding(
       await handleWithRetries(instance, batch, saved, retry, stop);
       // A batch handled is saved also when the caller stopped meanwhile (the stop ends the
       // processor after it); not once the lease is lost: the next holder hands it again.
-      if (lost) return;
+      if (lost || batch.entries.length === 0) return;
       if (instance.checkpoint) await instance.checkpoint.save(batch.position);
       else {
         await store.putCheckpoint(name, encodePosition(batch.position), { lease })
@@ -286,12 +294,18 @@ async function runHolding(
       saved = batch.position;
     };
     const cursors = Object.fromEntries(spaces.map((space) => [space, position[space]]));
+    // Whether the last batch handed said caught-up: a caught-up with nothing new since a batch
+    // cut at maxEntries (or since the start) hands an empty batch, so `handle` learns of it.
+    let toldCaughtUp = false;
     for await (const event of store.follow({ spaces: cursors, signal: stop })) {
       if (event.type === "entry") {
         entries.push(event.entry);
-        position = { ...position, [event.entry.space]: spaceOffset(event.entry) };
-        if (entries.length >= maxEntries) await deliver(false);
-      } else if (entries.length > 0) {
+        if (entries.length >= maxEntries) {
+          toldCaughtUp = false;
+          await deliver(false);
+        }
+      } else if (entries.length > 0 || !toldCaughtUp) {
+        toldCaughtUp = true;
         await deliver(true);
       }
       if (lost) return lost;

@@ -9,6 +9,7 @@ import {
   decodeUtf8,
   EntryDecoder,
   EntryEncoder,
+  equalBytes,
   type MetaKind,
   type MetaRecord,
   type MetaWrite,
@@ -304,6 +305,13 @@ export class LevelBackend implements StoreBackend {
     const written = this.#metaWrites.then(async () => {
       const records = await Promise.all(writes.map(({ kind, name }) => this.getMeta(kind, name)));
       if (writes.some(({ expected }, i) => expected !== records[i]?.version)) return false;
+      // Lease changes are synced: a token must never be handed out twice, even after a machine
+      // crash. A checkpoint (with its lease rewritten as it was) is not: losing the last ones to
+      // a machine crash only hands their batches again, and a sync per batch would cost more
+      // than the batch. A process crash loses nothing either way.
+      const sync = writes.some(({ kind, value }, i) =>
+        kind === "lease" && !equalBytes(value, records[i]?.value ?? NO_VALUE)
+      );
       const batch = this.#db.batch();
       writes.forEach(({ kind, name, value }, i) => {
         const stored = new Uint8Array(8 + value.byteLength);
@@ -311,7 +319,7 @@ export class LevelBackend implements StoreBackend {
         stored.set(value, 8);
         batch.put(metaKey(kind, name), stored);
       });
-      await batch.write({ sync: true });
+      await batch.write({ sync });
       return true;
     });
     this.#metaWrites = written.catch(() => {});
