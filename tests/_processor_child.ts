@@ -17,6 +17,11 @@ export interface ProcessorChildOrders {
   maxEntries: number;
   /** `false` runs without a lease (the control that must fail the audit). */
   lease: boolean;
+  /**
+   * SIGSTOPs itself inside `handle` of its batch number `n` (from 1), after its exit line: once
+   * continued, its next step is that batch's save, with the lease it had.
+   */
+  stopSelfAtBatch?: number;
 }
 
 const orders = JSON.parse(Deno.args[0]) as ProcessorChildOrders;
@@ -34,6 +39,7 @@ const record = (event: string, seqs: string[]) =>
   );
 const stop = new AbortController();
 Deno.addSignalListener("SIGTERM", () => stop.abort());
+let batches = 0;
 console.log("ready");
 await runProcessor(store, {
   name: "audited",
@@ -45,6 +51,7 @@ await runProcessor(store, {
     record("enter", seqs);
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
     record("exit", seqs);
+    if (++batches === orders.stopSelfAtBatch && entries.length > 0) Deno.kill(Deno.pid, "SIGSTOP");
   },
   signal: stop.signal,
 });

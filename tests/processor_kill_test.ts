@@ -212,6 +212,17 @@ function watchCheckpoint(store: Store, problems: string[]) {
   };
 }
 
+/** Waits until process `pid` is stopped (state T in /proc/<pid>/stat). */
+async function waitStopped(pid: number): Promise<void> {
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("T")) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`process ${pid} did not stop itself`);
+}
+
 /** Waits for the active instance: the live one that wrote the audit since `since`. */
 async function activeSince(
   audit: string,
@@ -245,12 +256,24 @@ async function run({ target, lease, pause = false }: RunOptions): Promise<RunRes
     maxEntries: 7,
     lease,
   };
-  const start = async () => {
+  const start = async (extra: Partial<ProcessorChildOrders> = {}) => {
     const { process } = await spawnLine([
       new URL("./_processor_child.ts", import.meta.url).pathname,
-      JSON.stringify(orders),
+      JSON.stringify({ ...orders, ...extra }),
     ], /^ready$/);
-    children.push({ pid: process.pid, process });
+    const child = { pid: process.pid, process };
+    children.push(child);
+    return child;
+  };
+  // The only other instance alive: it takes over from the one killed, and stops itself.
+  const startPausing = async () => {
+    for (const child of children) {
+      if (!gone.has(child.pid)) {
+        gone.set(child.pid, Date.now());
+        await stopChild(child.process, "SIGKILL");
+      }
+    }
+    return await start({ stopSelfAtBatch: 2 });
   };
   const watchProblems: string[] = [];
   let watcher: ReturnType<typeof watchCheckpoint> | undefined;
@@ -261,6 +284,7 @@ async function run({ target, lease, pause = false }: RunOptions): Promise<RunRes
     let disturbing = true;
     const producing = produceUntil(store, () => !disturbing);
     let last = 0;
+    let paused: Child | undefined;
     for (let round = 0; round < (pause ? 1 : KILLS); round++) {
       const active = await activeSince(audit, last, children, gone);
       if (!active) break;
@@ -269,11 +293,17 @@ async function run({ target, lease, pause = false }: RunOptions): Promise<RunRes
       last = Date.now();
       gone.set(active.pid, last);
       if (pause) {
-        // Stopped past its lease: another takes over; resumed, it must not save.
-        active.process.kill("SIGSTOP");
-        await new Promise((resolve) => setTimeout(resolve, 3 * TTL_MS));
-        active.process.kill("SIGCONT");
-        await new Promise((resolve) => setTimeout(resolve, TTL_MS));
+        // An instance that stops itself between a handle and its save, past its lease: another
+        // takes over and saves further; continued, its stale save must be refused.
+        await stopChild(active.process, "SIGKILL");
+        const pausing = await startPausing();
+        await waitStopped(pausing.pid);
+        last = Date.now();
+        gone.set(pausing.pid, last);
+        await start();
+        // Continued once the new holder has handled and saved everything (below): a stale
+        // save would then be the last one, for the watcher to see.
+        paused = pausing;
       } else {
         await stopChild(active.process, "SIGKILL");
         await start();
@@ -290,6 +320,10 @@ async function run({ target, lease, pause = false }: RunOptions): Promise<RunRes
       );
       if (expected.every((seq) => handled.has(seq))) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (paused) {
+      paused.process.kill("SIGCONT");
+      await new Promise((resolve) => setTimeout(resolve, 2 * TTL_MS));
     }
     // The paused instance's lines after its pause are stale by design: cut at the pause.
     const lines = (await readAudit(audit)).filter((line) =>
@@ -329,7 +363,7 @@ for (const target of ["remote", "azure"] as const) {
     console.log(
       `processor pause (${where}): ${result.entries} entries, ${result.saves} saves seen`,
     );
-    assert.equal(result.kills, 1, "the pause happened");
+    assert.ok(result.kills >= 1, "the pause happened");
     assert.deepEqual(result.problems, []);
   });
 }
