@@ -25,7 +25,7 @@ export { encodeEntry } from "./codec/encode.ts";
 export { decodeEntry } from "./codec/decode.ts";
 export * from "./bus.ts";
 export * from "./processor/run_processor.ts";
-export { MAX_CHECKPOINT_BYTES } from "./engine/_meta.ts";
+export { MAX_CHECKPOINT_BYTES, validateCheckpointValue } from "./engine/_meta.ts";
 export { entryDifferences } from "./entry_differences.ts";
 export {
   type VerifyOptions,

@@ -29,6 +29,29 @@ import type { StoreHandle } from "./_opened_store.ts";
  * ```
  */
 export const MAX_CHECKPOINT_BYTES = 64 * 1024;
+/**
+ * Checks a checkpoint's value as `putCheckpoint` does: a `Uint8Array` (else `InvalidArgument`)
+ * of at most {@linkcode MAX_CHECKPOINT_BYTES} (else `PayloadTooLarge`), both naming `value`.
+ *
+ * @example
+ * ```ts
+ * import { validateCheckpointValue } from "@streamkit/core";
+ * validateCheckpointValue(new Uint8Array(10)); // returns it
+ * ```
+ */
+export function validateCheckpointValue(value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new StreamkitError("InvalidArgument", "value: must be a Uint8Array");
+  }
+  if (value.byteLength > MAX_CHECKPOINT_BYTES) {
+    throw new StreamkitError(
+      "PayloadTooLarge",
+      `value: ${value.byteLength} bytes exceeds the limit of ${MAX_CHECKPOINT_BYTES} bytes for a checkpoint`,
+    );
+  }
+  return value;
+}
+
 /** The longest lease, in ms (a day), and the longest owner, in UTF-16 code units. */
 const MAX_TTL_MS = 86_400_000;
 const MAX_OWNER_LENGTH = 256;
@@ -184,15 +207,7 @@ export async function putCheckpoint(
   { expectedVersion, lease, signal }: PutCheckpointOptions,
 ): Promise<Checkpoint> {
   validateName("name", name);
-  if (!(value instanceof Uint8Array)) {
-    throw new StreamkitError("InvalidArgument", "value: must be a Uint8Array");
-  }
-  if (value.byteLength > MAX_CHECKPOINT_BYTES) {
-    throw new StreamkitError(
-      "PayloadTooLarge",
-      `value: ${value.byteLength} bytes exceeds the limit of ${MAX_CHECKPOINT_BYTES} bytes for a checkpoint`,
-    );
-  }
+  validateCheckpointValue(value);
   if (
     expectedVersion !== undefined && (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0)
   ) {

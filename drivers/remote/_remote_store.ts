@@ -12,7 +12,6 @@ import {
   type FollowEvent,
   type FollowSegmentArgs,
   type Lease,
-  MAX_CHECKPOINT_BYTES,
   type ProduceArgs,
   type ProduceRecord,
   type PutCheckpointOptions,
@@ -23,6 +22,7 @@ import {
   type Store,
   type StoreLimits,
   StreamkitError,
+  validateCheckpointValue,
   validateName,
 } from "@streamkit/core";
 import { EntryDecoder } from "@streamkit/core/driver";
@@ -279,15 +279,7 @@ export class RemoteStore implements Store {
     // The checks that cannot wait for the server: a plain `{$bytes}` object would pass for bytes
     // there, and a huge value is better refused before it is sent.
     validateName("name", name);
-    if (!(value instanceof Uint8Array)) {
-      throw new StreamkitError("InvalidArgument", "value: must be a Uint8Array");
-    }
-    if (value.byteLength > MAX_CHECKPOINT_BYTES) {
-      throw new StreamkitError(
-        "PayloadTooLarge",
-        `value: ${value.byteLength} bytes exceeds the limit of ${MAX_CHECKPOINT_BYTES} bytes for a checkpoint`,
-      );
-    }
+    validateCheckpointValue(value);
     const { expectedVersion, lease, signal } = options ?? {};
     const answer = await this.#call(
       "put-checkpoint",
