@@ -18,8 +18,9 @@ export interface ProcessorChildOrders {
   /** `false` runs without a lease (the control that must fail the audit). */
   lease: boolean;
   /**
-   * SIGSTOPs itself inside `handle` of its batch number `n` (from 1), after its exit line: once
-   * continued, its next step is that batch's save, with the lease it had.
+   * SIGSTOPs itself inside `handle` of its batch number `n` (from 1), after its exit line and
+   * after writing its pid to `<audit>.stopped`: once continued, its next step is that batch's
+   * save, with the lease it had.
    */
   stopSelfAtBatch?: number;
 }
@@ -51,7 +52,10 @@ await runProcessor(store, {
     record("enter", seqs);
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
     record("exit", seqs);
-    if (++batches === orders.stopSelfAtBatch && entries.length > 0) Deno.kill(Deno.pid, "SIGSTOP");
+    if (++batches === orders.stopSelfAtBatch && entries.length > 0) {
+      Deno.writeTextFileSync(`${orders.audit}.stopped`, String(Deno.pid));
+      Deno.kill(Deno.pid, "SIGSTOP");
+    }
   },
   signal: stop.signal,
 });

@@ -212,12 +212,16 @@ function watchCheckpoint(store: Store, problems: string[]) {
   };
 }
 
-/** Waits until process `pid` is stopped (state T in /proc/<pid>/stat). */
-async function waitStopped(pid: number): Promise<void> {
+/** Waits until the instance `pid` says (in `<audit>.stopped`) that it stops itself. */
+async function waitStopped(audit: string, pid: number): Promise<void> {
   const until = Date.now() + 15_000;
   while (Date.now() < until) {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("T")) return;
+    const said = await Deno.readTextFile(`${audit}.stopped`).catch(() => "");
+    if (said === String(pid)) {
+      // It sends itself SIGSTOP right after writing the file.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`process ${pid} did not stop itself`);
@@ -283,6 +287,8 @@ async function run({ target, lease, pause = false }: RunOptions): Promise<RunRes
     for (let i = 0; i < 3; i++) await start();
     let disturbing = true;
     const producing = produceUntil(store, () => !disturbing);
+    // Awaited below; a failure elsewhere first closes the store under it (no dangling rejection).
+    producing.catch(() => {});
     let last = 0;
     let paused: Child | undefined;
     for (let round = 0; round < (pause ? 1 : KILLS); round++) {
@@ -297,7 +303,7 @@ async function run({ target, lease, pause = false }: RunOptions): Promise<RunRes
         // takes over and saves further; continued, its stale save must be refused.
         await stopChild(active.process, "SIGKILL");
         const pausing = await startPausing();
-        await waitStopped(pausing.pid);
+        await waitStopped(audit, pausing.pid);
         last = Date.now();
         gone.set(pausing.pid, last);
         await start();
