@@ -22,6 +22,7 @@
  */
 
 export * from "./backend.ts";
+export { abortableSleep } from "./abortable_sleep.ts";
 export * from "./engine/backend_store_factory.ts";
 export * from "./codec/keys.ts";
 export { decodeTransaction, EntryDecoder } from "./codec/decode.ts";

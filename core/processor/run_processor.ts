@@ -6,6 +6,7 @@
  * @module
  */
 
+import { abortableSleep } from "../abortable_sleep.ts";
 import { StreamkitError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import { spaceOffset } from "../offsets.ts";
@@ -117,22 +118,6 @@ class Lost {
   constructor(readonly error: unknown) {}
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 function positiveInteger(argument: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || (value as number) < 1) {
@@ -190,8 +175,8 @@ export async function runProcessor(store: Store, options: ProcessorOptions): Pro
   try {
     while (!signal.aborted) {
       const lease = ttlMs === undefined ? undefined : await takeLease(instance, ttlMs, signal);
-      const outcome = await runHolding(instance, lease, retry, signal);
-      if (outcome instanceof Lost) continue;
+      // Resolves when the lease is lost: wait for it again.
+      await runHolding(instance, lease, retry, signal);
     }
   } catch (error) {
     if (signal.aborted && error === signal.reason) return;
@@ -219,7 +204,7 @@ async function takeLease(instance: Instance, ttlMs: number, signal: AbortSignal)
       throw error;
     });
     if (lease) return lease;
-    await pause(Math.min(1_000, Math.max(10, Math.floor(ttlMs / 4))), signal);
+    await abortableSleep(Math.min(1_000, Math.max(10, Math.floor(ttlMs / 4))), signal);
   }
 }
 
@@ -251,7 +236,7 @@ async function runHolding(
   // Renewed at a third of the ttl: two renewals may fail before it expires.
   const renewing = lease && ttlMs !== undefined && (async () => {
     while (!stop.aborted) {
-      await pause(Math.max(1, Math.floor(ttlMs / 3)), stop);
+      await abortableSleep(Math.max(1, Math.floor(ttlMs / 3)), stop);
       try {
         lease = await store.renewLease(lease!, { ttlMs, signal: stop });
       } catch (error) {
@@ -343,7 +328,7 @@ async function handleWithRetries(
       if (attempt >= attempts) {
         throw new ProcessorHandleError(instance.name, attempts, saved, error);
       }
-      await pause(Math.min(maxDelayMs, minDelayMs * 2 ** (attempt - 1)), stop);
+      await abortableSleep(Math.min(maxDelayMs, minDelayMs * 2 ** (attempt - 1)), stop);
     }
   }
 }

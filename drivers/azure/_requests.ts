@@ -2,6 +2,7 @@
 // failure becomes a streamkit error that says what failed and never carries a secret.
 
 import { StreamkitError } from "@streamkit/core";
+import { abortableSleep } from "@streamkit/core/driver";
 
 /** How the driver retries transient failures. */
 export interface RetryPolicy {
@@ -85,21 +86,6 @@ function isTransientAzureError(error: unknown): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /**
  * Runs `attempt`, retrying transient failures with capped, jittered exponential backoff;
  * stops at once on a permanent failure or when `signal` aborts.
@@ -116,7 +102,7 @@ async function withRetry<T>(
     } catch (error) {
       if (retry >= policy.maxRetries || !isTransientAzureError(error)) throw error;
       const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-      await sleep(Math.random() * cap, signal);
+      await abortableSleep(Math.random() * cap, signal);
     }
   }
 }

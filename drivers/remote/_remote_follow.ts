@@ -10,7 +10,7 @@ import {
   spaceOffset,
   StreamkitError,
 } from "@streamkit/core";
-import { EntryDecoder } from "@streamkit/core/driver";
+import { abortableSleep, EntryDecoder } from "@streamkit/core/driver";
 import { type Connection, ConnectionDropped } from "./_connection.ts";
 import { FrameType, parseJson } from "./_frames.ts";
 import { argsToJson } from "./_wire.ts";
@@ -64,7 +64,7 @@ export async function* followRemote(
       signal.throwIfAborted();
       if (!resumable(error)) throw error;
     }
-    await wait(retryMs, signal);
+    await abortableSleep(retryMs, signal);
     retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
   }
 }
@@ -91,18 +91,4 @@ function resumable(error: unknown): boolean {
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) &&
     !(value instanceof Uint8Array);
-}
-
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
