@@ -34,9 +34,9 @@ const store = await factory.newStore(orders.storeId);
 const audit = await Deno.open(orders.audit, { append: true, create: true });
 const encoder = new TextEncoder();
 // One write per line, appended: lines of different processes never interleave.
-const record = (event: string, seqs: string[]) =>
+const record = (event: string, seqs: string[], token: number | undefined) =>
   audit.writeSync(
-    encoder.encode(JSON.stringify({ pid: Deno.pid, at: Date.now(), event, seqs }) + "\n"),
+    encoder.encode(JSON.stringify({ pid: Deno.pid, at: Date.now(), event, seqs, token }) + "\n"),
   );
 const stop = new AbortController();
 Deno.addSignalListener("SIGTERM", () => stop.abort());
@@ -47,11 +47,11 @@ await runProcessor(store, {
   spaces: ["jobs"],
   batch: { maxEntries: orders.maxEntries },
   lease: orders.lease ? { ttlMs: orders.ttlMs } : false,
-  handle: async ({ entries }) => {
+  handle: async ({ entries, lease }) => {
     const seqs = entries.map((entry) => `${entry.segment}:${entry.sequence}`);
-    record("enter", seqs);
+    record("enter", seqs, lease?.token);
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
-    record("exit", seqs);
+    record("exit", seqs, lease?.token);
     if (++batches === orders.stopSelfAtBatch && entries.length > 0) {
       Deno.writeTextFileSync(`${orders.audit}.stopped`, String(Deno.pid));
       Deno.kill(Deno.pid, "SIGSTOP");

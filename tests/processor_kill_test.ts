@@ -26,6 +26,8 @@ interface AuditLine {
   at: number;
   event: "enter" | "exit";
   seqs: string[];
+  /** The fencing token of the lease the batch was handed under (none without a lease). */
+  token?: number;
 }
 
 interface Child {
@@ -122,6 +124,23 @@ function auditProblems(
     intervals.push({ pid, from, to: kills.get(pid) ?? Number.POSITIVE_INFINITY });
   }
   intervals.sort((a, b) => a.from - b.from);
+  // Fencing tokens: each holder's above every earlier holder's, never shared by two processes.
+  const holders = new Map<number, number>();
+  let highest = 0;
+  for (const line of lines) {
+    if (line.event !== "enter" || line.token === undefined) continue;
+    const holder = holders.get(line.token);
+    if (holder !== undefined && holder !== line.pid) {
+      problems.push(`token ${line.token} handed to two instances: ${holder} and ${line.pid}`);
+      break;
+    }
+    if (line.token < highest) {
+      problems.push(`token ${line.token} handed after token ${highest}`);
+      break;
+    }
+    holders.set(line.token, line.pid);
+    highest = line.token;
+  }
   for (let i = 1; i < intervals.length; i++) {
     const [before, after] = [intervals[i - 1], intervals[i]];
     if (before.pid !== after.pid && after.from < before.to) {
@@ -146,6 +165,8 @@ interface RunResult {
   problems: string[];
   kills: number;
   lines: number;
+  /** Distinct fencing tokens in the audit. */
+  tokens: number;
   entries: number;
   /** Checkpoint saves seen by the watcher, and the ones that went backwards. */
   saves: number;
@@ -341,6 +362,7 @@ async function run({ target, lease, pause = false }: RunOptions): Promise<RunRes
       problems: [...auditProblems(lines, gone, expected), ...watchProblems],
       kills: gone.size,
       lines: lines.length,
+      tokens: new Set(lines.flatMap((line) => line.token === undefined ? [] : [line.token])).size,
       entries: expected.length,
       saves,
     };
@@ -358,9 +380,10 @@ for (const target of ["remote", "azure"] as const) {
     const result = await run({ target, lease: true });
     console.log(
       `processor kills (${where}): ${result.kills} kills, ${result.entries} entries, ` +
-        `${result.lines} audit lines, ${result.saves} saves seen`,
+        `${result.lines} audit lines, ${result.tokens} fencing tokens, ${result.saves} saves seen`,
     );
     assert.equal(result.kills, KILLS, `only ${result.kills} kills happened`);
+    assert.ok(result.tokens > KILLS, `each kill brings a new holder: ${result.tokens} tokens`);
     assert.deepEqual(result.problems, []);
   });
 

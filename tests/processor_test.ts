@@ -10,6 +10,7 @@ import {
   runProcessor,
   type Store,
   type StoreFactory,
+  StreamkitError,
   toHex,
 } from "../core/mod.ts";
 import { LevelStoreFactory } from "../drivers/level/mod.ts";
@@ -219,7 +220,143 @@ for (const [driver, open] of drivers) {
       await cleanup();
     }
   });
+
+  Deno.test(`processor (${driver}): a batch is handed once the save before it is done; a stop waits for the save in hand`, async () => {
+    const { factory, cleanup } = await open();
+    try {
+      const store = await factory.newStore(STORE);
+      await produce(store, "a", 1, 10);
+      const events: string[] = [];
+      let kept: Record<string, Uint8Array> | undefined;
+      let batch = 0;
+      // Saves that take a while: the next batch is read meanwhile, never handed before.
+      const checkpoint = {
+        load: () => Promise.resolve(kept),
+        save: async (position: Record<string, Uint8Array>) => {
+          events.push(`save ${batch}`);
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          kept = position;
+          events.push(`saved ${batch}`);
+        },
+      };
+      const run = await runUntil(store, "slow-saves", (handled) => {
+        events.push(`handle ${++batch}`);
+        return handled.length >= 6;
+      }, { checkpoint, batch: { maxEntries: 2 } });
+      events.push("resolved");
+      assert.deepEqual(run.handled, ["a:1", "a:2", "a:3", "a:4", "a:5", "a:6"]);
+      assert.deepEqual(events, [
+        "handle 1",
+        "save 1",
+        "saved 1",
+        "handle 2",
+        "save 2",
+        "saved 2",
+        "handle 3",
+        "save 3",
+        "saved 3",
+        "resolved",
+      ]);
+      assert.deepEqual(kept, run.batches[2].position, "the batch in hand at the stop is saved");
+      const lease = (await Array.fromAsync(store.getLeases())).find((l) => l.name === "slow-saves");
+      assert.equal(lease?.expiresAt, 0, "the lease is released once the save is done");
+      await store.close();
+    } finally {
+      await factory.close();
+      await cleanup();
+    }
+  });
+
+  Deno.test(`processor (${driver}): a save that fails rejects, and no batch is handed after it`, async () => {
+    const { factory, cleanup } = await open();
+    try {
+      const store = await factory.newStore(STORE);
+      await produce(store, "a", 1, 10);
+      let saves = 0;
+      const handled: number[] = [];
+      const checkpoint = {
+        load: () => Promise.resolve(undefined),
+        save: () => ++saves === 2 ? Promise.reject(new Error("disk full")) : Promise.resolve(),
+      };
+      await assert.rejects(
+        runProcessor(store, {
+          name: "failing-save",
+          spaces: ["orders"],
+          batch: { maxEntries: 2 },
+          checkpoint,
+          handle: ({ entries }) => void handled.push(entries.length),
+          signal: AbortSignal.timeout(15_000),
+        }),
+        /disk full/,
+      );
+      assert.deepEqual(
+        handled,
+        [2, 2],
+        "the third batch waits for the second's save, which failed",
+      );
+      await store.close();
+    } finally {
+      await factory.close();
+      await cleanup();
+    }
+  });
 }
+
+/** `store` whose renewals all fail as an unreachable backend's would. */
+function withFailingRenewals(store: Store): Store {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === "renewLease") {
+        return () =>
+          Promise.reject(new StreamkitError("Unavailable", "renewal refused by the test"));
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+Deno.test("processor: no batch is handed with less than a third of the lease's ttl left; it takes the lease again", async () => {
+  const factory = new MemoryStoreFactory();
+  try {
+    const store = await factory.newStore(STORE);
+    await produce(store, "a", 1, 24);
+    const ttlMs = 600;
+    const remaining: number[] = [];
+    const tokens: number[] = [];
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error("timed out")), 15_000);
+    let handled = 0;
+    try {
+      await runProcessor(withFailingRenewals(store), {
+        name: "margin",
+        spaces: ["orders"],
+        batch: { maxEntries: 1 },
+        lease: { ttlMs },
+        handle: async ({ entries, lease }) => {
+          remaining.push(lease!.expiresAt - Date.now());
+          tokens.push(lease!.token);
+          // 50 ms a batch: a lease never renewed runs low after some 8 batches.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          handled += entries.length;
+          if (handled >= 24) controller.abort();
+        },
+        signal: controller.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.equal(handled, 24);
+    assert.ok(
+      remaining.every((ms) => ms >= ttlMs / 3 - 5),
+      `a batch was handed with ${Math.min(...remaining)} ms of the lease left (ttl ${ttlMs})`,
+    );
+    assert.ok(new Set(tokens).size >= 2, `the lease was taken again: tokens ${tokens}`);
+    assert.deepEqual(tokens, [...tokens].sort((a, b) => a - b), "tokens only rise");
+  } finally {
+    await factory.close();
+  }
+});
 
 Deno.test("processor: catching up with nothing new since the last batch hands an empty caught-up batch", async () => {
   const factory = new MemoryStoreFactory();

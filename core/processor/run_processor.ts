@@ -15,9 +15,9 @@ import { decodePosition, encodePosition } from "./_position.ts";
 
 /**
  * What `handle` gets: entries in the follow's order, the position after the last of them (each
- * space's offset), and whether the follow had caught up when the batch was cut. A caught-up
- * with nothing new since the last batch (at the start, or after a batch cut at `maxEntries`)
- * comes as an empty batch, so a handler always learns it is caught up.
+ * space's offset), whether the follow had caught up when the batch was cut, and the lease held.
+ * A caught-up with nothing new since the last batch (at the start, or after a batch cut at
+ * `maxEntries`) comes as an empty batch, so a handler always learns it is caught up.
  *
  * @example
  * ```ts
@@ -32,6 +32,11 @@ export interface ProcessorBatch {
   position: Record<string, Uint8Array>;
   /** Whether the follow had caught up when the batch was cut. */
   caughtUp: boolean;
+  /**
+   * The lease held while the batch is handed (`undefined` with `lease: false`): its `token`
+   * fences the handler's own writes, rising with every new holder.
+   */
+  lease: Lease | undefined;
 }
 
 /**
@@ -250,6 +255,24 @@ async function runHolding(
     let position = await loadPosition(instance);
     let saved = { ...position };
     let entries: Entry[] = [];
+    // A batch's save runs while the next batch is read; it ends before that batch is handed.
+    let saving: Promise<unknown> | undefined;
+    let saveFailure: { error: unknown } | undefined;
+    const saveDone = async () => {
+      await saving;
+      saving = undefined;
+      if (saveFailure) throw saveFailure.error;
+    };
+    const save = async (batchPosition: Record<string, Uint8Array>) => {
+      try {
+        if (instance.checkpoint) await instance.checkpoint.save(batchPosition);
+        else await store.putCheckpoint(name, encodePosition(batchPosition), { lease });
+        saved = batchPosition;
+      } catch (error) {
+        if (error instanceof StreamkitError && error.kind === "LeaseLost") lose(error);
+        else saveFailure = { error };
+      }
+    };
     const deliver = async (caughtUp: boolean) => {
       // Offsets are encoded once a batch is cut, from its last entry of each space: encoding
       // one per entry would cost about as much as reading it.
@@ -257,43 +280,42 @@ async function runHolding(
       for (const entry of entries) last.set(entry.space, entry);
       position = { ...position };
       for (const [space, entry] of last) position[space] = spaceOffset(entry);
-      const batch = { entries, position, caughtUp };
+      const handed = entries;
       entries = [];
+      await saveDone();
+      if (lost) return;
       // Renewed at a third of the ttl, a healthy lease has two thirds left: with less, renewals
       // failed twice, and another host's clock (a shared store) may see it expired already.
       if (lease && ttlMs !== undefined && Date.now() >= lease.expiresAt - ttlMs / 3) {
         return lose(new Error("lease nearly expired without a renewal"));
       }
+      const batch = { entries: handed, position, caughtUp, lease };
       await handleWithRetries(instance, batch, saved, retry, stop);
       // A batch handled is saved also when the caller stopped meanwhile (the stop ends the
       // processor after it); not once the lease is lost: the next holder hands it again.
       if (lost || batch.entries.length === 0) return;
-      if (instance.checkpoint) await instance.checkpoint.save(batch.position);
-      else {
-        await store.putCheckpoint(name, encodePosition(batch.position), { lease })
-          .catch((error) => {
-            if (error instanceof StreamkitError && error.kind === "LeaseLost") return lose(error);
-            throw error;
-          });
-      }
-      saved = batch.position;
+      saving = save(batch.position);
     };
     const cursors = Object.fromEntries(spaces.map((space) => [space, position[space]]));
     // Whether the last batch handed said caught-up: a caught-up with nothing new since a batch
     // cut at maxEntries (or since the start) hands an empty batch, so `handle` learns of it.
     let toldCaughtUp = false;
-    for await (const event of store.follow({ spaces: cursors, signal: stop })) {
-      if (event.type === "entry") {
-        entries.push(event.entry);
-        if (entries.length >= maxEntries) {
-          toldCaughtUp = false;
-          await deliver(false);
+    try {
+      for await (const event of store.follow({ spaces: cursors, signal: stop })) {
+        if (event.type === "entry") {
+          entries.push(event.entry);
+          if (entries.length >= maxEntries) {
+            toldCaughtUp = false;
+            await deliver(false);
+          }
+        } else if (entries.length > 0 || !toldCaughtUp) {
+          toldCaughtUp = true;
+          await deliver(true);
         }
-      } else if (entries.length > 0 || !toldCaughtUp) {
-        toldCaughtUp = true;
-        await deliver(true);
+        if (lost) return lost;
       }
-      if (lost) return lost;
+    } finally {
+      await saveDone();
     }
     return lost;
   } catch (error) {

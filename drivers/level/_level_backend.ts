@@ -9,7 +9,6 @@ import {
   decodeUtf8,
   EntryDecoder,
   EntryEncoder,
-  equalBytes,
   type MetaKind,
   type MetaRecord,
   type MetaWrite,
@@ -26,6 +25,7 @@ import {
   writeU64BE,
 } from "@streamkit/core/driver";
 import { decodeHead, encodeHead } from "./_head_codec.ts";
+import { metaPrefix, MetaRecords } from "./_meta_records.ts";
 
 /** The database as this driver opens it: keys and values are byte views. */
 export type LevelDatabase = ClassicLevel<Uint8Array, Uint8Array>;
@@ -62,9 +62,6 @@ const NO_VALUE = new Uint8Array(0);
 const SEPARATOR = new Uint8Array([0x00]);
 const utf8 = new TextEncoder();
 const SPACE_INVENTORY = encodeFirst("INV", "SPACES");
-/** Checkpoints and leases: `META,<kind>,<name>`, beside the data's `DAT` and `INV` keys. */
-const metaPrefix = (kind: MetaKind) => encodeFirst("META", kind);
-const metaKey = (kind: MetaKind, name: string) => concatBytes(metaPrefix(kind), utf8.encode(name));
 
 /** `prefix` followed by the 8 big-endian bytes of `value` (a u64 key part). */
 function withU64(prefix: Uint8Array, value: number): Uint8Array {
@@ -204,12 +201,12 @@ export class LevelBackend implements StoreBackend {
   readonly limits: BackendLimits;
   #db: LevelDatabase;
   #encoder = new EntryEncoder();
-  /** `putMeta` reads then writes: one at a time (one process owns the database). */
-  #metaWrites: Promise<unknown> = Promise.resolve();
+  #meta: MetaRecords;
 
   constructor(db: LevelDatabase, limits: BackendLimits) {
     this.#db = db;
     this.limits = limits;
+    this.#meta = new MetaRecords(db);
   }
 
   async readHead(space: string, segment: string): Promise<SegmentHead | undefined> {
@@ -290,40 +287,12 @@ export class LevelBackend implements StoreBackend {
     yield* this.#names(encodeFirst("INV", "SEGMENTS", space), "segment");
   }
 
-  /** A meta record's stored value: its version (a float64) then its bytes. */
-  async getMeta(kind: MetaKind, name: string): Promise<MetaRecord | undefined> {
-    const stored = await this.#db.get(metaKey(kind, name));
-    if (stored === undefined) return undefined;
-    if (stored.byteLength < 8) {
-      throw new StreamkitError("CorruptData", `${kind} ${JSON.stringify(name)}: record is cut`);
-    }
-    const version = new DataView(stored.buffer, stored.byteOffset, 8).getFloat64(0);
-    return { value: new Uint8Array(stored.subarray(8)), version: String(version) };
+  getMeta(kind: MetaKind, name: string): Promise<MetaRecord | undefined> {
+    return this.#meta.get(kind, name);
   }
 
   putMeta(writes: readonly MetaWrite[]): Promise<boolean> {
-    const written = this.#metaWrites.then(async () => {
-      const records = await Promise.all(writes.map(({ kind, name }) => this.getMeta(kind, name)));
-      if (writes.some(({ expected }, i) => expected !== records[i]?.version)) return false;
-      // Lease changes are synced: a token must never be handed out twice, even after a machine
-      // crash. A checkpoint (with its lease rewritten as it was) is not: losing the last ones to
-      // a machine crash only hands their batches again, and a sync per batch would cost more
-      // than the batch. A process crash loses nothing either way.
-      const sync = writes.some(({ kind, value }, i) =>
-        kind === "lease" && !equalBytes(value, records[i]?.value ?? NO_VALUE)
-      );
-      const batch = this.#db.batch();
-      writes.forEach(({ kind, name, value }, i) => {
-        const stored = new Uint8Array(8 + value.byteLength);
-        new DataView(stored.buffer).setFloat64(0, Number(records[i]?.version ?? 0) + 1);
-        stored.set(value, 8);
-        batch.put(metaKey(kind, name), stored);
-      });
-      await batch.write({ sync });
-      return true;
-    });
-    this.#metaWrites = written.catch(() => {});
-    return written;
+    return this.#meta.put(writes);
   }
 
   async *listMeta(kind: MetaKind): AsyncIterable<string> {
