@@ -200,7 +200,10 @@ interface Instance {
   owner: string;
 }
 
-/** Waits for the lease: asks again every quarter ttl (at most every second) while it is held. */
+/**
+ * Waits for the lease: asks again every quarter ttl, at most every 250 ms, while it is held (a
+ * takeover comes at most that long after the holder's lease expired).
+ */
 async function takeLease(instance: Instance, ttlMs: number, signal: AbortSignal): Promise<Lease> {
   const { store, name, owner } = instance;
   while (true) {
@@ -209,7 +212,7 @@ async function takeLease(instance: Instance, ttlMs: number, signal: AbortSignal)
       throw error;
     });
     if (lease) return lease;
-    await abortableSleep(Math.min(1_000, Math.max(10, Math.floor(ttlMs / 4))), signal);
+    await abortableSleep(Math.min(250, Math.max(10, Math.floor(ttlMs / 4))), signal);
   }
 }
 

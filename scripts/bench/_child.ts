@@ -311,6 +311,8 @@ function scenarioRun(contestant: Contestant<Driver>, workload: Workload) {
       return contestant.crossProcess?.(workload.cross);
     case "followers":
       return contestant.followers?.(workload.followers);
+    case "processorTakeover":
+      return contestant.processorTakeover?.(workload.takeover);
   }
 }
 

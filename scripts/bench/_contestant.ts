@@ -14,6 +14,7 @@ import {
   type Driver,
   type LatencySamples,
   PAYLOAD_BYTES,
+  type ProcessorTakeover,
   type Read,
   type SpaceScale,
 } from "./_workload.ts";
@@ -144,6 +145,8 @@ export interface Contestant<D extends Driver> {
   crossProcess?(cross: CrossProcess): ScenarioRun<D>;
   /** A commit to its delivery at many idle followers of one server, and its memory (remote). */
   followers?(followers: RemoteFollowers): ScenarioRun<D>;
+  /** A processor's takeover after the SIGKILL of its lease's holder (streamkit's azure). */
+  processorTakeover?(takeover: ProcessorTakeover): ScenarioRun<D>;
 }
 
 /**

@@ -32,6 +32,7 @@ import { SimulatedPasses } from "./_simulated_passes.ts";
 import { startSimulator } from "./_simulator.ts";
 import { spaceScale } from "./_space_scale.ts";
 import { crossProcess } from "./_cross_process.ts";
+import { processorTakeover } from "./_processor_takeover.ts";
 import {
   consumed,
   countEntries,
@@ -178,4 +179,5 @@ export const contestant: Contestant<"azure"> = {
   }),
   spaceScale,
   crossProcess,
+  processorTakeover,
 };

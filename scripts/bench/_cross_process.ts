@@ -12,6 +12,7 @@
  */
 
 import type { Entry, Store } from "../../core/mod.ts";
+import { sleep, withTimeout } from "../../core/_async.ts";
 import { AzureStoreFactory, azureTableName } from "../../drivers/azure/mod.ts";
 import type { Measured, ScenarioArgs, ScenarioRun } from "./_contestant.ts";
 import { tableClient } from "./_azure_tables.ts";
@@ -134,23 +135,6 @@ async function follow(
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** `promise`, or a failure naming `what` once `ms` have passed. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done in ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Waits until the follower delivered `expected` entries; fails on its error or the timeout. */
 async function allDelivered(deliveries: Deliveries, expected: number): Promise<void> {
   const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
@@ -237,17 +221,17 @@ async function measureWriters(
       return startWriter(orders, connectionString);
     });
     // Each starts its simulator, opens its store and warms up, then waits for the word.
-    await within(
+    await withTimeout(
       Promise.all(started.map((writer) => writer.ready)),
-      START_TIMEOUT_MS,
       "starting the writers",
+      START_TIMEOUT_MS,
     );
     const cpuBefore = cpuTimes();
     for (const writer of started) writer.go();
-    const reports = await within(
+    const reports = await withTimeout(
       Promise.all(started.map((writer) => writer.report)),
-      WRITE_TIMEOUT_MS,
       "writing",
+      WRITE_TIMEOUT_MS,
     );
     const cpuAfter = cpuTimes();
     const cpuBusy = cpuBefore && cpuAfter && cpuAfter.total > cpuBefore.total

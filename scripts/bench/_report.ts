@@ -21,6 +21,7 @@ import {
   shardResults,
   writersResults,
 } from "./_report_format.ts";
+import { processorTakeoverReport } from "./_report_azure.ts";
 import { remoteReporterOf } from "./_report_remote.ts";
 import { type Scenario, workloadOf } from "./_scenarios.ts";
 import type { Workload } from "./_workload.ts";
@@ -50,6 +51,8 @@ export interface ReportRows {
   scale: string[];
   /** `azure.follow.crossProcess`, a row per writer count. */
   crossProcess: string[];
+  /** `azure.processor.takeover`. */
+  takeover: string[];
   /** The remote scenarios against the level driver embedded. */
   remote: string[];
   remoteFollow: string[];
@@ -347,6 +350,8 @@ function reporterOf({ kind, driver }: Workload): ReportScenario {
       return spaceScale;
     case "crossProcess":
       return crossProcess;
+    case "processorTakeover":
+      return processorTakeoverReport;
     case "simulatedProduce":
     case "simulatedConsume":
       return simulated;
@@ -378,6 +383,7 @@ export function buildReport(
     simulated: [],
     scale: [],
     crossProcess: [],
+    takeover: [],
     remote: [],
     remoteFollow: [],
     remoteFollowers: [],

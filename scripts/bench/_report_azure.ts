@@ -1,15 +1,16 @@
 /**
  * The Azure tables of the benchmark's report, with their notes: throughput against
  * @azure/data-tables, following, the scenarios through the Azure simulator, a space's
- * throughput by shard count, and following writer processes.
+ * throughput by shard count, following writer processes, and a processor's takeover.
  *
  * @module
  */
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import type { ReportRows, RunDescription } from "./_report.ts";
-import { describeNetwork, formatSamples, printTable } from "./_report_format.ts";
+import type { TakeoverDetails } from "./_processor_takeover.ts";
+import type { ReportRows, ReportScenario, RunDescription } from "./_report.ts";
+import { describeNetwork, formatSamples, medianOf, printTable } from "./_report_format.ts";
 import { SCENARIOS } from "./_scenarios.ts";
 import { RTT10, WORKLOADS } from "./_workload.ts";
 
@@ -21,6 +22,38 @@ function azuriteVersion(): string {
     return "?";
   }
 }
+
+/**
+ * `azure.processor.takeover`: each kill's time to the next batch, over all runs (median and
+ * longest), against the goal.
+ *
+ * @example
+ * ```ts ignore
+ * processorTakeoverReport(scenario, runsOf, rows, jsonLines);
+ * ```
+ */
+export const processorTakeoverReport: ReportScenario = (scenario, runsOf, rows, jsonLines) => {
+  const runs = runsOf(scenario, scenario.contestants[0])!
+    .map((run) => run.details as unknown as TakeoverDetails);
+  const takeovers = runs.flatMap((run) => run.takeoversMs).sort((a, b) => a - b);
+  const longest = takeovers.at(-1)!;
+  const goal = scenario.maxTakeoverMs;
+  const mark = goal === undefined ? "" : longest <= goal ? " ✓" : ` ✗ (goal ≤ ${goal} ms)`;
+  rows.takeover.push(
+    `| ${runs[0].ttlMs.toLocaleString("en-US")} ms | ${takeovers.length} | ${
+      Math.round(medianOf(takeovers)).toLocaleString("en-US")
+    } ms | ${Math.round(takeovers[0]).toLocaleString("en-US")} ms | ${
+      Math.round(longest).toLocaleString("en-US")
+    } ms${mark} |`,
+  );
+  jsonLines.push(JSON.stringify({
+    scenario: scenario.name,
+    ttlMs: runs[0].ttlMs,
+    kills: takeovers.length,
+    takeoverMedianMs: Math.round(medianOf(takeovers)),
+    takeoverMaxMs: Math.round(longest),
+  }));
+};
 
 /**
  * Prints the Azure tables that have rows, under one heading.
@@ -36,7 +69,7 @@ export function printAzureTables(rows: ReportRows, run: RunDescription): void {
   const crossGoals = SCENARIOS.find((scenario) => scenario.name === "azure.follow.crossProcess");
   if (
     rows.azure.length > 0 || rows.azureFollow.length > 0 || rows.simulated.length > 0 ||
-    rows.scale.length > 0 || rows.crossProcess.length > 0
+    rows.scale.length > 0 || rows.crossProcess.length > 0 || rows.takeover.length > 0
   ) {
     console.log(
       `\nstreamkit azure driver on Azurite ${azuriteVersion()} (in memory, one for every run), ` +
@@ -134,5 +167,20 @@ export function printAzureTables(rows: ReportRows, run: RunDescription): void {
       `runs' own ratios (goal ${crossGoals?.perWriterGoal}). CPU busy: the host's cores, all ` +
       "processes, while the writers wrote (/proc/stat). Percentiles: medians over the runs; " +
       "the other columns are those of the median run.",
+  );
+  const { takeover } = WORKLOADS["azure.processor.takeover"];
+  printTable(
+    rows.takeover,
+    "\n| azure.processor.takeover: lease ttl | kills | kill to next batch (median) | shortest | " +
+      "longest |",
+    "|---|---:|---:|---:|---:|",
+    "\nrunProcessor instances in processes of their own, each behind a simulator of its own " +
+      `(${describeNetwork(takeover.network)}), the lease's ttl ${takeover.ttlMs} ms (renewed ` +
+      "every third of it): the holder and one instance waiting for the lease, while the " +
+      `measuring process produces a chunk of 5 entries every ${takeover.produceIntervalMs} ms. ` +
+      `The holder is SIGKILLed ${takeover.kills} times per run, at a random point of its ` +
+      "renewal cycle, and a replacement started after each takeover; the figure is the time " +
+      "from the kill to the first batch another instance was handed, on the host's wall " +
+      "clock (goal: ≤ ttl + 1 s). All runs' kills together.",
   );
 }

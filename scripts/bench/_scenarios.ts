@@ -46,6 +46,8 @@ export interface Scenario {
   perWriterGoal?: number;
   /** A followers scenario's goal: the most the server's resident memory may grow, in MiB. */
   maxRssGrowthMiB?: number;
+  /** A takeover scenario's goal: the longest time from a kill to the next batch, in ms. */
+  maxTakeoverMs?: number;
 }
 
 const LEVEL_CONTESTANTS: ContestantName[] = ["level", "classic-level", "deno-kv"];
@@ -54,6 +56,7 @@ const AZURE_CONTESTANTS: ContestantName[] = ["azure", "data-tables"];
 const REMOTE_CONTESTANTS: ContestantName[] = ["remote", "level"];
 
 const { cross: CROSS_PROCESS } = WORKLOADS["azure.follow.crossProcess"];
+const { takeover: TAKEOVER } = WORKLOADS["azure.processor.takeover"];
 
 const LEVEL_PRODUCE_GOALS = { "classic-level": 0.7, "deno-kv": 2 };
 const LEVEL_CONSUME_GOALS = { "classic-level": 0.6, "deno-kv": 1.2 };
@@ -146,6 +149,13 @@ export const SCENARIOS: readonly Scenario[] = [
     maxP99Ms: CROSS_PROCESS.allowanceMs + CROSS_PROCESS.pollIntervalMs +
       3 * CROSS_PROCESS.network.latencyMs,
     perWriterGoal: 0.8,
+  },
+  // The next holder takes the lease once it expired (at most the ttl after the last renewal)
+  // and is handed a batch within a second of that.
+  {
+    name: "azure.processor.takeover",
+    contestants: ["azure"],
+    maxTakeoverMs: TAKEOVER.ttlMs + 1_000,
   },
   // The remote driver through a server process on 127.0.0.1 (the level driver behind it),
   // against the level driver embedded (the "level" contestant, in a process of its own): what

@@ -118,6 +118,23 @@ export interface CrossProcess {
 }
 
 /**
+ * How the processor takeover runs: instances of a processor with a lease of `ttlMs`, each in a
+ * process behind a simulator with `network`, while a chunk is produced every
+ * `produceIntervalMs`; the holder is SIGKILLed `kills` times.
+ *
+ * @example
+ * ```ts ignore
+ * const { ttlMs, kills } = WORKLOADS["azure.processor.takeover"].takeover;
+ * ```
+ */
+export interface ProcessorTakeover {
+  ttlMs: number;
+  kills: number;
+  network: SimulatedNetwork;
+  produceIntervalMs: number;
+}
+
+/**
  * What a scenario does, the same for every contestant: produce into `segments` segments
  * concurrently, consume what a setup wrote, consume while sampling the heap (`memory`), time
  * single entries from their produce to a follower in the same process (`followLatency`), or
@@ -130,7 +147,8 @@ export interface CrossProcess {
  * (`simulatedProduce`, `simulatedConsume`); or measure how a space's write throughput grows
  * with its shards under the simulator's partition limits (`spaceScale`); or time entries from
  * their commit in writer processes to a follower in another (`crossProcess`); or time a commit
- * to its delivery at many idle followers of one server, and the server's memory (`followers`).
+ * to its delivery at many idle followers of one server, and the server's memory (`followers`);
+ * or time a processor's takeover after the SIGKILL of its lease's holder (`processorTakeover`).
  *
  * @example
  * ```ts ignore
@@ -150,7 +168,8 @@ export type Workload =
   | { driver: Driver; kind: "simulatedConsume"; read: Read; network: SimulatedNetwork }
   | { driver: Driver; kind: "spaceScale"; scale: SpaceScale }
   | { driver: Driver; kind: "crossProcess"; cross: CrossProcess }
-  | { driver: Driver; kind: "followers"; followers: RemoteFollowers };
+  | { driver: Driver; kind: "followers"; followers: RemoteFollowers }
+  | { driver: Driver; kind: "processorTakeover"; takeover: ProcessorTakeover };
 
 /** The kinds of scenario that time their own writes: they have no setup. */
 const WRITING_KINDS: ReadonlySet<Workload["kind"]> = new Set([
@@ -160,6 +179,7 @@ const WRITING_KINDS: ReadonlySet<Workload["kind"]> = new Set([
   "spaceScale",
   "crossProcess",
   "followers",
+  "processorTakeover",
 ]);
 
 /**
@@ -307,6 +327,13 @@ export const WORKLOADS = {
       pollIntervalMs: 1_000,
       allowanceMs: 500,
     },
+  },
+  // Three processor instances over time, two at once (the lease's holder and one waiting), each
+  // in a process behind a simulator of its own, the holder SIGKILLed 5 times.
+  "azure.processor.takeover": {
+    driver: "azure",
+    kind: "processorTakeover",
+    takeover: { ttlMs: 5_000, kills: 5, network: RTT10, produceIntervalMs: 100 },
   },
   // The remote driver through a server process on 127.0.0.1 (the level driver on a fresh
   // directory behind it), against the level driver embedded in the measuring process: the
