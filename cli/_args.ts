@@ -37,7 +37,8 @@ export interface CommandLine {
 /**
  * Parses `args` against `options` (every option any command takes: which command accepts which
  * is checked by the caller, once it knows the command). Throws a {@linkcode UsageError} for an
- * unknown option, a missing or ambiguous value, a value given to a flag, or a repeated option.
+ * unknown option, a missing value (none, or a long option where it should be), a value given to
+ * a flag, or a repeated option.
  */
 export function parseCommandLine(args: string[], options: OptionSpecs): CommandLine {
   // Not strict: parseArgs' own errors do not say what a value should be; the tokens let the
@@ -72,13 +73,11 @@ export function parseCommandLine(args: string[], options: OptionSpecs): CommandL
       throw new UsageError(`${token.rawName} takes no value, got ${JSON.stringify(token.value)}`);
     }
     if (spec.type === "string" && token.value === undefined) throw new UsageError(expected);
-    if (
-      spec.type === "string" && !token.inlineValue && token.value?.startsWith("-") &&
-      token.value !== "-"
-    ) {
-      throw new UsageError(
-        `${expected}, got ${token.value} (write ${token.rawName}=${token.value} if that is the value)`,
-      );
+    // parseArgs takes the next argument as the value whatever it is: one spelled as a long option
+    // (`--limit --follow`) means the value was left out. Any other (`-1`, `-`, `-x`) is a value,
+    // checked by the command, whose message names it and what the flag expects.
+    if (spec.type === "string" && !token.inlineValue && token.value?.startsWith("--")) {
+      throw new UsageError(`${expected}, got ${token.value}: is the value missing?`);
     }
     if (given.has(token.name) && !spec.multiple) {
       throw new UsageError(`${token.rawName} is given twice`);

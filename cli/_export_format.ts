@@ -6,7 +6,7 @@
 // "value"} (what `checkpoints --format jsonl` prints too).
 
 import { type Checkpoint, type Entry, validateName, validateUuid } from "@streamkit/core";
-import { decodeBase64, encodeBase64 } from "./_base64.ts";
+import { base64Problem, decodeBase64, encodeBase64 } from "./_base64.ts";
 
 /** A line that is not an entry of the export format; the message says which field and why. */
 export class FormatError extends Error {
@@ -44,13 +44,32 @@ export function formatEntry(entry: Entry): string {
     },"payload":"${encodeBase64(entry.payload)}"}`;
 }
 
-/** Parses `line` as JSON; a {@linkcode FormatError} if it is not. */
+/**
+ * Parses `line` as JSON; a {@linkcode FormatError} if it is not, saying where in the line when
+ * the parser says it.
+ */
 export function parseJsonLine(line: string): unknown {
   try {
     return JSON.parse(line);
   } catch (error) {
-    throw new FormatError(`not JSON (${(error as Error).message})`);
+    throw new FormatError(jsonProblem(line, (error as Error).message));
   }
+}
+
+/**
+ * The parser's `message` about `line` as a message of the line's own: the parser counts lines
+ * and positions in the text it was given, one line, which messages name by its number in the
+ * input; so its position becomes a column of the line and its line and column go, as does the
+ * copy of the text it may quote.
+ */
+function jsonProblem(line: string, message: string): string {
+  const quoting = /^(.*?), (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s.exec(message);
+  if (quoting !== null) return `not JSON (${quoting[1]})`;
+  const at = /^(.*?)(?: in JSON)? at position (\d+)(?: \(line \d+ column \d+\))?$/s.exec(message);
+  if (at === null) return `not JSON (${message})`;
+  // Columns count characters, as an editor shows them, not the UTF-16 units of the position.
+  const column = [...line.slice(0, Number(at[2]))].length + 1;
+  return `not JSON at column ${column} (${at[1]})`;
 }
 
 /** `value` as a plain object with only `allowed` fields; a {@linkcode FormatError} otherwise. */
@@ -86,10 +105,13 @@ export function metadataOf(value: unknown): Record<string, string> {
   return value as Record<string, string>;
 }
 
-/** Bytes in standard base64 text, as field `what`. */
+/** Bytes in standard base64 text, as field `what`; the message says what is wrong with it. */
 function base64Of(what: string, value: unknown): Uint8Array {
-  const bytes = typeof value === "string" ? decodeBase64(value) : undefined;
-  if (bytes === undefined) throw new FormatError(`${what}: must be standard base64 text`);
+  if (typeof value !== "string") throw new FormatError(`${what}: must be standard base64 text`);
+  const bytes = decodeBase64(value);
+  if (bytes === undefined) {
+    throw new FormatError(`${what}: must be standard base64 text, but ${base64Problem(value)}`);
+  }
   return bytes;
 }
 

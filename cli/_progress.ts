@@ -51,9 +51,15 @@ export class Progress {
   readonly #timer: ReturnType<typeof setInterval> | undefined;
   entries = 0;
   bytes = 0;
+  /** What `bytes` counts, said after the figure: "of payloads", "written". */
+  readonly bytesAre: string;
 
-  /** Starts redrawing the progress line, if stderr is a terminal. */
-  constructor() {
+  /**
+   * Starts redrawing the progress line, if stderr is a terminal. `bytesAre` says what the bytes
+   * counted are, so that no one takes payload bytes for a file's size.
+   */
+  constructor(bytesAre = "of payloads") {
+    this.bytesAre = bytesAre;
     if (process.stderr.isTTY) {
       this.#timer = setInterval(() => this.#draw(), REDRAW_MS);
       this.#timer.unref();
@@ -65,9 +71,9 @@ export class Progress {
     return performance.now() - this.#started;
   }
 
-  /** Counts one more entry of `bytes` payload bytes. */
-  add(bytes: number): void {
-    this.entries++;
+  /** Counts `entries` more entries (one unless told) and `bytes` more bytes. */
+  add(bytes: number, entries = 1): void {
+    this.entries += entries;
     this.bytes += bytes;
   }
 
@@ -75,8 +81,9 @@ export class Progress {
   describe(): string {
     const elapsed = this.elapsedMs;
     const rate = elapsed > 0 ? Math.round(this.entries / (elapsed / 1000)) : 0;
-    return `${formatNumberOf(this.entries, "entry")}, ${formatBytes(this.bytes)}, ` +
-      `${formatCount(rate)} entries/s, ${formatDuration(elapsed)}`;
+    const bytes = `${formatBytes(this.bytes)} ${this.bytesAre}`;
+    return `${formatNumberOf(this.entries, "entry")}, ${bytes}, ${formatCount(rate)} entries/s, ` +
+      formatDuration(elapsed);
   }
 
   #draw(): void {

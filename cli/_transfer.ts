@@ -22,35 +22,47 @@ export interface SegmentRun {
   entries: AsyncIterable<Entry>;
 }
 
-/** What moving several segments did. */
+/** What moving several segments did, or has done so far. */
 export interface SegmentsMove {
-  /** The spaces of the segments moved. */
+  /** The spaces of the segments moved (or being moved). */
   spaces: Set<string>;
+  /** Segments moved, the one being moved included. */
   segments: number;
   /** Entries the destination held already, compared with the source's and equal. */
   checked: number;
+  /** Entries restored into the destination, each committed. */
+  restored: number;
+}
+
+/** A move that has done nothing yet. */
+export function newSegmentsMove(): SegmentsMove {
+  return { spaces: new Set(), segments: 0, checked: 0, restored: 0 };
 }
 
 /**
  * Moves each of `runs` into `destination` with {@linkcode moveSegment}, one after the other,
- * counting every entry done in `progress` (stopped if a move fails).
+ * counting every entry done in `progress` (stopped if a move fails). `moved` is kept up to date
+ * as entries are checked and committed, so that a caller can tell what a move that failed did.
  */
 export async function moveSegments(
   destination: Store,
   runs: AsyncIterable<SegmentRun>,
   progress: Progress,
   signal: AbortSignal,
+  moved: SegmentsMove = newSegmentsMove(),
 ): Promise<SegmentsMove> {
-  const moved: SegmentsMove = { spaces: new Set(), segments: 0, checked: 0 };
   try {
     for await (const { space, segment, entries } of runs) {
-      const { checked } = await moveSegment(destination, space, segment, entries, {
-        signal,
-        onEntry: (entry) => progress.add(entry.payload.byteLength),
-      });
       moved.spaces.add(space);
       moved.segments++;
-      moved.checked += checked;
+      await moveSegment(destination, space, segment, entries, {
+        signal,
+        onEntry: (entry, restored) => {
+          if (restored) moved.restored++;
+          else moved.checked++;
+          progress.add(entry.payload.byteLength);
+        },
+      });
     }
   } catch (error) {
     progress.stop();
@@ -124,7 +136,8 @@ export function segmentLabel(space: string, segment: string): string {
  * without gaps): the source's entries up to the destination's last sequence must be there
  * already and equal (every field, metadata in its key order: see `entryDifferences`), else a
  * {@linkcode CheckFailed} names the space, segment and sequence; the later ones are restored
- * exactly. `onEntry` is told of each source entry done.
+ * exactly. `onEntry` is told of each source entry done: `restored` when this move committed it,
+ * not when it was found there already.
  *
  * The rest is restored in batches of whole trxs, each an array (a restore from an array, unlike
  * one from an async source, does not race the signal for every entry), the next batch read from
@@ -135,7 +148,7 @@ export async function moveSegment(
   space: string,
   segment: string,
   source: AsyncIterable<Entry>,
-  options: { signal: AbortSignal; onEntry: (entry: Entry) => void },
+  options: { signal: AbortSignal; onEntry: (entry: Entry, restored: boolean) => void },
 ): Promise<SegmentMove> {
   const { signal, onEntry } = options;
   const label = segmentLabel(space, segment);
@@ -187,7 +200,7 @@ export async function moveSegment(
               `source's (source vs destination): ${differences.join("; ")}`,
           );
         }
-        onEntry(pending);
+        onEntry(pending, false);
         checked++;
         pending = undefined;
       }
@@ -201,11 +214,18 @@ export async function moveSegment(
     let restored = 0;
     const restoreBatch = async (entries: Entry[]) => {
       if (entries.length === 0) return;
-      for await (const _status of destination.restore({ space, segment, signal }, entries)) {
-        // one status per committed chunk
+      let done = 0;
+      const committed = (lastSequence: number) => {
+        for (; done < entries.length && entries[done].sequence <= lastSequence; done++) {
+          onEntry(entries[done], true);
+          restored++;
+        }
+      };
+      // One status per committed chunk: its entries count as done even if a later chunk fails.
+      for await (const status of destination.restore({ space, segment, signal }, entries)) {
+        committed(status.lastSequence);
       }
-      for (const entry of entries) onEntry(entry);
-      restored += entries.length;
+      committed(Infinity);
     };
     let reading: Promise<Batch> | undefined = readBatch(sourceEntries, pending);
     while (reading !== undefined) {

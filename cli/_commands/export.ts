@@ -2,6 +2,7 @@
 // by segment, then with --checkpoints every checkpoint (read before the entries), to stdout or a
 // file.
 
+import { Buffer } from "node:buffer";
 import { flagOption, listOption, stringOption } from "../_args.ts";
 import { checkpointsOption, readCheckpoints } from "../_checkpoint_transfer.ts";
 import type { Command } from "../_command.ts";
@@ -25,7 +26,8 @@ export const exportCommand: Command = {
     'the entries, one line each: {"checkpoint": name, "version", "updatedAt", "value": ' +
     '"<standard base64>"} (all of them, whatever --space says), read before the entries so ' +
     "that none points past them; leases are never exported. " +
-    "Progress goes to stderr when it is a terminal, and a summary line at the end.",
+    "Progress goes to stderr while it is a terminal, and a one-line summary always; the " +
+    "bytes they count are those written, the size of the file.",
   options: {
     space: spaceOption("export"),
     checkpoints: checkpointsOption(
@@ -51,24 +53,29 @@ export const exportCommand: Command = {
       values,
       { mustExist: true, signal },
       async (store, { storeId, database }) => {
-        const spaces = await selectSpaces(store, listOption(values, "space"), signal);
+        const spaces = await selectSpaces(store, storeId, listOption(values, "space"), signal);
         const checkpoints = withCheckpoints ? await readCheckpoints(store, signal) : [];
         const output = path === undefined
           ? LineOutput.stdout()
           : await LineOutput.file("--out", path);
-        const progress = new Progress();
+        // Bytes of the output, line breaks included: what the file holds once it is complete.
+        const progress = new Progress("written");
+        // Not async, as `output.line` is not: a line only queued costs no promise.
+        const write = (line: string, entries: number): Promise<void> => {
+          progress.add(Buffer.byteLength(line) + 1, entries);
+          return output.line(line);
+        };
         let segments = 0;
         try {
           for (const space of spaces) {
             for await (const segment of store.getSegments(space, { signal })) {
               segments++;
               for await (const entry of store.consumeSegment({ space, segment, signal })) {
-                await output.line(formatEntry(entry));
-                progress.add(entry.payload.byteLength);
+                await write(formatEntry(entry), 1);
               }
             }
           }
-          for (const checkpoint of checkpoints) await output.line(formatCheckpoint(checkpoint));
+          for (const checkpoint of checkpoints) await write(formatCheckpoint(checkpoint), 0);
           await output.finish(true);
         } catch (error) {
           progress.stop();

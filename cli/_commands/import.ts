@@ -11,7 +11,13 @@ import { UsageError } from "../_errors.ts";
 import { FormatError, parseExportLine } from "../_export_format.ts";
 import { type Input, openInput } from "../_input.ts";
 import { formatCount, formatNumberOf, Progress } from "../_progress.ts";
-import { moveSegments, segmentLabel, type SegmentRun } from "../_transfer.ts";
+import {
+  moveSegments,
+  newSegmentsMove,
+  segmentLabel,
+  type SegmentRun,
+  type SegmentsMove,
+} from "../_transfer.ts";
 
 /**
  * The input's entries, each with its line number; its checkpoints go to `checkpoints`, to be
@@ -74,6 +80,17 @@ async function* segmentRuns(input: Input, checkpoints: Checkpoint[]): AsyncItera
   }
 }
 
+/**
+ * The message of `error`, a line of the input that stopped the import, with what became of the
+ * entries before it: those written stay committed, and a complete input run again goes on.
+ */
+function resumeHint(error: UsageError, moved: SegmentsMove): string {
+  if (moved.restored === 0) return `${error.message}; nothing was written`;
+  return `${error.message}; the ${formatNumberOf(moved.restored, "entry")} written before it ` +
+    `${moved.restored === 1 ? "is" : "are"} committed: run the import again with the complete ` +
+    "input and it goes on where it stopped (what is there already is checked, not written twice)";
+}
+
 /** `streamkit import`. */
 export const importCommand: Command = {
   name: "import",
@@ -86,7 +103,9 @@ export const importCommand: Command = {
     "entries must equal the input's (compared one by one: trx id, payload, timestamp, trx, " +
     "metadata) and only the rest is restored, so running it again after an interruption goes " +
     "on where it stopped and never writes an entry twice. A difference ends it with exit code " +
-    "1, naming the space, segment and sequence. Restored entries keep their timestamps: " +
+    "1, naming the space, segment and sequence. A line that is not in the export format (a " +
+    "file cut short) stops it with exit code 2; the entries written before it stay committed " +
+    "and the summary says how many. Restored entries keep their timestamps: " +
     "import into a new or quiet store, not under live followers. The store is created if it " +
     'does not exist. Checkpoint lines ({"checkpoint", "version", "updatedAt", "value"}, from ' +
     "`export --checkpoints` or `checkpoints --format jsonl`) are written after the entries, " +
@@ -115,16 +134,25 @@ export const importCommand: Command = {
           const progress = new Progress();
           const checkpoints: Checkpoint[] = [];
           const runs = segmentRuns(input, checkpoints);
-          const moved = await moveSegments(store, runs, progress, signal);
+          const moved = newSegmentsMove();
+          const summary = (outcome: string) =>
+            `${outcome}: ${progress.describe()}: ${formatNumberOf(moved.segments, "segment")} in ` +
+            `${formatNumberOf(moved.spaces.size, "space")} from ${input.name} into store ` +
+            `${storeId} (${database.name}); ${formatCount(moved.checked)} of the entries were ` +
+            "there already and equal";
+          try {
+            await moveSegments(store, runs, progress, signal, moved);
+          } catch (error) {
+            // What was written stays: say how much, and (for a bad line) that a rerun goes on.
+            progress.finish(
+              `${summary("import stopped")}, ${formatCount(moved.restored)} written and committed`,
+            );
+            throw error instanceof UsageError ? new UsageError(resumeHint(error, moved)) : error;
+          }
           const carried = checkpoints.length === 0
             ? undefined
             : await writeCheckpoints(store, checkpoints, signal);
-          progress.finish(
-            `import: ${progress.describe()}: ${formatNumberOf(moved.segments, "segment")} in ` +
-              `${formatNumberOf(moved.spaces.size, "space")} from ${input.name} into store ` +
-              `${storeId} (${database.name}); ${formatCount(moved.checked)} of the entries were ` +
-              "there already and equal" + (carried ? `; ${describeCheckpoints(carried)}` : ""),
-          );
+          progress.finish(summary("import") + (carried ? `; ${describeCheckpoints(carried)}` : ""));
           return 0;
         },
       );
