@@ -2,6 +2,7 @@
 // server) and the store in it named by --store (or the only one there). Azure and servers connect
 // with secrets from environment variables, whose values are kept out of every message.
 
+import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import process from "node:process";
 import {
@@ -16,7 +17,7 @@ import { LevelStoreFactory } from "@streamkit/level";
 import { MemoryStoreFactory } from "@streamkit/memory";
 import { RemoteStoreFactory } from "@streamkit/remote";
 import { flagOption, type OptionSpecs, type OptionValues, stringOption } from "./_args.ts";
-import { UsageError } from "./_errors.ts";
+import { NotFound, UsageError } from "./_errors.ts";
 
 /** The database the demo and `streamkit` use when `--db` is not given. */
 export const DEFAULT_DB = "level:./.streamkit-data";
@@ -211,18 +212,45 @@ function remoteDatabase(flag: string, spec: string): Database {
 }
 
 /**
+ * Throws {@linkcode NotFound} when the LevelDB directory `path` is not there: a command that
+ * only reads says so rather than list an empty database (and creates no directory).
+ */
+async function assertDirectory(flag: string, spec: string, path: string): Promise<void> {
+  // A relative path is shown resolved: the default one depends on the working directory.
+  const where = resolve(path);
+  const directory = where === path ? "the directory" : `the directory ${where}`;
+  let isDirectory;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // Anything else (permission denied) is the driver's to tell, as it is when writing.
+    if (code !== "ENOENT" && code !== "ENOTDIR") return;
+    throw new NotFound(
+      `${flag} ${spec}: ${directory} does not exist`,
+      "commands that write, such as append and import, create it",
+    );
+  }
+  if (!isDirectory) throw new NotFound(`${flag} ${spec}: ${where} is not a directory`);
+}
+
+/**
  * Opens the database `spec` names (given as `flag`, `--db` or `--to`); the Azure options
  * `--allow-insecure-http` and `--table-prefix` come from `values`. Throws a usage error for
- * anything but `level:<dir>`, `memory:`, `azure` and a server's `http(s):` address.
+ * anything but `level:<dir>`, `memory:`, `azure` and a server's `http(s):` address; with
+ * `mustExist` (commands that only read), {@linkcode NotFound} for a LevelDB directory that does
+ * not exist. Without it, the directory is created when a store is.
  */
 export async function openDatabase(
   flag: string,
   spec: string,
   values: OptionValues,
+  options: { mustExist?: boolean } = {},
 ): Promise<Database> {
   if (spec.startsWith("level:")) {
     const path = spec.slice("level:".length);
     if (path === "") throw new UsageError(`${flag} expects level:<dir>, with a directory`);
+    if (options.mustExist) await assertDirectory(flag, spec, path);
     return database(spec, new LevelStoreFactory({ path }));
   }
   if (spec === "memory:" || spec === "memory") return database("memory:", new MemoryStoreFactory());
@@ -256,9 +284,12 @@ export function sameDatabase(a: string, b: string): boolean {
   return kind(a) === "azure" && kind(b) === "azure";
 }
 
-/** The database `--db` names (or the default). */
-export function sourceDatabase(values: OptionValues): Promise<Database> {
-  return openDatabase("--db", stringOption(values, "db") ?? DEFAULT_DB, values);
+/** The database `--db` names (or the default); `options` as {@linkcode openDatabase}'s. */
+export function sourceDatabase(
+  values: OptionValues,
+  options: { mustExist?: boolean } = {},
+): Promise<Database> {
+  return openDatabase("--db", stringOption(values, "db") ?? DEFAULT_DB, values, options);
 }
 
 /** A store id given as `flag`, checked and lower-cased. */
@@ -317,14 +348,14 @@ export interface StorePlace {
 
 /**
  * Runs `use` on the store `--db` and `--store` select (see {@linkcode selectStore}), then closes
- * the store and its database.
+ * the store and its database. With `mustExist`, a LevelDB directory must exist too.
  */
 export async function withSelectedStore<T>(
   values: OptionValues,
   options: { mustExist: boolean; signal: AbortSignal },
   use: (store: Store, place: StorePlace) => Promise<T>,
 ): Promise<T> {
-  await using database = await sourceDatabase(values);
+  await using database = await sourceDatabase(values, { mustExist: options.mustExist });
   const storeId = await selectStore(database, stringOption(values, "store"), options);
   await using store = await database.factory.newStore(storeId);
   return await use(store, { database, storeId });

@@ -20,6 +20,20 @@ export class CheckFailed extends Error {
   }
 }
 
+/**
+ * What a command reads is not there: a LevelDB directory, a space or a segment. Exit 1 (a typo
+ * must not look like an empty space). The message is `what`, then `hint` in parentheses.
+ */
+export class NotFound extends Error {
+  /** What is not there, e.g. `store <id> holds no space "orders"`. */
+  readonly what: string;
+  constructor(what: string, hint?: string) {
+    super(hint === undefined ? what : `${what} (${hint})`);
+    this.name = "NotFound";
+    this.what = what;
+  }
+}
+
 /** The reason a command's signal aborts with on SIGINT or SIGTERM. */
 export class Interrupted extends Error {
   constructor(signal: string) {

@@ -56,11 +56,18 @@ export function acceptedOptions(command: Command): OptionSpecs {
   };
 }
 
+// The README's "Operating a store" lists the same exit codes and says the same of progress:
+// change both together.
 const EXIT_CODES = "Exit codes: 0 success; 1 a failed check (verify found damage, copy or " +
-  "import found that the destination differs from the source, status of a segment with no " +
-  "entries) or a command that could not complete; 2 bad usage (the message names the flag or " +
-  "argument and what it expects); 130 interrupted by SIGINT or SIGTERM (what was committed " +
-  "stays: import and copy continue when run again).";
+  "import found that the destination differs from the source), `status` of a segment with no " +
+  "entries, a space or segment that does not exist, a LevelDB directory that does not exist, " +
+  "or a command that could not complete; 2 bad usage (the message names the flag or argument " +
+  "and what it expects; a `--store` the database does not hold too); 130 interrupted by SIGINT (Ctrl-C) or SIGTERM, " +
+  "`read --follow` too (what was committed stays: import and copy continue when run again).";
+
+const OUTPUT = "stdout carries only data. Long work (export, import, copy, verify) shows its " +
+  "progress on stderr only while stderr is a terminal (entries, bytes, rate, elapsed), and " +
+  "always ends with a one-line summary on stderr.";
 
 const AZURE = "Azure: --db azure connects with STREAMKIT_AZURE_CONNECTION_STRING, or with " +
   "STREAMKIT_AZURE_ACCOUNT_NAME and STREAMKIT_AZURE_ACCOUNT_KEY (and STREAMKIT_AZURE_ENDPOINT " +
@@ -92,6 +99,8 @@ export function overviewHelp(commands: readonly Command[]): string {
     wrap(AZURE, 0),
     "",
     wrap(SERVER, 0),
+    "",
+    wrap(OUTPUT, 0),
     "",
     wrap(EXIT_CODES, 0),
     "",

@@ -177,8 +177,8 @@ Deno.test("cli on Azurite: every command, exact copies both ways, follow across 
         assert.match(await spaceFollower.line(), / "x y" #13 trx \d+ new$/);
         for (const stopped of [await follower.stop("SIGINT"), await spaceFollower.stop("SIGINT")]) {
           runs.push(stopped);
-          assert.equal(stopped.code, 0, stopped.stderr);
-          assert.equal(stopped.stderr, "");
+          assert.equal(stopped.code, 130, stopped.stderr);
+          assert.equal(stopped.stderr, "streamkit read: interrupted by SIGINT\n");
         }
       },
     );

@@ -409,7 +409,7 @@ Deno.test("cli serve stops on SIGTERM with a follower attached: exit 0 at once, 
       assert.match(await follower.line(), / seg #4 trx \d+ ho$/);
       const end = await follower.stop("SIGINT");
       follower = undefined;
-      assert.equal(end.code, 0, end.stderr);
+      assert.equal(end.code, 130, end.stderr);
       assert.equal(end.stdout, "");
       assert.equal((await again.stop("SIGTERM")).code, 0);
     } finally {

@@ -142,10 +142,10 @@ Deno.test("cli usage errors: exit 2, nothing on stdout, the flag and what it exp
     await expectUsage(["segments", "", "--db", db], /<space>: must not be empty/);
     await expectUsage(["copy", "--db", db], /copy needs --to <db>/);
     await expectUsage(["copy", "--db", db, "--to", db], /the destination is the source store/);
-    await expectUsage(
-      ["export", "--db", db, "--space", "nope"],
-      /--space "nope": the store holds no such space/,
-    );
+    // A space the store does not hold is no usage error: exit 1, as for read (cli_missing_test).
+    const noSpace = await streamkit(["export", "--db", db, "--space", "nope"]);
+    assert.equal(noSpace.code, 1, noSpace.stderr);
+    assert.match(noSpace.stderr, /holds no space "nope" \(`streamkit spaces` lists them\)/);
     await expectUsage(
       ["import", "--db", db, "--in", join(dir, "missing.ndjson")],
       /--in .*missing\.ndjson: cannot read it \(ENOENT\)/,
@@ -167,6 +167,8 @@ Deno.test("cli usage errors: exit 2, nothing on stdout, the flag and what it exp
       '{"space":"s","segment":"g","sequence":1}\n',
     );
     // Store selection: none, or several, and no --store.
+    // An existing directory without stores (one that does not exist is cli_missing_test's).
+    await Deno.mkdir(join(dir, "empty"));
     const empty = `level:${join(dir, "empty")}`;
     await expectUsage(["spaces", "--db", empty], /--store: level:.*empty holds no store$/m);
     await expectUsage(
@@ -213,7 +215,9 @@ Deno.test("cli listings and status: odd names as they are, or JSON lines; no sta
         names.map((segment) => ({ space, segment })),
       );
     }
-    assert.equal((await ok(["segments", "no such space", "--db", db])).stdout, "");
+    const noSpace = await streamkit(["segments", "no such space", "--db", db]);
+    assert.deepEqual([noSpace.code, noSpace.stdout], [1, ""]);
+    assert.match(noSpace.stderr, /holds no space "no such space" \(`streamkit spaces` lists them/);
 
     const status = await ok(["status", "🦊 space", "\uFEFFbom", "--db", db, "--format", "jsonl"]);
     const parsed = JSON.parse(status.stdout);
@@ -241,7 +245,7 @@ Deno.test("cli listings and status: odd names as they are, or JSON lines; no sta
     assert.equal(missing.stdout, "");
     assert.match(
       missing.stderr,
-      /streamkit status: space "orders" segment "nothing here": no entries, so no status/,
+      /streamkit status: space "orders" holds no segment "nothing here" \(`streamkit segments/,
     );
   });
 });
@@ -319,7 +323,9 @@ Deno.test("cli append and read: binary payloads, metadata, --after-sequence, --a
     assert.deepEqual(resumed.map((line) => JSON.parse(line).sequence), [3, 4]);
     const limited = linesOf((await ok(["read", space, "--db", db, "--limit", "2"])).stdout);
     assert.equal(limited.length, 2);
-    assert.equal((await ok(["read", "no such space", "--db", db])).stdout, "");
+    const noSpace = await streamkit(["read", "no such space", "--db", db]);
+    assert.deepEqual([noSpace.code, noSpace.stdout], [1, ""]);
+    assert.match(noSpace.stderr, /holds no space "no such space"/);
   });
 });
 
@@ -484,7 +490,7 @@ Deno.test("cli copy level to level: exact, resumable, never twice; a differing d
   });
 });
 
-Deno.test("cli read --follow prints the history, then ends on SIGINT with exit 0", async () => {
+Deno.test("cli read --follow prints the history, then ends on SIGINT or SIGTERM with exit 130, or on --limit with 0", async () => {
   await inTempDir(async (dir) => {
     const db = await seededDb(dir);
     const follower = new LiveRun([
@@ -502,15 +508,15 @@ Deno.test("cli read --follow prints the history, then ends on SIGINT with exit 0
     assert.equal(JSON.parse(await follower.line()).sequence, 11);
     assert.equal(JSON.parse(await follower.line()).sequence, 12);
     const end = await follower.stop("SIGINT");
-    assert.equal(end.code, 0, end.stderr);
+    assert.equal(end.code, 130, end.stderr);
     assert.equal(end.stdout, "");
-    assert.equal(end.stderr, "");
+    assert.equal(end.stderr, "streamkit read: interrupted by SIGINT\n");
 
     const spaceFollower = new LiveRun(["read", "🦊 space", "--db", db, "--follow"]);
     const seen = [];
     for (let i = 0; i < 8; i++) seen.push(await spaceFollower.line());
     assert.equal(seen.length, 8);
-    assert.equal((await spaceFollower.stop("SIGTERM")).code, 0);
+    assert.equal((await spaceFollower.stop("SIGTERM")).code, 130);
     // --limit ends a follow too.
     const limited = await ok(["read", "orders", "--db", db, "--follow", "--limit", "3"]);
     assert.equal(linesOf(limited.stdout).length, 3);

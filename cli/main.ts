@@ -107,10 +107,12 @@ function invocationOf(args: string[]): Invocation {
   return { command, args: rest, values: line.values };
 }
 
-/** Runs the command line `args`; resolves to the exit code. Errors go to stderr, as one line. */
-async function streamkit(args: string[]): Promise<number> {
+/**
+ * Runs the command line `args`, which `interrupt` aborts; resolves to the exit code. Errors go to
+ * stderr, as one line.
+ */
+async function streamkit(args: string[], interrupt: AbortSignal): Promise<number> {
   const secrets = secretsFromEnvironment();
-  using interrupt = interruptSignal();
   let prefix = "streamkit";
   try {
     const invocation = invocationOf(args);
@@ -120,14 +122,25 @@ async function streamkit(args: string[]): Promise<number> {
     }
     const { command, args: rest, values } = invocation;
     prefix = `streamkit ${command.name}`;
-    return await command.run({ args: rest, values, signal: interrupt.signal });
+    return await command.run({ args: rest, values, signal: interrupt });
   } catch (error) {
     // The reader of stdout went away (`streamkit read ... | head`): nothing more to do.
     if (error instanceof OutputClosed) return 0;
-    const failure = interrupt.signal.aborted ? interrupt.signal.reason : error;
+    const failure = interrupt.aborted ? interrupt.reason : error;
     process.stderr.write(redact(`${prefix}: ${describeError(failure)}\n`, secrets));
     return exitCodeOf(failure);
   }
 }
 
-process.exitCode = await streamkit(process.argv.slice(2));
+const interrupt = interruptSignal();
+// Node ends a process that only awaits a promise (a LevelDB follow waiting for a commit) with
+// exit code 13: this timer keeps it running until the command is done.
+const keepAlive = setInterval(() => {}, 2 ** 30);
+const code = await streamkit(process.argv.slice(2), interrupt.signal);
+clearInterval(keepAlive);
+// Interrupted, it exits now, while SIGINT and SIGTERM are handled: ending by itself, the runtime
+// restores their default action first, and a repeat (deno task forwards what the terminal sends
+// to the whole group) would kill the process instead of letting it exit with its code.
+if (interrupt.signal.aborted) process.exit(code);
+interrupt[Symbol.dispose]();
+process.exitCode = code;

@@ -89,10 +89,11 @@ export const copyCommand: Command = {
             "database or --to-store",
         );
       }
+      // Before the destination opens: a --space typo must not leave a new empty store there.
+      const spaces = await selectSpaces(source, from.storeId, listOption(values, "space"), signal);
       await using opened = shared ? undefined : await openDatabase("--to", to, values);
       const database = opened ?? from.database;
       await using destination = await database.factory.newStore(destinationId);
-      const spaces = await selectSpaces(source, listOption(values, "space"), signal);
       const checkpoints = withCheckpoints ? await readCheckpoints(source, signal) : undefined;
       const progress = new Progress();
       const runs = segmentsOf(source, spaces, signal);

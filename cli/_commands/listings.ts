@@ -5,11 +5,12 @@ import { nameArgument } from "../_args.ts";
 import type { Command } from "../_command.ts";
 import { sourceDatabase, withSelectedStore } from "../_db.ts";
 import { LineOutput } from "../_output.ts";
+import { spaceNotFound } from "../_spaces.ts";
 import { formatOption, type OutputFormat, outputFormat } from "./_format.ts";
 
 /**
  * Prints one line per name on stdout: the name as it is, or with `jsonl` the JSON of `object`
- * of it. Resolves to the exit code.
+ * of it. Resolves to how many there were.
  */
 async function printNames(
   names: Iterable<string> | AsyncIterable<string>,
@@ -17,11 +18,13 @@ async function printNames(
   object: (name: string) => Record<string, string>,
 ): Promise<number> {
   const output = LineOutput.stdout();
+  let count = 0;
   for await (const name of names) {
     await output.line(format === "jsonl" ? JSON.stringify(object(name)) : name);
+    count++;
   }
   await output.finish(true);
-  return 0;
+  return count;
 }
 
 /** `streamkit stores`. */
@@ -32,15 +35,17 @@ export const storesCommand: Command = {
   arity: [0, 0],
   description: "Prints the id of every store the database holds, one per line, in ascending " +
     "order: the LevelDB directories under <dir> named by a store id, or the Azure tables with " +
-    "the table prefix. memory: starts empty in every process and lists none.",
+    "the table prefix (a <dir> that does not exist is told on stderr, exit code 1). memory: " +
+    "starts empty in every process and lists none.",
   options: { format: formatOption('one {"store": id} object per line') },
   database: "database",
   examples: ["streamkit stores", "streamkit stores --db level:/var/lib/orders"],
   async run({ values, signal }) {
     const format = outputFormat(values);
-    await using database = await sourceDatabase(values);
+    await using database = await sourceDatabase(values, { mustExist: true });
     const stores = await database.factory.listStores?.({ signal }) ?? [];
-    return await printNames(stores, format, (store) => ({ store }));
+    await printNames(stores, format, (store) => ({ store }));
+    return 0;
   },
 };
 
@@ -59,11 +64,10 @@ export const spacesCommand: Command = {
   examples: ["streamkit spaces", "streamkit spaces --format jsonl"],
   run: ({ values, signal }) => {
     const format = outputFormat(values);
-    return withSelectedStore(
-      values,
-      { mustExist: true, signal },
-      (store) => printNames(store.getSpaces({ signal }), format, (space) => ({ space })),
-    );
+    return withSelectedStore(values, { mustExist: true, signal }, async (store) => {
+      await printNames(store.getSpaces({ signal }), format, (space) => ({ space }));
+      return 0;
+    });
   },
 };
 
@@ -74,18 +78,20 @@ export const segmentsCommand: Command = {
   usage: "<space>",
   arity: [1, 1],
   description: "Prints every segment of the space, one per line, as it is (no quoting), in " +
-    "ascending UTF-8 byte order; nothing for a space the store does not hold.",
+    "ascending UTF-8 byte order. A space the store does not hold is told on stderr, exit code 1.",
   options: { format: formatOption('one {"space": name, "segment": name} object per line') },
   database: "store",
   examples: ["streamkit segments orders", "streamkit segments 'orders/eu #1' --format jsonl"],
   run: ({ args, values, signal }) => {
     const space = nameArgument("<space>", args[0]);
     const format = outputFormat(values);
-    return withSelectedStore(
-      values,
-      { mustExist: true, signal },
-      (store) =>
-        printNames(store.getSegments(space, { signal }), format, (segment) => ({ space, segment })),
-    );
+    return withSelectedStore(values, { mustExist: true, signal }, async (store, { storeId }) => {
+      const segments = store.getSegments(space, { signal });
+      // A space exists from its first entry on, so one without segments is not there.
+      if (await printNames(segments, format, (segment) => ({ space, segment })) === 0) {
+        throw spaceNotFound(storeId, space);
+      }
+      return 0;
+    });
   },
 };

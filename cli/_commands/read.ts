@@ -1,6 +1,7 @@
 // `streamkit read <space> [<segment>]`: a space's timeline or a segment's entries, once or
 // following live until SIGINT.
 
+import process from "node:process";
 import { type Entry, fromHex, parseSpaceOffset } from "@streamkit/core";
 import { countOption, flagOption, nameArgument, stringOption } from "../_args.ts";
 import type { Command } from "../_command.ts";
@@ -8,6 +9,7 @@ import { withSelectedStore } from "../_db.ts";
 import { UsageError } from "../_errors.ts";
 import { formatEntry } from "../_export_format.ts";
 import { LineOutput } from "../_output.ts";
+import { missingTarget } from "../_spaces.ts";
 import { formatEntryText } from "../_text_format.ts";
 import { formatOption, outputFormat } from "./_format.ts";
 
@@ -34,9 +36,11 @@ export const readCommand: Command = {
   description: "Prints the entries of a space as one timeline, ordered by (timestamp, segment, " +
     "sequence), or with <segment> the entries of that segment by sequence. --follow keeps " +
     "printing entries as they are committed, from this or any other process, until SIGINT " +
-    "(Ctrl-C) or --limit ends it; the exit code is then 0. --format text prints one line per " +
-    "entry for people (time, space, segment, #sequence, trx number, [metadata], payload as " +
-    "text, or base64: when it is binary); --format jsonl prints the export format.",
+    "(Ctrl-C) or SIGTERM ends it, with exit code 130 as any interrupted command, or --limit " +
+    "does, with 0. A space or segment the store does not hold is told on stderr, with exit " +
+    "code 1; --follow says so once and waits for its first entry. --format text prints one " +
+    "line per entry for people (time, space, segment, #sequence, trx number, [metadata], " +
+    "payload as text, or base64: when it is binary); --format jsonl prints the export format.",
   options: {
     after: {
       type: "string",
@@ -97,8 +101,12 @@ export const readCommand: Command = {
       );
     }
     const offset = after === undefined ? undefined : spaceOffsetOption(space, after);
-    return withSelectedStore(values, { mustExist: true, signal }, async (store) => {
+    return withSelectedStore(values, { mustExist: true, signal }, async (store, { storeId }) => {
       const output = LineOutput.stdout();
+      let count = 0;
+      // Checked only when nothing was read: a typo must not look like an empty space.
+      const missing = () =>
+        count === 0 ? missingTarget(store, storeId, space, segment, signal) : undefined;
       if (!follow) {
         const entries = segment === undefined
           ? store.consumeSpace({ space, offset, limit, signal })
@@ -109,28 +117,44 @@ export const readCommand: Command = {
             limit,
             signal,
           });
-        for await (const entry of entries) await output.line(show(entry));
+        for await (const entry of entries) {
+          await output.line(show(entry));
+          count++;
+        }
         await output.finish(true);
+        const absent = await missing();
+        if (absent !== undefined) throw absent;
         return 0;
       }
       const events = segment === undefined
         ? store.follow({ spaces: { [space]: offset }, signal })
         : store.followSegment({ space, segment, afterSequence, signal });
-      let count = 0;
+      let caughtUp = false;
       try {
         for await (const event of events) {
           // Caught up: what is printed so far is all there is; show it now.
-          if (event.type === "caught-up") await output.flush();
-          else {
+          if (event.type === "caught-up") {
+            await output.flush();
+            // The first time only: a follow waits for a space or segment yet to be written.
+            const absent = caughtUp ? undefined : await missing();
+            if (absent !== undefined) {
+              process.stderr.write(
+                `streamkit read: ${absent.what} yet: waiting for its first entry\n`,
+              );
+            }
+            caughtUp = true;
+          } else {
             await output.line(show(event.entry));
             if (++count === limit) break;
           }
         }
       } catch (error) {
-        // SIGINT is how a follow is meant to end.
+        // An interruption is told below, once what was read is out.
         if (!signal.aborted) throw error;
       }
       await output.finish(true);
+      // Ended by SIGINT or SIGTERM rather than --limit: exit 130, as any interrupted command.
+      if (count !== limit) signal.throwIfAborted();
       return 0;
     });
   },

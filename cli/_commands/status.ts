@@ -3,10 +3,9 @@
 import { nameArgument } from "../_args.ts";
 import type { Command } from "../_command.ts";
 import { withSelectedStore } from "../_db.ts";
-import { CheckFailed } from "../_errors.ts";
 import { LineOutput } from "../_output.ts";
+import { segmentNotFound } from "../_spaces.ts";
 import { formatStatusText } from "../_text_format.ts";
-import { segmentLabel } from "../_transfer.ts";
 import { formatOption, outputFormat } from "./_format.ts";
 
 /** `streamkit status`. */
@@ -16,8 +15,8 @@ export const statusCommand: Command = {
   usage: "<space> <segment>",
   arity: [2, 2],
   description: "Prints the segment's status (first and last sequence and timestamp) without " +
-    "reading its entries. A segment with no entries has no status: the command says so on " +
-    "stderr and exits with 1.",
+    "reading its entries. A segment (or space) the store does not hold has no status: the " +
+    "command says so on stderr and exits with 1.",
   options: {
     format: formatOption(
       "the status as one JSON object {space, segment, firstSequence, firstTimestamp, " +
@@ -30,10 +29,10 @@ export const statusCommand: Command = {
     const space = nameArgument("<space>", args[0]);
     const segment = nameArgument("<segment>", args[1]);
     const format = outputFormat(values);
-    return withSelectedStore(values, { mustExist: true, signal }, async (store) => {
+    return withSelectedStore(values, { mustExist: true, signal }, async (store, { storeId }) => {
       const status = await store.getSegmentStatus(space, segment, { signal });
       if (status === undefined) {
-        throw new CheckFailed(`${segmentLabel(space, segment)}: no entries, so no status`);
+        throw await segmentNotFound(store, storeId, space, segment, signal);
       }
       const output = LineOutput.stdout();
       const { firstSequence, firstTimestamp, lastSequence, lastTimestamp } = status;

@@ -32,7 +32,9 @@ test("the streamkit bin: help, stores, spaces, append, read, export and import o
     const db = `level:${join(dir, "data")}`;
     assert.match(ok(["--help"]).stdout, /^Usage: streamkit <command>/m);
     assert.match(ok(["help", "copy"]).stdout, /--to <db>/);
-    assert.equal(ok(["stores", "--db", db]).stdout, "");
+    const missing = streamkit(["stores", "--db", db]);
+    assert.equal(missing.code, 1, "a LevelDB directory that does not exist is an error");
+    assert.match(missing.stderr, /the directory does not exist/);
 
     const records = ['{"payload":"AAEC/w=="}', '{"payload":"aGk=","metadata":{"k":"v"}}'];
     const appended = ok(
