@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import type { Entry, ProduceRecord, Store, StoreFactory } from "@streamkit/core";
 import { LevelStoreFactory } from "@streamkit/level";
+import { join } from "node:path";
 import { withTimeout } from "../core/_test_util.ts";
 
 /** The command's entry, as `deno run` takes it. */
@@ -209,4 +210,24 @@ export function withLevelStore<T>(
 /** The lines of `text`, without the empty one after the last line break. */
 export function linesOf(text: string): string[] {
   return text === "" ? [] : text.replace(/\n$/, "").split("\n");
+}
+
+/** Runs `use` with a temporary directory of its own (named after `what`), removed after it. */
+export async function inTempDir(
+  use: (dir: string) => Promise<void>,
+  what = "cli",
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: `streamkit-${what}-` });
+  try {
+    await use(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A LevelDB database at `<dir>/<name>` holding `storeId`, seeded with LAYOUT; its --db. */
+export async function seededDb(dir: string, storeId: string, name = "db"): Promise<string> {
+  const path = join(dir, name);
+  await withLevelStore(path, storeId, seed);
+  return `level:${path}`;
 }

@@ -7,33 +7,18 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { formatBytes, formatCount } from "./_progress.ts";
 import {
+  inTempDir,
   LAYOUT_ENTRIES,
   linesOf,
   ok,
   seed,
+  seededDb,
   snapshot,
   streamkit,
   withLevelStore,
 } from "./_test_cli.ts";
 
 const STORE = "0f8fad5b-d9cb-469f-a165-70867728950e";
-
-/** A temporary directory for one test, removed after it. */
-async function inTempDir(use: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "streamkit-messages-" });
-  try {
-    await use(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** A LevelDB database at `<dir>/<name>` holding STORE, seeded with LAYOUT; its --db. */
-async function seededDb(dir: string, name = "db"): Promise<string> {
-  const path = join(dir, name);
-  await withLevelStore(path, STORE, seed);
-  return `level:${path}`;
-}
 
 /** The entries store STORE of the LevelDB database `path` holds. */
 function entriesIn(path: string): Promise<number> {
@@ -53,7 +38,7 @@ function literally(text: string): string {
 
 Deno.test("cli import of a file cut short: exit 2 at the bad line, saying how many entries were written and committed; the complete file then goes on, writing none twice", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     const full = join(dir, "backup.ndjson");
     await ok(["export", "--db", db, "--out", full]);
     const lines = linesOf(await Deno.readTextFile(full));
@@ -144,7 +129,7 @@ Deno.test("cli export: the summary counts the bytes written, the file's size (ch
 
 Deno.test("cli a negative count: the command, the flag and what it expects named, and no refused form suggested", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     const limit =
       'streamkit read: --limit expects a number of entries (a whole number >= 1), got "-1"\n';
     for (const args of [["--limit", "-1"], ["--limit=-1"]]) {
@@ -180,7 +165,7 @@ Deno.test("cli a negative count: the command, the flag and what it expects named
 
 Deno.test("cli append of a line that is not JSON: the stdin line and a column in it, not the parser's own line", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     const trailing = await streamkit(["append", "orders", "o", "--db", db], {
       stdin: '{"payload":"YQ=="}\n{"payload":"YQ==",}\n',
     });
@@ -202,7 +187,7 @@ Deno.test("cli append of a line that is not JSON: the stdin line and a column in
 
 Deno.test("cli base64 that is not standard: the message says what is wrong, e.g. the missing padding", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     const cases: [string, string][] = [
       [
         "YQ",

@@ -9,21 +9,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readLines, waitFor } from "../core/_test_util.ts";
 import { startAzurite } from "../drivers/azure/_test_support.ts";
-import { linesOf, ok, seed, streamkit, withLevelStore } from "./_test_cli.ts";
+import { inTempDir, linesOf, ok, seed, streamkit, withLevelStore } from "./_test_cli.ts";
 import { clientOk, ServeProcess, spawnClient } from "./_test_serve.ts";
 
 const STORE = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const HINT = "commands that write, such as append and import, create it";
-
-/** A temporary directory for one test, removed after it. */
-async function inTempDir(use: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "streamkit-missing-" });
-  try {
-    await use(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** Whether `path` exists. */
 async function exists(path: string): Promise<boolean> {

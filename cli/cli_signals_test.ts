@@ -8,38 +8,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readLines, sleep, waitFor, withTimeout } from "../core/_test_util.ts";
-import {
-  CLI_MAIN,
-  LAYOUT,
-  linesOf,
-  ok,
-  runEnvironment,
-  seed,
-  withLevelStore,
-} from "./_test_cli.ts";
+import { CLI_MAIN, inTempDir, LAYOUT, linesOf, ok, runEnvironment, seededDb } from "./_test_cli.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const STORE = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const OTHER_STORE = "6f1d2f4e-8a55-4c5e-9a39-3f0f4c3c2b10";
 const ORDERS = Object.values(LAYOUT.orders).reduce((sum, count) => sum + count, 0);
 const WAIT_MS = 30_000;
-
-/** A temporary directory for one test, removed after it. */
-async function inTempDir(use: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "streamkit-cli-signals-" });
-  try {
-    await use(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** A LevelDB database at `<dir>/db` holding STORE, seeded with LAYOUT; its --db. */
-async function seededDb(dir: string): Promise<string> {
-  const path = join(dir, "db");
-  await withLevelStore(path, STORE, seed);
-  return `level:${path}`;
-}
 
 /** Whether an executable `name` is on PATH. */
 function onPath(name: string): boolean {
@@ -167,7 +142,7 @@ async function followThenSignal(
 ): Promise<Exit> {
   let exit: Exit | undefined;
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     await using run = new GroupRun(command, [
       ...args,
       "read",
@@ -220,7 +195,7 @@ Deno.test({
 
 Deno.test("cli read --follow: the same signal twice within a second (the terminal's and the one deno task forwards) ends it once, cleanly, with 130", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     // Gaps around the time the command takes to end: a repeat lands before, while and after
     // it closes the store (without care, one after it would kill the process by the signal).
     for (const gapMs of [0, 2, 5, 10, 15, 25, 50]) {
@@ -267,7 +242,7 @@ const IMPORT_SUMMARY = /^import: \d[\d,]* entries, .* from stdin into store /;
 
 Deno.test("cli import with stderr to a pipe: the one-line summary on stderr, no progress line", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     const file = join(dir, "backup.ndjson");
     await ok(["export", "--db", db, "--out", file]);
     const { code, stdout, stderr } = await new Deno.Command("sh", {
@@ -293,7 +268,7 @@ Deno.test({
   ignore: Deno.build.os !== "linux" || !onPath("script"),
   fn: async () => {
     await inTempDir(async (dir) => {
-      const db = await seededDb(dir);
+      const db = await seededDb(dir, STORE);
       const file = join(dir, "backup.ndjson");
       await ok(["export", "--db", db, "--out", file]);
       const { code, stdout } = await new Deno.Command("script", {

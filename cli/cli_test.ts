@@ -11,12 +11,13 @@ import { spaceOffset, toHex } from "@streamkit/core";
 import { spaceEntryKey } from "@streamkit/core/driver";
 import { ENTRY_FIELDS } from "./_export_format.ts";
 import {
+  inTempDir,
   LAYOUT,
   LAYOUT_ENTRIES,
   linesOf,
   LiveRun,
   ok,
-  seed,
+  seededDb,
   snapshot,
   streamkit,
   withLevelStore,
@@ -36,23 +37,6 @@ const COMMANDS = [
   "copy",
   "verify",
 ];
-
-/** A temporary directory for one test, removed after it. */
-async function inTempDir(use: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "streamkit-cli-" });
-  try {
-    await use(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** A LevelDB database at `<dir>/db` holding STORE, seeded with LAYOUT; its --db. */
-async function seededDb(dir: string): Promise<string> {
-  const path = join(dir, "db");
-  await withLevelStore(path, STORE, seed);
-  return `level:${path}`;
-}
 
 function base64(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes));
@@ -91,7 +75,7 @@ Deno.test("cli help: the overview, `help <command>` and `<command> --help` for e
 
 Deno.test("cli usage errors: exit 2, nothing on stdout, the flag and what it expects named", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     await expectUsage([], /no command given/);
     await expectUsage(["frobnicate"], /unknown command "frobnicate"/);
     await expectUsage(["spaces", "--db", db, "--frob"], /unknown option --frob/);
@@ -183,7 +167,7 @@ Deno.test("cli usage errors: exit 2, nothing on stdout, the flag and what it exp
 
 Deno.test("cli listings and status: odd names as they are, or JSON lines; no status exits 1", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     // The demo's files beside the stores are no stores.
     await Deno.writeTextFile(join(dir, "db", "demo-space-offset.hex"), "00");
     assert.deepEqual(linesOf((await ok(["stores", "--db", db])).stdout), [STORE]);
@@ -331,7 +315,7 @@ Deno.test("cli append and read: binary payloads, metadata, --after-sequence, --a
 
 Deno.test("cli export then import into a new store reproduces it exactly; import again writes nothing", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     const exported = await ok(["export", "--db", db]);
     const lines = linesOf(exported.stdout);
     assert.equal(lines.length, LAYOUT_ENTRIES);
@@ -384,7 +368,7 @@ Deno.test("cli export then import into a new store reproduces it exactly; import
 
 Deno.test("cli import resumes after an interruption, and fails with exit 1 where the store differs", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     const lines = linesOf((await ok(["export", "--db", db])).stdout);
     const restored = `level:${join(dir, "restored")}`;
     // Interrupted part-way through a segment (a truncated file): then the whole file.
@@ -429,7 +413,7 @@ Deno.test("cli import resumes after an interruption, and fails with exit 1 where
 
 Deno.test("cli copy level to level: exact, resumable, never twice; a differing destination exits 1", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     const to = `level:${join(dir, "copy")}`;
     const first = await ok(["copy", "--db", db, "--to", to]);
     assert.equal(first.stdout, "");
@@ -492,7 +476,7 @@ Deno.test("cli copy level to level: exact, resumable, never twice; a differing d
 
 Deno.test("cli read --follow prints the history, then ends on SIGINT or SIGTERM with exit 130, or on --limit with 0", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     const follower = new LiveRun([
       "read",
       "%2F#?",
@@ -525,7 +509,7 @@ Deno.test("cli read --follow prints the history, then ends on SIGINT or SIGTERM 
 
 Deno.test("cli verify: a sound store exits 0; a damaged one prints its problems and exits 1", async () => {
   await inTempDir(async (dir) => {
-    const db = await seededDb(dir);
+    const db = await seededDb(dir, STORE);
     const sound = await ok(["verify", "--db", db]);
     assert.equal(sound.stdout, "");
     assert.match(
