@@ -127,7 +127,7 @@ Deno.test("cli export: the summary counts the bytes written, the file's size (ch
   });
 });
 
-Deno.test("cli a negative count: the command, the flag and what it expects named, and no refused form suggested", async () => {
+Deno.test("cli a negative count or a missing value: the command, the flag and what it expects named, and no refused form suggested", async () => {
   await inTempDir(async (dir) => {
     const db = await seededDb(dir, STORE);
     const limit =
@@ -157,9 +157,13 @@ Deno.test("cli a negative count: the command, the flag and what it expects named
     assert.equal(missing.code, 2);
     assert.match(
       missing.stderr,
-      /--limit expects a number of entries \(a whole number >= 1\), got --follow: is the value missing\?\n$/,
+      /^streamkit read: --limit expects a number of entries \(a whole number >= 1\), got --follow: is the value missing\?\n$/,
     );
     assert.doesNotMatch(missing.stderr, /--limit=/);
+    // Found while the line is parsed, before the command runs: named after it all the same.
+    const unknown = await streamkit(["read", "orders", "--db", db, "--bogus"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^streamkit read: unknown option --bogus /);
   });
 });
 

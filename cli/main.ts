@@ -127,6 +127,15 @@ async function streamkit(args: string[], interrupt: AbortSignal): Promise<number
     // The reader of stdout went away (`streamkit read ... | head`): nothing more to do.
     if (error instanceof OutputClosed) return 0;
     const failure = interrupt.aborted ? interrupt.reason : error;
+    // A mistake found while parsing the line: named after the command the line starts with,
+    // unless the message names it already ("spaces takes no --to").
+    const first = args[0];
+    if (
+      prefix === "streamkit" && failure instanceof UsageError &&
+      COMMANDS.some(({ name }) => name === first) && !failure.message.startsWith(`${first} `)
+    ) {
+      prefix = `streamkit ${first}`;
+    }
     process.stderr.write(redact(`${prefix}: ${describeError(failure)}\n`, secrets));
     return exitCodeOf(failure);
   }
