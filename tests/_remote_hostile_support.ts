@@ -506,9 +506,7 @@ export function closeQuietly(conn: Deno.Conn): void {
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep } from "../core/_async.ts";
 
 /**
  * The bytes still reachable after full collections, free of the collector's timing: the heap's

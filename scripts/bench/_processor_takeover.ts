@@ -12,6 +12,7 @@
 import type { Store } from "../../core/mod.ts";
 import { SeededRandom } from "../../core/_test_random.ts";
 import { sleep, withTimeout } from "../../core/_async.ts";
+import { waitFor } from "../../core/_test_util.ts";
 import { AzureStoreFactory, azureTableName } from "../../drivers/azure/mod.ts";
 import { tableClient } from "./_azure_tables.ts";
 import type { Measured, ScenarioArgs, ScenarioRun } from "./_contestant.ts";
@@ -47,14 +48,10 @@ export interface TakeoverDetails {
 }
 
 /** Polls `find` every 10 ms until it gives something; fails naming `what` after `ms`. */
-async function waitFor<T>(find: () => T | undefined, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
-    await sleep(10);
-  }
+async function found<T>(find: () => T | undefined, ms: number, what: string): Promise<T> {
+  let value: T | undefined;
+  await waitFor(what, () => (value = find()) !== undefined, { timeoutMs: ms, intervalMs: 10 });
+  return value!;
 }
 
 /** Produces a chunk of 5 records every `intervalMs` until `signal` aborts. */
@@ -111,7 +108,7 @@ async function measureTakeovers(
     const takeoversMs: number[] = [];
     let since = wallClockMs();
     for (let kill = 0; kill < takeover.kills; kill++) {
-      const holding = await waitFor(
+      const holding = await found(
         () => batches.findLast((batch) => batch.at > since && batch.entries > 0),
         START_TIMEOUT_MS + takeover.ttlMs,
         "a batch handled",
@@ -121,7 +118,7 @@ async function measureTakeovers(
       const holder = instances[holding.instance];
       const killedAt = wallClockMs();
       holder.kill();
-      const next = await waitFor(
+      const next = await found(
         () => batches.find((batch) => batch.at > killedAt && batch.instance !== holder.index),
         takeover.ttlMs + TAKEOVER_SLACK_MS,
         `a batch handled by another instance after the kill of instance ${holder.index}`,

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { sleep } from "../../core/_async.ts";
 import type { ProduceRecord, Store } from "../../core/mod.ts";
 import { AzureStoreFactory, azureTableName } from "../../drivers/azure/mod.ts";
 import { spacePartitions } from "../../drivers/azure/_test_support.ts";
@@ -54,10 +55,6 @@ export interface ShardsResult {
   totalThrottled: number;
   /** How long the writers took to finish what they owed after the window, limits lifted. */
   drainSeconds: number;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Entities charged to `partitions` in `counts`. */
